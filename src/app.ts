@@ -1,0 +1,77 @@
+// buildApp() assembles the HTTP application; it never listens (src/main.ts does).
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { Services } from './container.ts';
+import { loggerOptions } from './http/log.ts';
+import oidcMount from './http/oidc-mount.ts';
+import errors from './http/plugins/errors.ts';
+import metrics from './http/plugins/metrics.ts';
+import securityHeaders from './http/plugins/security-headers.ts';
+import healthRoutes from './http/routes/health.ts';
+import interactionAbort from './http/routes/interaction/abort.ts';
+import interactionConsent from './http/routes/interaction/consent.ts';
+import interactionIndex from './http/routes/interaction/index.ts';
+import interactionLogin from './http/routes/interaction/login.ts';
+import type { InteractionDeps } from './http/routes/interaction/deps.ts';
+import { createRenderer, publicDir } from './http/views.ts';
+import { purgeExpiredPayloads } from './oidc/adapter.ts';
+import { createInteractions } from './oidc/interactions.ts';
+import { createProvider } from './oidc/provider.ts';
+
+export async function buildApp(services: Services, opts: { logLevel?: string } = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const render = createRenderer();
+  const app = Fastify({
+    logger: loggerOptions(opts.logLevel ?? config.logLevel),
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+  });
+
+  const provider = createProvider({
+    config,
+    db: services.db,
+    users: services.users,
+    clients: services.clients,
+    jwks: await services.keys.privateJwks(),
+    render,
+    log: app.log,
+  });
+
+  await app.register(securityHeaders, { hsts: config.secure });
+  await app.register(metrics);
+  await app.register(errors, { render });
+  await app.register(cookie, { secret: config.cookieKeys });
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
+  await app.register(healthRoutes, { db: services.db });
+  await app.register(oidcMount, { callback: provider.callback() });
+
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, render, clock: services.clock };
+  await app.register(async (forms) => {
+    await forms.register(formbody);
+    await forms.register(csrf, {
+      sessionPlugin: '@fastify/cookie',
+      cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: config.secure, signed: true },
+    });
+    await forms.register(interactionIndex, interactionDeps);
+    await forms.register(interactionLogin, interactionDeps);
+    await forms.register(interactionConsent, interactionDeps);
+    await forms.register(interactionAbort, interactionDeps);
+  });
+
+  app.get('/', async (_req, reply) =>
+    reply.type('text/html').send(
+      render('errors/error.njk', { title: 'Gatehouse', message: `This is the Gatehouse sign-in service. Apps sign you in through it; discovery is at ${config.issuer}/.well-known/openid-configuration.` }),
+    ),
+  );
+
+  // expired protocol rows are ignored on read and purged here
+  const purge = setInterval(() => {
+    purgeExpiredPayloads(services.db).catch((err) => app.log.warn({ err }, 'purge of expired oidc payloads failed'));
+  }, 10 * 60 * 1000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
+  return app;
+}

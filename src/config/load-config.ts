@@ -1,0 +1,209 @@
+// The only module that reads process.env. Everything else receives a frozen Config.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Argon2Params {
+  memoryCost: number; // KiB
+  timeCost: number;
+  parallelism: number;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  /** true when the issuer is https: cookies get Secure and HSTS is sent */
+  secure: boolean;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  /** keygrip order: the first key signs, all keys verify */
+  cookieKeys: string[];
+  /** first key encrypts, all keys decrypt; id → 32-byte key */
+  encryptionKeys: { id: string; key: Buffer }[];
+  logLevel: LogLevel;
+  trustProxy: boolean;
+  argon2: Argon2Params;
+  hashConcurrency: number;
+  threadpoolSize: number;
+  dbPoolMax: number;
+  /** which secrets were generated for development (empty in production) */
+  generatedSecrets: string[];
+  ttl: {
+    sessionSeconds: number;
+    sessionIdleSeconds: number;
+    interactionSeconds: number;
+    authorizationCodeSeconds: number;
+    accessTokenSeconds: number;
+    idTokenSeconds: number;
+    refreshTokenSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    public readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function parseCookieKeys(raw: string): string[] {
+  const keys = raw.split(',').map((k) => k.trim()).filter(Boolean);
+  if (keys.length === 0) throw new ConfigError('GATEHOUSE_COOKIE_KEYS', 'needs at least one key');
+  for (const k of keys) {
+    if (k.length < 32) throw new ConfigError('GATEHOUSE_COOKIE_KEYS', 'every key must be at least 32 characters');
+  }
+  return keys;
+}
+
+function parseEncryptionKeys(raw: string): { id: string; key: Buffer }[] {
+  const out = raw.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
+    const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
+    if (!m) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'entries must look like "<id>:<base64 of 32 bytes>"');
+    const key = Buffer.from(m[2]!, 'base64');
+    if (key.length !== 32) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', `key "${m[1]}" must decode to 32 bytes`);
+    return { id: m[1]!, key };
+  });
+  if (out.length === 0) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'needs at least one key');
+  return out;
+}
+
+interface DevSecrets {
+  cookieKeys: string;
+  encryptionKeys: string;
+}
+
+/** Development only: secrets generated on first start and kept in the data dir (mode 0600). */
+function devSecrets(dataDir: string): DevSecrets {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: DevSecrets = {
+    cookieKeys: randomBytes(32).toString('base64url'),
+    encryptionKeys: `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const production = env.NODE_ENV === 'production';
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST || '0.0.0.0';
+  const issuerRaw = env.GATEHOUSE_ISSUER || `http://localhost:${port}`;
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuerRaw);
+  } catch {
+    throw new ConfigError('GATEHOUSE_ISSUER', `must be an absolute URL, got "${issuerRaw}"`);
+  }
+  if (!['http:', 'https:'].includes(issuerUrl.protocol) || issuerUrl.search || issuerUrl.hash) {
+    throw new ConfigError('GATEHOUSE_ISSUER', 'must be an http(s) URL without query or fragment');
+  }
+  if (issuerUrl.pathname !== '/') {
+    throw new ConfigError('GATEHOUSE_ISSUER', 'must be the root of its host (no path), e.g. https://sso.example.com');
+  }
+  if (production && issuerUrl.protocol !== 'https:') {
+    throw new ConfigError('GATEHOUSE_ISSUER', 'must be https with NODE_ENV=production');
+  }
+  const issuer = issuerUrl.origin;
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+  if (production && !databaseUrl) {
+    throw new ConfigError('DATABASE_URL', 'is required with NODE_ENV=production (the embedded database is for development)');
+  }
+  const dataDir = path.resolve(env.GATEHOUSE_DATA_DIR || './.gatehouse');
+
+  const generatedSecrets: string[] = [];
+  let cookieRaw = env.GATEHOUSE_COOKIE_KEYS;
+  let encRaw = env.GATEHOUSE_ENCRYPTION_KEYS;
+  if (production) {
+    if (!cookieRaw) throw new ConfigError('GATEHOUSE_COOKIE_KEYS', 'must be set with NODE_ENV=production (generated keys are for development only)');
+    if (!encRaw) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'must be set with NODE_ENV=production (generated keys are for development only)');
+  } else if (!cookieRaw || !encRaw) {
+    const dev = devSecrets(dataDir);
+    if (!cookieRaw) {
+      cookieRaw = dev.cookieKeys;
+      generatedSecrets.push('GATEHOUSE_COOKIE_KEYS');
+    }
+    if (!encRaw) {
+      encRaw = dev.encryptionKeys;
+      generatedSecrets.push('GATEHOUSE_ENCRYPTION_KEYS');
+    }
+  }
+
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+
+  const threadpoolSize = int(env, 'UV_THREADPOOL_SIZE', 4, 1, 1024);
+  if (threadpoolSize < 8) {
+    throw new ConfigError('UV_THREADPOOL_SIZE', `must be at least 8 (argon2 and token signing share libuv's pool); got ${threadpoolSize}. Start with "npm start" or set UV_THREADPOOL_SIZE=8`);
+  }
+
+  const cores = availableParallelism();
+  return Object.freeze({
+    production,
+    port,
+    host,
+    issuer,
+    secure: issuerUrl.protocol === 'https:',
+    databaseUrl,
+    dataDir,
+    embeddedPgPort: int(env, 'GATEHOUSE_EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    cookieKeys: parseCookieKeys(cookieRaw!),
+    encryptionKeys: parseEncryptionKeys(encRaw!),
+    logLevel,
+    trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
+    argon2: {
+      memoryCost: int(env, 'GATEHOUSE_ARGON2_MEMORY_KIB', 19456, 1024, 1 << 21),
+      timeCost: int(env, 'GATEHOUSE_ARGON2_TIME_COST', 2, 1, 50),
+      parallelism: 1,
+    },
+    hashConcurrency: int(env, 'GATEHOUSE_HASH_CONCURRENCY', cores, 1, 64),
+    threadpoolSize,
+    dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
+    generatedSecrets,
+    ttl: {
+      sessionSeconds: int(env, 'GATEHOUSE_SESSION_TTL', 12 * 3600, 60, 30 * 86400),
+      sessionIdleSeconds: int(env, 'GATEHOUSE_SESSION_IDLE_TTL', 30 * 60, 60, 30 * 86400),
+      interactionSeconds: 30 * 60,
+      authorizationCodeSeconds: 60,
+      accessTokenSeconds: 3600,
+      idTokenSeconds: 3600,
+      refreshTokenSeconds: int(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86400, 300, 365 * 86400),
+    },
+  });
+}

@@ -1,0 +1,60 @@
+// Composition root: one place that wires config, database, services and the provider.
+import type { Kysely } from 'kysely';
+import type { Config } from './config/load-config.ts';
+import { createDb, type Database } from './db/database.ts';
+import { startEmbeddedPostgres, type EmbeddedHandle } from './db/embedded.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { createClientService } from './domain/clients/client.service.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { createSecretBox } from './domain/crypto/secret-box.ts';
+import { createSigningKeyService } from './domain/keys/signing-key.service.ts';
+import { createPasswordHasher } from './domain/users/password-hasher.ts';
+import { createUserService } from './domain/users/user.service.ts';
+
+export interface Logger {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+  debug(obj: unknown, msg?: string): void;
+}
+
+/** Opens the database: DATABASE_URL, or the embedded PostgreSQL in the data dir. */
+export async function openDatabase(config: Config, log?: Logger): Promise<{ db: Kysely<Database>; embedded?: EmbeddedHandle; url: string }> {
+  let url = config.databaseUrl;
+  let embedded: EmbeddedHandle | undefined;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, onLog: (m) => log?.debug({ pg: m.trim() }, 'embedded postgres') });
+    url = embedded.url;
+  }
+  return { db: createDb(url, { max: config.dbPoolMax }), embedded, url };
+}
+
+export function createServices(config: Config, db: Kysely<Database>, clock: Clock = systemClock) {
+  const box = createSecretBox(config.encryptionKeys);
+  const hasher = createPasswordHasher(config.argon2, config.hashConcurrency);
+  return {
+    config,
+    db,
+    clock,
+    box,
+    hasher,
+    users: createUserService({ db, hasher }),
+    clients: createClientService({ db }),
+    keys: createSigningKeyService({
+      db,
+      box,
+      clock,
+      // longest-lived signed token (ID token / JWT access token) plus a day for RPs' JWKS caches
+      retentionSeconds: Math.max(config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds) + 86400,
+    }),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** Start-up work that must finish before serving: schema, signing keys. */
+export async function prepare(services: Services): Promise<void> {
+  await migrateToLatest(services.db);
+  await services.keys.ensure();
+  await services.keys.purgeRetired();
+}

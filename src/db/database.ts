@@ -1,0 +1,85 @@
+import { Kysely, PostgresDialect, type Generated, type Transaction, type ColumnType } from 'kysely';
+import pg from 'pg';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UserTable {
+  id: Generated<string>;
+  email: string;
+  email_normalized: string;
+  email_verified: Generated<boolean>;
+  name: string | null;
+  password_hash: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  disabled_at: Date | null;
+}
+
+export interface OidcClientTable {
+  client_id: string;
+  name: string;
+  /** oidc-provider client metadata, minus the secret */
+  metadata: ColumnType<Record<string, unknown>, string, string>;
+  /** hex SHA-256 of the client secret; null for public clients */
+  secret_sha256: string | null;
+  first_party: Generated<boolean>;
+  created_at: Generated<Date>;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  /** private JWK, AES-256-GCM sealed by the secret box */
+  private_jwk_sealed: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Generated<Date>;
+  /** set when a newer key took over signing */
+  retired_at: Date | null;
+}
+
+export interface OidcPayloadTable {
+  model: string;
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: Timestamp | null;
+  consumed_at: Timestamp | null;
+}
+
+export interface AuditEventTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  event: string;
+  actor_user_id: string | null;
+  target_user_id: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  data: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+export interface Database {
+  users: UserTable;
+  oidc_clients: OidcClientTable;
+  signing_keys: SigningKeyTable;
+  oidc_payloads: OidcPayloadTable;
+  audit_events: AuditEventTable;
+}
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export function createDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    // bounded wait for a connection: a saturated pool answers 503 instead of queueing forever
+    connectionTimeoutMillis: 2000,
+    idleTimeoutMillis: 30_000,
+    application_name: opts.applicationName ?? 'gatehouse',
+  });
+  // an idle client dropped by the server (restart, pg_terminate_backend) must not crash the process
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

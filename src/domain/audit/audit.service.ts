@@ -1,0 +1,36 @@
+import type { Db } from '../../db/database.ts';
+
+export type AuditEventName =
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'user.created'
+  | 'client.created'
+  | 'key.rotated'
+  | 'logout'
+  | 'refresh_token.reuse';
+
+export interface AuditEvent {
+  event: AuditEventName;
+  actorUserId?: string | null;
+  targetUserId?: string | null;
+  clientId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  data?: Record<string, unknown>;
+}
+
+/** Call inside the same transaction as the change it records. */
+export async function recordAudit(db: Db, e: AuditEvent): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      event: e.event,
+      actor_user_id: e.actorUserId ?? null,
+      target_user_id: e.targetUserId ?? null,
+      client_id: e.clientId ?? null,
+      ip: e.ip ?? null,
+      user_agent: e.userAgent?.slice(0, 512) ?? null,
+      data: JSON.stringify(e.data ?? {}),
+    })
+    .execute();
+}

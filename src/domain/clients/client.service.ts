@@ -1,0 +1,115 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { randomToken, sha256Hex } from '../crypto/tokens.ts';
+import { ValidationError } from '../errors.ts';
+
+export const GRANT_TYPES = {
+  authorization_code: 'authorization_code',
+  refresh_token: 'refresh_token',
+  client_credentials: 'client_credentials',
+  device_code: 'urn:ietf:params:oauth:grant-type:device_code',
+} as const;
+export type GrantTypeName = keyof typeof GRANT_TYPES;
+
+export interface CreateClientInput {
+  name: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  public?: boolean;
+  firstParty?: boolean;
+  grantTypes?: GrantTypeName[];
+  idTokenAlg?: 'ES256' | 'RS256';
+  backchannelLogoutUri?: string;
+}
+
+export interface CreatedClient {
+  clientId: string;
+  /** shown once; only its SHA-256 is stored */
+  clientSecret?: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface StoredClient {
+  clientId: string;
+  name: string;
+  firstParty: boolean;
+  secretSha256: string | null;
+  metadata: Record<string, unknown>;
+}
+
+function checkUri(uri: string, what: string): string {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw new ValidationError('invalid_uri', `${what} "${uri}" is not an absolute URL.`);
+  }
+  if (u.hash || uri.includes('#')) throw new ValidationError('invalid_uri', `${what} "${uri}" must not have a fragment.`);
+  if (u.protocol === 'javascript:' || u.protocol === 'data:') throw new ValidationError('invalid_uri', `${what} "${uri}" has a forbidden scheme.`);
+  return uri;
+}
+
+export function createClientService(deps: { db: Kysely<Database> }) {
+  const { db } = deps;
+  return {
+    async create(input: CreateClientInput): Promise<CreatedClient> {
+      const name = input.name?.trim();
+      if (!name) throw new ValidationError('invalid_name', 'A client needs a name.');
+      const redirectUris = (input.redirectUris ?? []).map((u) => checkUri(u, 'redirect URI'));
+      const postLogout = (input.postLogoutRedirectUris ?? []).map((u) => checkUri(u, 'post-logout redirect URI'));
+      const grants = new Set<GrantTypeName>(input.grantTypes ?? []);
+      if (redirectUris.length) grants.add('authorization_code');
+      if (grants.has('authorization_code') && !redirectUris.length) {
+        throw new ValidationError('redirect_uri_required', 'A client using the authorization code flow needs at least one redirect URI.');
+      }
+      if (grants.size === 0) throw new ValidationError('grant_type_required', 'Give a redirect URI or a grant type.');
+      if (input.public && grants.has('client_credentials')) {
+        throw new ValidationError('invalid_grant_type', 'A public client cannot use client_credentials.');
+      }
+      const clientId = `gh_${randomToken(12)}`;
+      const clientSecret = input.public ? undefined : randomToken(32);
+      const metadata: Record<string, unknown> = {
+        client_id: clientId,
+        client_name: name,
+        redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogout,
+        grant_types: [...grants].map((g) => GRANT_TYPES[g]),
+        response_types: grants.has('authorization_code') ? ['code'] : [],
+        token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
+        id_token_signed_response_alg: input.idTokenAlg ?? 'ES256',
+        ...(input.backchannelLogoutUri
+          ? { backchannel_logout_uri: checkUri(input.backchannelLogoutUri, 'back-channel logout URI'), backchannel_logout_session_required: true }
+          : {}),
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('oidc_clients')
+          .values({
+            client_id: clientId,
+            name,
+            metadata: JSON.stringify(metadata),
+            secret_sha256: clientSecret ? sha256Hex(clientSecret) : null,
+            first_party: input.firstParty ?? false,
+          })
+          .execute();
+        await recordAudit(trx, { event: 'client.created', clientId, data: { name, grants: [...grants] } });
+      });
+      return { clientId, clientSecret, metadata };
+    },
+
+    async find(clientId: string): Promise<StoredClient | null> {
+      const row = await db.selectFrom('oidc_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return row
+        ? { clientId: row.client_id, name: row.name, firstParty: row.first_party, secretSha256: row.secret_sha256, metadata: row.metadata }
+        : null;
+    },
+
+    async list(): Promise<StoredClient[]> {
+      const rows = await db.selectFrom('oidc_clients').selectAll().orderBy('created_at').execute();
+      return rows.map((row) => ({ clientId: row.client_id, name: row.name, firstParty: row.first_party, secretSha256: row.secret_sha256, metadata: row.metadata }));
+    },
+  };
+}
+
+export type ClientService = ReturnType<typeof createClientService>;

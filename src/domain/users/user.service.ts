@@ -1,0 +1,94 @@
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../../db/database.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
+import type { PasswordHasher } from './password-hasher.ts';
+import { checkPassword } from './password-policy.ts';
+import { findUserRowByEmail, findUserRowById, normalizeEmail } from './user.repository.ts';
+
+export interface User {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+}
+
+type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
+
+function toUser(row: UserRow): User {
+  return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name };
+}
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export interface RequestMeta {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export function createUserService(deps: { db: Kysely<Database>; hasher: PasswordHasher }) {
+  const { db, hasher } = deps;
+  return {
+    async create(input: { email: string; name?: string | null; password?: string | null; emailVerified?: boolean }): Promise<User> {
+      const email = input.email.trim();
+      if (!EMAIL_RE.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
+      if (input.password != null) checkPassword(input.password);
+      const passwordHash = input.password != null ? await hasher.hash(input.password) : null;
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('users')
+          .values({
+            email,
+            email_normalized: normalizeEmail(email),
+            email_verified: input.emailVerified ?? false,
+            name: input.name?.trim() || null,
+            password_hash: passwordHash,
+          })
+          .onConflict((oc) => oc.column('email_normalized').doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) throw new ConflictError('email_taken', 'A user with this email already exists.');
+        await recordAudit(trx, { event: 'user.created', targetUserId: row.id });
+        return toUser(row);
+      });
+    },
+
+    async findById(db2: Db | undefined, id: string): Promise<User | null> {
+      const row = await findUserRowById(db2 ?? db, id);
+      return row && !row.disabled_at ? toUser(row) : null;
+    },
+
+    /**
+     * Email + password. Unknown email, disabled user and wrong password all cost one argon2 verify and
+     * return null; every outcome is audited. Rehashes when the parameters have risen.
+     */
+    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }): Promise<User | null> {
+      const row = await findUserRowByEmail(db, email);
+      const ok = await hasher.verify(row?.password_hash, password);
+      const good = ok && row && !row.disabled_at ? row : undefined;
+      const reason = !row ? 'unknown_user' : row.disabled_at ? 'disabled' : !ok ? 'bad_password' : undefined;
+      // hash outside the transaction: never hold a connection across an argon2 run
+      const rehash = good?.password_hash && hasher.needsRehash(good.password_hash) ? await hasher.hash(password) : undefined;
+      await db.transaction().execute(async (trx) => {
+        await recordAudit(trx, {
+          event: good ? 'login.succeeded' : 'login.failed',
+          targetUserId: row?.id ?? null,
+          clientId: meta.clientId ?? null,
+          ip: meta.ip,
+          userAgent: meta.userAgent,
+          data: good ? { method: 'pwd' } : { reason },
+        });
+        if (good && rehash) {
+          await trx
+            .updateTable('users')
+            .set({ password_hash: rehash, updated_at: new Date() })
+            .where('id', '=', good.id)
+            .execute();
+        }
+      });
+      return good ? toUser(good) : null;
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

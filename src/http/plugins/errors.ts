@@ -1,0 +1,44 @@
+import fp from 'fastify-plugin';
+import type { FastifyError } from 'fastify';
+import { DomainError } from '../../domain/errors.ts';
+import type { Render } from '../views.ts';
+
+const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported', 429: 'Too many requests', 503: 'Temporarily unavailable' };
+
+function isDbUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001', '08003', '25006', '53300'].includes(e.code ?? '') ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(e.message ?? '')
+  );
+}
+
+/** Stable answers: domain errors keep their status; a database outage is a 503 with Retry-After; 5xx bodies never leak details. */
+export default fp(
+  async (app, opts: { render: Render }) => {
+    app.setErrorHandler((err: FastifyError, req, reply) => {
+      let status = err instanceof DomainError ? err.httpStatus : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+      let message = err instanceof DomainError || status < 500 ? err.message : 'Something went wrong on our side. Please try again.';
+      if (status >= 500 && isDbUnavailable(err)) {
+        status = 503;
+        message = 'The service is temporarily unavailable. Please try again in a moment.';
+        reply.header('retry-after', '5');
+      }
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      else req.log.info({ code: (err as { code?: string }).code, status }, 'request rejected');
+      reply.status(status);
+      if (req.headers.accept?.includes('text/html')) {
+        return reply.type('text/html').send(opts.render('errors/error.njk', { title: TITLES[status] ?? 'Error', message }));
+      }
+      return reply.send({ error: (err as { code?: string }).code ?? (status >= 500 ? 'server_error' : 'invalid_request'), message });
+    });
+    app.setNotFoundHandler((req, reply) => {
+      reply.status(404);
+      if (req.headers.accept?.includes('text/html')) {
+        return reply.type('text/html').send(opts.render('errors/error.njk', { title: 'Not found', message: 'There is nothing at this address.' }));
+      }
+      return reply.send({ error: 'not_found', message: 'Not found' });
+    });
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,25 @@
+export const uidParams = {
+  type: 'object',
+  required: ['uid'],
+  properties: { uid: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' } },
+} as const;
+
+export const csrfOnlyBody = {
+  type: 'object',
+  properties: { _csrf: { type: 'string', maxLength: 256 } },
+} as const;
+
+export const loginBody = {
+  type: 'object',
+  required: ['email', 'password'],
+  properties: {
+    _csrf: { type: 'string', maxLength: 256 },
+    email: { type: 'string', maxLength: 320 },
+    // generous: the policy (256 code points) is enforced when a password is set; this only bounds the work
+    password: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+export interface UidParams {
+  uid: string;
+}

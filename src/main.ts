@@ -1,0 +1,67 @@
+// The only file that listens. Loads config, opens the database, prepares, serves; shuts down gracefully.
+import { loadConfig, ConfigError } from './config/load-config.ts';
+import { buildApp } from './app.ts';
+import { createServices, openDatabase, prepare } from './container.ts';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const bootLog = {
+    info: (o: unknown, m?: string) => console.log(m ?? o),
+    warn: (o: unknown, m?: string) => console.warn(m ?? o),
+    error: (o: unknown, m?: string) => console.error(m ?? o),
+    debug: () => {},
+  };
+  const { db, embedded } = await openDatabase(config, bootLog);
+  const services = createServices(config, db);
+  await prepare(services);
+  const app = await buildApp(services);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    try {
+      await app.close();
+      await db.destroy();
+      await embedded?.stop();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await app.listen({ port: config.port, host: config.host });
+  const lines = [
+    '',
+    `Gatehouse is running at ${config.issuer}`,
+    `  discovery: ${config.issuer}/.well-known/openid-configuration`,
+    `  database:  ${embedded ? `embedded PostgreSQL in ${config.dataDir}/pg` : 'DATABASE_URL'}`,
+    '',
+    'Create the first user and an app (in another terminal):',
+    '  npx gatehouse user create --email admin@example.com --name "Admin" --password-stdin',
+    '  npx gatehouse client create --name "My app" --redirect-uri http://localhost:8080/callback --first-party',
+    '',
+  ];
+  if (config.generatedSecrets.length) {
+    lines.push(`Development secrets (${config.generatedSecrets.join(', ')}) were generated in ${config.dataDir}/secrets.json.`, '');
+  }
+  console.log(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(`Gatehouse failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

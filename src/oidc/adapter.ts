@@ -1,0 +1,129 @@
+// oidc-provider storage in PostgreSQL. Every model lives in oidc_payloads; clients come from oidc_clients.
+import { sql, type Kysely } from 'kysely';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Database } from '../db/database.ts';
+import type { ClientService } from '../domain/clients/client.service.ts';
+
+/** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
+export const HASHED_SECRET_PREFIX = 'sha256:';
+
+/** everything issued from a grant, and the grant itself */
+async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void> {
+  await db
+    .deleteFrom('oidc_payloads')
+    .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
+    .execute();
+}
+
+export function createAdapterFactory(db: Kysely<Database>, clients: ClientService) {
+  class ClientAdapter implements Adapter {
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const c = await clients.find(id);
+      if (!c) return undefined;
+      return { ...c.metadata, gatehouse_first_party: c.firstParty, ...(c.secretSha256 ? { client_secret: `${HASHED_SECRET_PREFIX}${c.secretSha256}` } : {}) } as AdapterPayload;
+    }
+    async upsert(): Promise<void> {
+      throw new Error('clients are managed with the gatehouse CLI, not through oidc-provider');
+    }
+    async findByUid(): Promise<undefined> {
+      return undefined;
+    }
+    async findByUserCode(): Promise<undefined> {
+      return undefined;
+    }
+    async consume(): Promise<void> {}
+    async destroy(): Promise<void> {}
+    async revokeByGrantId(): Promise<void> {}
+  }
+
+  class PayloadAdapter implements Adapter {
+    constructor(private readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      await db
+        .insertInto('oidc_payloads')
+        .values({
+          model: this.model,
+          id,
+          payload: JSON.stringify(payload),
+          grant_id: payload.grantId ?? null,
+          uid: payload.uid ?? null,
+          user_code: payload.userCode ?? null,
+          expires_at: expiresAt,
+        })
+        .onConflict((oc) =>
+          oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+            payload: eb.ref('excluded.payload'),
+            grant_id: eb.ref('excluded.grant_id'),
+            uid: eb.ref('excluded.uid'),
+            user_code: eb.ref('excluded.user_code'),
+            expires_at: eb.ref('excluded.expires_at'),
+          })),
+        )
+        .execute();
+    }
+
+    private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      const row = await db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where(column, '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        ...row.payload,
+        ...(row.consumed_at ? { consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : {}),
+      } as AdapterPayload;
+    }
+
+    find(id: string) {
+      return this.findWhere('id', id);
+    }
+    findByUid(uid: string) {
+      return this.findWhere('uid', uid);
+    }
+    findByUserCode(userCode: string) {
+      return this.findWhere('user_code', userCode);
+    }
+
+    /**
+     * One conditional UPDATE decides the winner. oidc-provider checks `consumed` and then calls consume():
+     * two concurrent redemptions both pass its check, so the loser is stopped here, and as with any replay
+     * everything issued from the grant is revoked.
+     */
+    async consume(id: string): Promise<void> {
+      const won = await db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: sql`now()` })
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .returning('grant_id')
+        .executeTakeFirst();
+      if (!won) {
+        const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', id).executeTakeFirst();
+        if (row?.grant_id) await revokeGrant(db, row.grant_id);
+        throw new errors.InvalidGrant(`${this.model} already consumed`);
+      }
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await revokeGrant(db, grantId);
+    }
+  }
+
+  return (model: string): Adapter => (model === 'Client' ? new ClientAdapter() : new PayloadAdapter(model));
+}
+
+/** periodic job: expired rows are dead weight (find() already ignores them) */
+export async function purgeExpiredPayloads(db: Kysely<Database>): Promise<number> {
+  const res = await db.deleteFrom('oidc_payloads').where('expires_at', '<', sql<Date>`now() - interval '5 minutes'`).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

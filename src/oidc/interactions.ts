@@ -1,0 +1,101 @@
+// What the interaction routes need from oidc-provider, behind plain functions (the HTTP layer never imports it).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import { DomainError } from '../domain/errors.ts';
+import { loginResult, type Amr } from './acr-amr.ts';
+
+export class InteractionExpiredError extends DomainError {
+  constructor() {
+    super('interaction_expired', 'This sign-in request has expired or was opened in another browser. Return to the app and start again.', 400);
+  }
+}
+
+export interface InteractionView {
+  uid: string;
+  prompt: 'login' | 'consent' | string;
+  clientId: string;
+  clientName: string;
+  accountId?: string;
+  loginHint?: string;
+  missingScopes: string[];
+}
+
+const SCOPE_LABELS: Record<string, string> = {
+  openid: 'Know who you are',
+  email: 'See your email address',
+  profile: 'See your name',
+  offline_access: 'Stay signed in to it while you are away',
+  api: 'Use the Gatehouse-protected API on your behalf',
+};
+
+export function scopeLabels(scopes: string[]): { scope: string; label: string }[] {
+  return scopes.map((scope) => ({ scope, label: SCOPE_LABELS[scope] ?? scope }));
+}
+
+export function createInteractions(provider: Provider) {
+  async function details(req: IncomingMessage, res: ServerResponse, uid: string) {
+    let interaction;
+    try {
+      interaction = await provider.interactionDetails(req, res);
+    } catch (err) {
+      if ((err as { name?: string }).name === 'SessionNotFound') throw new InteractionExpiredError();
+      throw err;
+    }
+    // oidc-provider does not compare the uid in the URL with the one in the cookie
+    if (interaction.uid !== uid) throw new InteractionExpiredError();
+    return interaction;
+  }
+
+  return {
+    async view(req: IncomingMessage, res: ServerResponse, uid: string): Promise<InteractionView> {
+      const i = await details(req, res, uid);
+      const clientId = String(i.params.client_id);
+      const client = await provider.Client.find(clientId);
+      const promptDetails = i.prompt.details as { missingOIDCScope?: string[] };
+      return {
+        uid: i.uid,
+        prompt: i.prompt.name,
+        clientId,
+        clientName: client?.clientName ?? clientId,
+        accountId: i.session?.accountId,
+        loginHint: typeof i.params.login_hint === 'string' ? i.params.login_hint : undefined,
+        missingScopes: promptDetails.missingOIDCScope ?? [],
+      };
+    },
+
+    /** completes the login prompt of this interaction only; returns where to send the browser */
+    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date): Promise<string> {
+      const i = await details(req, res, uid);
+      if (i.prompt.name !== 'login') throw new InteractionExpiredError();
+      return provider.interactionResult(req, res, loginResult(accountId, amr, at), { mergeWithLastSubmission: false });
+    },
+
+    async finishConsent(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {
+      const i = await details(req, res, uid);
+      if (i.prompt.name !== 'consent' || !i.session?.accountId) throw new InteractionExpiredError();
+      const d = i.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      const grant = i.grantId
+        ? await provider.Grant.find(i.grantId)
+        : new provider.Grant({ accountId: i.session.accountId, clientId: String(i.params.client_id) });
+      if (!grant) throw new InteractionExpiredError();
+      if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+      if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      const grantId = await grant.save();
+      // keep the login result of this authorization request (mergeWithLastSubmission), or prompt=login would loop
+      return provider.interactionResult(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    },
+
+    async abort(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {
+      await details(req, res, uid);
+      return provider.interactionResult(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user cancelled the request.' },
+        { mergeWithLastSubmission: false },
+      );
+    },
+  };
+}
+
+export type Interactions = ReturnType<typeof createInteractions>;

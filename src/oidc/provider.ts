@@ -1,0 +1,209 @@
+// The one place that configures oidc-provider. Only src/oidc/ imports it.
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config/load-config.ts';
+import type { Database } from '../db/database.ts';
+import type { ClientService } from '../domain/clients/client.service.ts';
+import { matchesSha256 } from '../domain/crypto/tokens.ts';
+import type { UserService } from '../domain/users/user.service.ts';
+import { ACR_VALUES } from './acr-amr.ts';
+import { createAdapterFactory, HASHED_SECRET_PREFIX } from './adapter.ts';
+
+export type Render = (template: string, context: Record<string, unknown>) => string;
+
+export interface ProviderDeps {
+  config: Config;
+  db: Kysely<Database>;
+  users: UserService;
+  clients: ClientService;
+  jwks: Record<string, unknown>[];
+  render: Render;
+  log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+}
+
+export const PROVIDER_ROUTES = {
+  authorization: '/oidc/auth',
+  token: '/oidc/token',
+  userinfo: '/oidc/me',
+  jwks: '/oidc/jwks',
+  end_session: '/oidc/session/end',
+  introspection: '/oidc/token/introspection',
+  revocation: '/oidc/token/revocation',
+  device_authorization: '/oidc/device/auth',
+  code_verification: '/oidc/device',
+  pushed_authorization_request: '/oidc/request',
+  backchannel_authentication: '/oidc/backchannel',
+  registration: '/oidc/reg',
+  challenge: '/oidc/challenge',
+  credential: '/oidc/credential',
+} as const;
+
+/** Resource servers get JWT access tokens carrying these scopes at most. */
+const RESOURCE_SCOPES = 'api';
+
+function authContext(ctx: KoaContextWithOIDC): { amr?: string[]; acr?: string; auth_time?: number } | undefined {
+  const e = ctx.oidc.entities as Record<string, { amr?: string[]; acr?: string; authTime?: number } | undefined>;
+  const source = e.AuthorizationCode ?? e.RefreshToken ?? e.DeviceCode;
+  if (!source) return undefined;
+  return { amr: source.amr, acr: source.acr, auth_time: source.authTime };
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config, render } = deps;
+  const ttl = config.ttl;
+  const configuration: Configuration = {
+    adapter: createAdapterFactory(deps.db, deps.clients) as unknown as Configuration['adapter'],
+    jwks: { keys: deps.jwks as never[] },
+    cookies: {
+      keys: config.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.secure },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.secure },
+    },
+    routes: PROVIDER_ROUTES,
+    claims: {
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+    },
+    scopes: ['openid', 'offline_access', 'email', 'profile', RESOURCE_SCOPES],
+    acrValues: ACR_VALUES,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['ES256', 'RS256'],
+      userinfoSigningAlgValues: ['ES256', 'RS256'],
+      introspectionSigningAlgValues: ['ES256', 'RS256'],
+      authorizationSigningAlgValues: ['ES256', 'RS256'],
+      clientAuthSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA'],
+    },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+    },
+    extraClientMetadata: { properties: ['gatehouse_first_party'] },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      claimsParameter: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined as unknown as string,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          let url: URL;
+          try {
+            url = new URL(resource);
+          } catch {
+            throw new errors.InvalidTarget('resource must be an absolute URI');
+          }
+          return {
+            audience: url.href,
+            scope: RESOURCE_SCOPES,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          const hint = ctx.oidc.params?.id_token_hint;
+          ctx.type = 'html';
+          ctx.body = render('oidc/logout-confirm.njk', {
+            form,
+            clientName: ctx.oidc.client?.clientName ?? null,
+            // a verified id_token_hint names the RP; then the page submits itself (no confirmation needed)
+            autoSubmit: Boolean(hint && ctx.oidc.client),
+          });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = render('oidc/logout-success.njk', { clientName: ctx.oidc.client?.clientName ?? null });
+        },
+      },
+    },
+    findAccount: async (_ctx, sub) => {
+      const user = await deps.users.findById(undefined, sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: user.emailVerified, name: user.name ?? undefined }),
+      };
+    },
+    loadExistingGrant: async (ctx) => {
+      const client = ctx.oidc.client!;
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session!.grantIdFor(client.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if ((client.metadata() as Record<string, unknown>).gatehouse_first_party !== true) return existing;
+      // first-party clients skip consent: the grant follows what they ask for
+      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: ctx.oidc.session!.accountId! });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      const claims = [...ctx.oidc.requestParamClaims];
+      if (claims.length) grant.addOIDCClaims(claims);
+      const resources = ctx.oidc.params?.resource;
+      for (const r of [resources].flat().filter((x): x is string => typeof x === 'string')) grant.addResourceScope(r, RESOURCE_SCOPES);
+      await grant.save();
+      return grant;
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: interactionPolicy.base(),
+    },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    extraTokenClaims: async (ctx, token) => {
+      if (!('accountId' in token) || !token.accountId) return undefined;
+      return authContext(ctx);
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = render('oidc/error.njk', { error: out.error, description: out.error_description });
+    },
+    ttl: {
+      AccessToken: ttl.accessTokenSeconds,
+      AuthorizationCode: ttl.authorizationCodeSeconds,
+      ClientCredentials: 600,
+      DeviceCode: 600,
+      IdToken: ttl.idTokenSeconds,
+      Interaction: ttl.interactionSeconds,
+      Grant: ttl.refreshTokenSeconds,
+      // absolute lifetime from the first issue of the chain: rotation never extends it
+      RefreshToken: (_ctx, token) => {
+        const iat = (token as unknown as { iiat?: number; iat?: number }).iiat ?? Math.floor(Date.now() / 1000);
+        return Math.max(1, iat + ttl.refreshTokenSeconds - Math.floor(Date.now() / 1000));
+      },
+      // idle limit, capped by the absolute limit counted from sign-in
+      Session: (_ctx, session) => {
+        const loginTs = (session as unknown as { loginTs?: number }).loginTs ?? Math.floor(Date.now() / 1000);
+        const remaining = loginTs + ttl.sessionSeconds - Math.floor(Date.now() / 1000);
+        return Math.max(1, Math.min(ttl.sessionIdleSeconds, remaining));
+      },
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+
+  // Confidential clients' secrets are stored as SHA-256 digests (high-entropy values: no slow hash on the token path).
+  const proto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean; clientSecret?: string };
+  proto.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    const stored = this.clientSecret;
+    if (!stored || !stored.startsWith(HASHED_SECRET_PREFIX) || typeof actual !== 'string') return false;
+    return matchesSha256(actual, stored.slice(HASHED_SECRET_PREFIX.length));
+  };
+
+  provider.on('server_error', (_ctx, err) => deps.log.error({ err }, 'oidc server_error'));
+  provider.on('grant.error', (_ctx, err) => {
+    if ((err as { expose?: boolean }).expose === false) deps.log.error({ err }, 'oidc grant.error');
+  });
+  return provider;
+}
