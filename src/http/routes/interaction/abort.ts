@@ -6,7 +6,7 @@ import { csrfOnlyBody, uidParams, type UidParams } from './schemas.ts';
 export default async function interactionAbort(app: FastifyInstance, deps: InteractionDeps) {
   app.post<{ Params: UidParams }>(
     '/interaction/:uid/abort',
-    { schema: { params: uidParams, body: csrfOnlyBody }, onRequest: app.csrfProtection },
+    { schema: { params: uidParams, body: csrfOnlyBody }, preValidation: app.csrfProtection },
     async (req, reply) => reply.redirect(await deps.interactions.abort(req.raw, reply.raw, req.params.uid), 303),
   );
 }

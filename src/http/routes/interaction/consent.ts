@@ -6,7 +6,7 @@ import { csrfOnlyBody, uidParams, type UidParams } from './schemas.ts';
 export default async function interactionConsent(app: FastifyInstance, deps: InteractionDeps) {
   app.post<{ Params: UidParams }>(
     '/interaction/:uid/consent',
-    { schema: { params: uidParams, body: csrfOnlyBody }, onRequest: app.csrfProtection },
+    { schema: { params: uidParams, body: csrfOnlyBody }, preValidation: app.csrfProtection },
     async (req, reply) => reply.redirect(await deps.interactions.finishConsent(req.raw, reply.raw, req.params.uid), 303),
   );
 }

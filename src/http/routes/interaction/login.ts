@@ -6,7 +6,7 @@ import { loginBody, uidParams, type UidParams } from './schemas.ts';
 export default async function interactionLogin(app: FastifyInstance, deps: InteractionDeps) {
   app.post<{ Params: UidParams; Body: { email: string; password: string } }>(
     '/interaction/:uid/login',
-    { schema: { params: uidParams, body: loginBody }, onRequest: app.csrfProtection },
+    { schema: { params: uidParams, body: loginBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const { uid } = req.params;
       const view = await deps.interactions.view(req.raw, reply.raw, uid);

@@ -1,0 +1,25 @@
+import type { Services } from '../../src/container.ts';
+import type { CreateClientInput } from '../../src/domain/clients/client.service.ts';
+
+let n = 0;
+export const PASSWORD = 'correct horse battery staple';
+
+export async function makeUser(services: Services, over: { email?: string; password?: string; name?: string } = {}) {
+  const email = over.email ?? `user${++n}-${Date.now()}@example.com`;
+  const password = over.password ?? PASSWORD;
+  const user = await services.users.create({ email, password, name: over.name ?? 'Test User', emailVerified: true });
+  return { ...user, password };
+}
+
+export async function makeClient(services: Services, over: Partial<CreateClientInput> = {}) {
+  const redirectUri = over.redirectUris?.[0] ?? 'http://127.0.0.1:9/callback';
+  const c = await services.clients.create({
+    name: 'Test App',
+    redirectUris: [redirectUri],
+    postLogoutRedirectUris: ['http://127.0.0.1:9/logged-out'],
+    firstParty: true,
+    grantTypes: ['refresh_token'],
+    ...over,
+  });
+  return { clientId: c.clientId, clientSecret: c.clientSecret, redirectUri };
+}

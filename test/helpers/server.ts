@@ -1,0 +1,50 @@
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { createServices, prepare, type Services } from '../../src/container.ts';
+import { createDb } from '../../src/db/database.ts';
+import { createTestDatabase } from './db.ts';
+import { testConfig } from './config.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TestServer {
+  issuer: string;
+  databaseUrl: string;
+  services: Services;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** a real Gatehouse on a loopback port with its own database; closed after the test */
+export async function startServer(
+  t: { after(fn: () => Promise<void>): void },
+  opts: { env?: Record<string, string>; databaseUrl?: string } = {},
+): Promise<TestServer> {
+  const databaseUrl = opts.databaseUrl ?? (await createTestDatabase(t));
+  const port = await freePort();
+  const config = testConfig({ DATABASE_URL: databaseUrl, PORT: String(port), GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`, ...opts.env });
+  const db = createDb(databaseUrl, { max: config.dbPoolMax });
+  const services = createServices(config, db);
+  await prepare(services);
+  const app = await buildApp(services);
+  await app.listen({ port, host: '127.0.0.1' });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    await db.destroy();
+  };
+  t.after(close);
+  return { issuer: config.issuer, databaseUrl, services, app, close };
+}
