@@ -21,11 +21,11 @@ import { purgeExpiredPayloads } from './oidc/adapter.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createProvider } from './oidc/provider.ts';
 
-export async function buildApp(services: Services, opts: { logLevel?: string } = {}): Promise<FastifyInstance> {
+export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream } = {}): Promise<FastifyInstance> {
   const { config } = services;
   const render = createRenderer();
   const app = Fastify({
-    logger: loggerOptions(opts.logLevel ?? config.logLevel),
+    logger: loggerOptions(opts.logLevel ?? config.logLevel, opts.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
   });

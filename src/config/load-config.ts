@@ -28,6 +28,8 @@ export interface Config {
   encryptionKeys: { id: string; key: Buffer }[];
   logLevel: LogLevel;
   trustProxy: boolean;
+  /** let the provider call RPs on loopback/private addresses (back-channel logout, jwks_uri); off = SSRF protection */
+  allowPrivateFetch: boolean;
   argon2: Argon2Params;
   hashConcurrency: number;
   threadpoolSize: number;
@@ -187,6 +189,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     encryptionKeys: parseEncryptionKeys(encRaw!),
     logLevel,
     trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
+    allowPrivateFetch: bool(env, 'GATEHOUSE_ALLOW_PRIVATE_FETCH', false),
     argon2: {
       memoryCost: int(env, 'GATEHOUSE_ARGON2_MEMORY_KIB', 19456, 1024, 1 << 21),
       timeCost: int(env, 'GATEHOUSE_ARGON2_TIME_COST', 2, 1, 50),

@@ -85,6 +85,11 @@ export function createProvider(deps: ProviderDeps): Provider {
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
     },
+    // oidc-provider refuses outgoing calls to special-use addresses (SSRF); loopback RPs need an explicit opt-in
+    fetch: (url, options) => {
+      if (config.allowPrivateFetch) delete (options as { dispatcher?: unknown }).dispatcher;
+      return globalThis.fetch(url, options);
+    },
     extraClientMetadata: { properties: ['gatehouse_first_party'] },
     features: {
       devInteractions: { enabled: false },
@@ -202,6 +207,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   provider.on('server_error', (_ctx, err) => deps.log.error({ err }, 'oidc server_error'));
+  provider.on('backchannel.error', (_ctx, err, client) => deps.log.warn({ err, clientId: client.clientId }, 'back-channel logout delivery failed'));
   provider.on('grant.error', (_ctx, err) => {
     if ((err as { expose?: boolean }).expose === false) deps.log.error({ err }, 'oidc grant.error');
   });

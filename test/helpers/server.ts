@@ -28,7 +28,7 @@ export interface TestServer {
 /** a real Gatehouse on a loopback port with its own database; closed after the test */
 export async function startServer(
   t: { after(fn: () => Promise<void>): void },
-  opts: { env?: Record<string, string>; databaseUrl?: string } = {},
+  opts: { env?: Record<string, string>; databaseUrl?: string; logStream?: NodeJS.WritableStream } = {},
 ): Promise<TestServer> {
   const databaseUrl = opts.databaseUrl ?? (await createTestDatabase(t));
   const port = await freePort();
@@ -36,7 +36,7 @@ export async function startServer(
   const db = createDb(databaseUrl, { max: config.dbPoolMax });
   const services = createServices(config, db);
   await prepare(services);
-  const app = await buildApp(services);
+  const app = await buildApp(services, opts.logStream ? { logLevel: 'info', logStream: opts.logStream } : {});
   await app.listen({ port, host: '127.0.0.1' });
   let closed = false;
   const close = async () => {

@@ -1,0 +1,43 @@
+// A real headless Chromium (the system one; never `playwright install`) with a fresh profile per test.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const SCREENSHOT_DIR = path.resolve('test-artifacts/screenshots');
+
+/** a browser context (desktop 1280x800) on its own throw-away user-data-dir; closed and removed after the test */
+export async function launchBrowser(t: { after(fn: () => Promise<void>): void }): Promise<BrowserContext> {
+  const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  context.setDefaultTimeout(10_000);
+  t.after(async () => {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  });
+  return context;
+}
+
+/** writes test-artifacts/screenshots/<name>.png (full page) */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
