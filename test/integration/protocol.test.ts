@@ -321,3 +321,27 @@ test('health, readiness and metrics endpoints', async (t) => {
   assert.match(metrics, /gatehouse_login_outcomes_total\{outcome="password_ok"\} 1/);
   assert.match(metrics, /gatehouse_http_request_duration_seconds_bucket/);
 });
+
+test('RS256 is available per client for old relying parties', async (t) => {
+  const s = await startServer(t);
+  const { config, req, callbackUrl } = await signedIn(s, { idTokenAlg: 'RS256' });
+  const tokens = await redeem(config, req, callbackUrl);
+  assert.equal(jose.decodeProtectedHeader(tokens.id_token!).alg, 'RS256');
+});
+
+test('no-secrets-in-logs: passwords, codes, tokens and client secrets never reach a log line', async (t) => {
+  const { PassThrough } = await import('node:stream');
+  const stream = new PassThrough();
+  let logs = '';
+  stream.on('data', (d) => (logs += d));
+  const s = await startServer(t, { logStream: stream });
+  const { config, req, callbackUrl, client, user, browser } = await signedIn(s);
+  const tokens = await redeem(config, req, callbackUrl);
+  await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+  await browser.get(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token! }).toString());
+  const code = new URL(callbackUrl).searchParams.get('code')!;
+  assert.ok(logs.includes('/oidc/token'), 'requests were logged');
+  for (const secret of [user.password, code, tokens.access_token, tokens.refresh_token!, tokens.id_token!, client.clientSecret!, req.verifier]) {
+    assert.ok(!logs.includes(secret), `a secret (${secret.slice(0, 6)}…) appeared in the logs`);
+  }
+});
