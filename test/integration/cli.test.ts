@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { createServices } from '../../src/container.ts';
+import { createDb } from '../../src/db/database.ts';
+import { TEST_COOKIE_KEY, TEST_ENCRYPTION_KEYS, testConfig } from '../helpers/config.ts';
+import { createTestDatabase } from '../helpers/db.ts';
+
+const databaseUrl = await createTestDatabase({ after }, { empty: true });
+const db = createDb(databaseUrl, { max: 2 });
+after(() => db.destroy());
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY,
+  GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+  LOG_LEVEL: 'silent',
+};
+
+function gatehouse(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+async function json(args: string[], stdin?: string) {
+  const r = await gatehouse([...args, '--json'], stdin);
+  assert.equal(r.code, 0, `gatehouse ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+// the commands after `migrate` touch different tables, so they run side by side
+describe('gatehouse CLI', { concurrency: true }, () => {
+  before(async () => {
+    const { results } = await json(['migrate']);
+    assert.ok(results.length > 0);
+    for (const r of results) assert.deepEqual([r.direction, r.status], ['Up', 'Success']);
+  });
+
+  test('user create reads the password from stdin; a duplicate email exits 1', async () => {
+    const password = 'correct horse battery staple';
+    const created = await json(['user', 'create', '--email', 'cli@example.com', '--name', 'Cli User', '--password-stdin'], `${password}\n`);
+    assert.equal(created.email, 'cli@example.com');
+    assert.match(created.id, /^[0-9a-f-]{36}$/);
+    const services = createServices(testConfig({ DATABASE_URL: databaseUrl }), db);
+    assert.equal((await services.users.authenticate('cli@example.com', password, {}))?.id, created.id);
+
+    const dup = await gatehouse(['user', 'create', '--email', 'CLI@example.com', '--password-stdin'], password);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already exists/);
+  });
+
+  test('client create prints the secret once and stores only its SHA-256; --public has none; unknown --grant-type exits 2', async () => {
+    const [confidential, pub, bad] = await Promise.all([
+      json(['client', 'create', '--name', 'App', '--redirect-uri', 'https://app.example.com/cb']),
+      json(['client', 'create', '--name', 'SPA', '--redirect-uri', 'https://spa.example.com/cb', '--public']),
+      gatehouse(['client', 'create', '--name', 'Bad', '--redirect-uri', 'https://bad.example.com/cb', '--grant-type', 'password']),
+    ]);
+
+    assert.match(confidential.client_id, /^gh_/);
+    assert.ok(confidential.client_secret.length >= 32);
+    const row = await db.selectFrom('oidc_clients').selectAll().where('client_id', '=', confidential.client_id).executeTakeFirstOrThrow();
+    assert.equal(row.secret_sha256, createHash('sha256').update(confidential.client_secret).digest('hex'));
+    assert.ok(!JSON.stringify(row).includes(confidential.client_secret), 'the secret appears nowhere in the row');
+
+    assert.match(pub.client_id, /^gh_/);
+    assert.equal(pub.client_secret, undefined);
+    const pubRow = await db.selectFrom('oidc_clients').selectAll().where('client_id', '=', pub.client_id).executeTakeFirstOrThrow();
+    assert.equal(pubRow.secret_sha256, null);
+    assert.equal(pubRow.metadata.token_endpoint_auth_method, 'none');
+
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown --grant-type "password"/);
+    assert.equal(await db.selectFrom('oidc_clients').select('client_id').where('name', '=', 'Bad').executeTakeFirst(), undefined);
+  });
+
+  test('keys list shows an active ES256 and RS256 key; keys rotate retires them for new ones', async () => {
+    const active = (keys: { alg: string; active: boolean; kid: string }[]) => keys.filter((k) => k.active).map((k) => `${k.alg}:${k.kid}`).sort();
+    const { keys: first } = await json(['keys', 'list']);
+    assert.deepEqual(active(first).map((k) => k.split(':')[0]), ['ES256', 'RS256']);
+    assert.equal(first.length, 2);
+
+    const { kids } = await json(['keys', 'rotate']);
+    assert.equal(kids.length, 2);
+    const { keys: second } = await json(['keys', 'list']);
+    const byKid = new Map(second.map((k: { kid: string }) => [k.kid, k]));
+    for (const k of first) assert.equal(byKid.get(k.kid)?.active, false, `${k.alg} ${k.kid} is retired`);
+    assert.deepEqual(active(second).map((k) => k.split(':')[0]), ['ES256', 'RS256']);
+    assert.deepEqual(active(second).map((k) => k.split(':')[1]).sort(), [...kids].sort());
+  });
+});
