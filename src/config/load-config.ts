@@ -111,7 +111,13 @@ function devSecrets(dataDir: string): DevSecrets {
     cookieKeys: randomBytes(32).toString('base64url'),
     encryptionKeys: `k${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`,
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  try {
+    // 'wx': two processes starting at once (server and CLI) must end up with the same secrets
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+    throw err;
+  }
   chmodSync(file, 0o600);
   return secrets;
 }

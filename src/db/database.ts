@@ -60,7 +60,62 @@ export interface AuditEventTable {
   data: ColumnType<Record<string, unknown>, string | undefined, never>;
 }
 
+export interface TotpCredentialTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  secret_sealed: string;
+  created_at: Generated<Date>;
+  confirmed_at: Date | null;
+  /** bigint comes back as a string from pg */
+  last_used_step: ColumnType<string, number | undefined, number>;
+  last_used_at: Date | null;
+}
+
+export interface RecoveryCodeTable {
+  id: Generated<string>;
+  user_id: string;
+  batch_id: string;
+  code_hash: string;
+  created_at: Generated<Date>;
+  used_at: Date | null;
+}
+
+export interface AuthnTransactionTable {
+  uid: string;
+  user_id: string;
+  password_at: Date;
+  state: 'second_factor' | 'enroll';
+  amr: ColumnType<string[], string[] | undefined, string[]>;
+  expires_at: Date;
+}
+
+export interface ThrottleTable {
+  key: string;
+  failures: Generated<number>;
+  locked_until: Date | null;
+  updated_at: Generated<Date>;
+}
+
+export interface EmailOutboxTable {
+  id: Generated<string>;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  created_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  sent_at: Date | null;
+  last_error: string | null;
+}
+
 export interface Database {
+  totp_credentials: TotpCredentialTable;
+  recovery_codes: RecoveryCodeTable;
+  authn_transactions: AuthnTransactionTable;
+  throttles: ThrottleTable;
+  email_outbox: EmailOutboxTable;
   users: UserTable;
   oidc_clients: OidcClientTable;
   signing_keys: SigningKeyTable;

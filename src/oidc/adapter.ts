@@ -40,7 +40,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+      // the database's clock, as in find(): one time source for expiry
+      const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
       await db
         .insertInto('oidc_payloads')
         .values({

@@ -28,7 +28,10 @@ export function createSecretBox(keys: readonly { id: string; key: Buffer }[]): S
       const [, kid, iv, ct, tag] = parts as [string, string, string, string, string];
       const key = byId.get(kid);
       if (!key) throw new Error(`secret box: unknown key id "${kid}"`);
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      const ivBytes = Buffer.from(iv, 'base64url');
+      if (ivBytes.length !== 12) throw new Error('secret box: malformed ciphertext');
+      // a fixed tag length: without it Node accepts truncated tags (4 bytes) and forgery gets cheap
+      const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: 16 });
       decipher.setAAD(Buffer.from(`${kid}|${aad}`));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]);

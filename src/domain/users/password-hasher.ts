@@ -29,7 +29,12 @@ export function createPasswordHasher(params: PasswordHasherParams, concurrency: 
         return false;
       }
     },
-    needsRehash: (hash) => argon2.needsRehash(hash, options),
+    // only upwards: a node configured with weaker parameters must never downgrade stored hashes
+    needsRehash(hash) {
+      const m = /^\$argon2id\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+      if (!m) return true;
+      return Number(m[1]) < 19 || Number(m[2]) < params.memoryCost || Number(m[3]) < params.timeCost;
+    },
   };
   return hasher;
 }

@@ -1,0 +1,108 @@
+// Child processes of the bench: each server (and the argon2 baseline) runs in a process of its own, so that
+// the load generator never shares an event loop with what it measures and RSS is separable.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/** every child gets the same threadpool size as `npm start` gives the server (argon2 and signing share it) */
+const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', LOG_LEVEL: 'silent', NODE_ENV: 'production' };
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** extra node flags for the server children, for diagnosis only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
+const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+function spawnTs(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
+  // node itself runs the script (tsx as a loader in-process), so child.pid is the measured process
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(benchDir, script)], {
+    env: { ...process.env, ...CHILD_ENV, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: path.dirname(benchDir),
+  });
+}
+
+function tail(buf: { text: string }, chunk: Buffer) {
+  buf.text = (buf.text + chunk.toString()).slice(-8000);
+}
+
+export interface ServerChild {
+  name: string;
+  pid: number;
+  port: number;
+  origin: string;
+  rssKiB(): number;
+  stop(): Promise<void>;
+}
+
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** starts a server script that prints "ready <port>" when it listens */
+export async function startServerChild(name: string, script: string, port: number, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerChild> {
+  const child = spawnTs(script, { ...env, BENCH_PORT: String(port) }, serverNodeArgs);
+  const err = { text: '' };
+  child.stderr!.on('data', (c: Buffer) => tail(err, c));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.startsWith('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}); stderr: ${err.text}`));
+    });
+  });
+  child.stdout!.resume();
+  return {
+    name,
+    pid: child.pid!,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    rssKiB: () => rssKiB(child.pid!),
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** runs a script to completion and parses the last JSON line it printed */
+export async function runJsonChild<T>(name: string, script: string, env: Record<string, string>): Promise<T> {
+  const child = spawnTs(script, env);
+  child.stdin!.end();
+  const out = { text: '' };
+  const err = { text: '' };
+  child.stdout!.on('data', (c: Buffer) => tail(out, c));
+  child.stderr!.on('data', (c: Buffer) => tail(err, c));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const last = out.text.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !last.startsWith('{')) throw new Error(`${name} failed (exit ${code}); stderr: ${err.text}`);
+  return JSON.parse(last) as T;
+}

@@ -1,0 +1,415 @@
+// `npm run bench`: performance targets of /work/shared/reference/performance-targets.md, each a ratio against a
+// baseline measured in the same run, baseline and ours interleaved per round (A/B/A/B…).
+//
+//   B_argon   raw argon2.verify/s at the production parameters, in-flight = cores      (child process)
+//   B_lib_cc  bare oidc-provider, in-memory adapter, client_credentials/s, opaque AT    (child process)
+//   T7  POST /interaction/:uid/login p50 at 1 in flight ÷ single argon2 verify p50     goal ≤ 1.3
+//   T1  password step/s at 4 in flight ÷ B_argon                                        goal ≥ 0.75
+//   T2  full interactive logins/s (auth → page → POST → redirects → /token) ÷ B_argon  goal ≥ 0.50
+//   T4b our client_credentials/s (opaque AT in PostgreSQL) ÷ B_lib_cc                   goal ≥ 0.25
+//   T5  our refresh_token grant/s (rotation + ES256 ID token) ÷ B_lib_cc                goal ≥ 0.15
+//   T8  our RSS after the load ÷ the bare provider's RSS after its load                 goal ≤ 1.5
+//
+// Env: BENCH_SECONDS (window, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP_SECONDS (default 4),
+// BENCH_CC_INFLIGHT (32), BENCH_LOGIN_INFLIGHT (4), BENCH_ARGON_INFLIGHT (cores), BENCH_STRICT=1 (exit 1 when a
+// target is missed). stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
+// Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { createServices, prepare } from '../src/container.ts';
+import { createDb } from '../src/db/database.ts';
+import { startEmbeddedPostgres, type EmbeddedHandle } from '../src/db/embedded.ts';
+import { agent, basicAuth, fullLogin, postLogin, prepareLogin, type Credentials, type PreparedLogin, type Rp } from './lib/browser.ts';
+import { freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
+import { benchConfig } from './lib/config.ts';
+import { closedLoop, parallel, type LoadResult } from './lib/load.ts';
+import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
+import { median, percentile, round } from './lib/stats.ts';
+
+function num(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
+  return n;
+}
+
+const WINDOW = num('BENCH_SECONDS', 3, 0.5);
+const ROUNDS = Math.floor(num('BENCH_ROUNDS', 3, 1));
+const WARMUP = num('BENCH_WARMUP_SECONDS', 4, 0);
+const CC_INFLIGHT = Math.floor(num('BENCH_CC_INFLIGHT', 32, 1));
+const LOGIN_INFLIGHT = Math.floor(num('BENCH_LOGIN_INFLIGHT', 4, 1));
+const CORES = os.availableParallelism();
+const ARGON_INFLIGHT = Math.floor(num('BENCH_ARGON_INFLIGHT', CORES, 1));
+const STRICT = process.env.BENCH_STRICT === '1';
+/** a measurement with more errors than this share of its requests is reported invalid */
+const MAX_ERROR_SHARE = 0.01;
+
+const t0 = performance.now();
+const since = () => ((performance.now() - t0) / 1000).toFixed(1);
+const progress = (msg: string) => process.stderr.write(`[bench ${since()}s] ${msg}\n`);
+
+type Measurement = Record<string, unknown> & { name: string; round: number };
+const measurements: Measurement[] = [];
+function emit(m: Measurement) {
+  measurements.push(m);
+  process.stdout.write(`${JSON.stringify(m)}\n`);
+}
+
+function loadFields(r: LoadResult) {
+  return {
+    per_s: round(r.per_s, 1),
+    ok: r.ok,
+    errors: r.errors,
+    elapsed_s: round(r.elapsed, 2),
+    p50_ms: round(r.p50_ms, 2),
+    p99_ms: round(r.p99_ms, 2),
+    valid: r.ok > 0 && r.errors <= MAX_ERROR_SHARE * (r.ok + r.errors),
+    ...(r.exhausted ? { exhausted: true } : {}),
+    ...(r.firstError ? { first_error: r.firstError.slice(0, 300) } : {}),
+  };
+}
+
+// ---- token-endpoint load (client_credentials and refresh_token), undici pool with keep-alive ----
+
+async function ccLoad(origin: string, tokenPath: string, clientId: string, secret: string, seconds: number): Promise<LoadResult> {
+  const pool = new Pool(origin, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, secret) };
+  const body = 'grant_type=client_credentials&scope=api';
+  try {
+    return await closedLoop(CC_INFLIGHT, seconds, async () => {
+      const res = await pool.request({ method: 'POST', path: tokenPath, headers, body });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || !text.includes('"access_token"')) throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** refresh chains: worker w always redeems the refresh token the previous response of its chain returned */
+class RefreshChains {
+  constructor(
+    private readonly rp: Rp,
+    private readonly creds: Credentials,
+    private readonly tokens: string[],
+    /** refresh tokens from other sign-ins, used when a chain breaks */
+    readonly spares: string[],
+  ) {}
+
+  async load(seconds: number): Promise<LoadResult & { reseeded: number }> {
+    const pool = new Pool(this.rp.issuer, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(this.rp.clientId, this.rp.clientSecret) };
+    const dead = new Set<number>();
+    let reseeded = 0;
+    try {
+      const r = await closedLoop(CC_INFLIGHT, seconds, async (w) => {
+        if (dead.has(w)) {
+          // a failed request may have consumed the token: never reuse it (that would revoke the grant)
+          this.tokens[w] = this.spares.pop() ?? (await fullLogin(this.rp, this.creds)).refresh_token!;
+          dead.delete(w);
+          reseeded++;
+        }
+        const res = await pool.request({ method: 'POST', path: '/oidc/token', headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(this.tokens[w]!)}` });
+        const text = await res.body.text();
+        if (res.statusCode !== 200) {
+          dead.add(w);
+          throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
+        }
+        const json = JSON.parse(text) as { refresh_token?: string; id_token?: string };
+        if (!json.refresh_token || !json.id_token) {
+          dead.add(w);
+          throw new Error('refresh response without refresh_token/id_token');
+        }
+        this.tokens[w] = json.refresh_token;
+      });
+      return { ...r, reseeded };
+    } finally {
+      await pool.close();
+    }
+  }
+}
+
+// ---- login measurements ----
+
+/** T7: one sign-in at a time; the authorization request and sign-in page are prepared untimed, only the POST is timed */
+async function loginLatency(rp: Rp, creds: Credentials, seconds: number) {
+  const lat: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline && errors < 20) {
+    try {
+      const p = await prepareLogin(rp);
+      const start = performance.now();
+      await postLogin(p, creds);
+      lat.push(performance.now() - start);
+    } catch (err) {
+      errors++;
+      firstError ??= (err as Error).message;
+    }
+  }
+  return { n: lat.length, errors, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), firstError };
+}
+
+/** T1's interactions, prepared before its window: enough for the window at up to 1.3× the hashing ceiling */
+async function prepareLogins(rp: Rp, seconds: number, argonPerS: number) {
+  const count = Math.ceil(Math.max(argonPerS, 100) * seconds * 1.3) + 2 * LOGIN_INFLIGHT;
+  const start = performance.now();
+  const logins: PreparedLogin[] = await parallel(count, LOGIN_INFLIGHT, () => prepareLogin(rp));
+  return { logins, seconds: (performance.now() - start) / 1000 };
+}
+
+/** T1: LOGIN_INFLIGHT password POSTs in flight, each on its own prepared interaction */
+async function passwordStep(creds: Credentials, seconds: number, prepared: PreparedLogin[]) {
+  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
+    const p = prepared.pop();
+    if (!p) return false;
+    await postLogin(p, creds);
+  });
+}
+
+/** T2: LOGIN_INFLIGHT whole sign-ins in flight; the refresh tokens they yield are kept as spares for T5 */
+async function fullLogins(rp: Rp, creds: Credentials, seconds: number, spares: string[]) {
+  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
+    const tokens = await fullLogin(rp, creds);
+    if (!tokens.refresh_token) throw new Error('no refresh_token from the code redemption');
+    if (spares.length < 256) spares.push(tokens.refresh_token);
+  });
+}
+
+// ---- summary ----
+
+interface Target {
+  id: string;
+  what: string;
+  goal: { op: '>=' | '<='; value: number };
+}
+
+const TARGETS: Target[] = [
+  { id: 'T1', what: 'password step logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.75 } },
+  { id: 'T2', what: 'full interactive logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.5 } },
+  { id: 'T4b', what: 'client_credentials req/s, opaque AT in PostgreSQL ÷ B_lib_cc', goal: { op: '>=', value: 0.25 } },
+  { id: 'T5', what: 'refresh_token grant req/s ÷ B_lib_cc', goal: { op: '>=', value: 0.15 } },
+  { id: 'T7', what: 'POST login p50 at 1 in flight ÷ single argon2 verify p50', goal: { op: '<=', value: 1.3 } },
+  { id: 'T8', what: 'our RSS after the load ÷ bare oidc-provider RSS after its load', goal: { op: '<=', value: 1.5 } },
+];
+
+function spreadOf(values: number[]) {
+  const m = median(values);
+  return { median: round(m, 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2), spread: round((Math.max(...values) - Math.min(...values)) / m, 3) };
+}
+
+// ---- main ----
+
+async function main(): Promise<number> {
+  progress(`window ${WINDOW}s, ${ROUNDS} rounds, warm-up ${WARMUP}s, ${CORES} cores, cc in flight ${CC_INFLIGHT}, login in flight ${LOGIN_INFLIGHT}, argon in flight ${ARGON_INFLIGHT}`);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
+  chmodSync(tmp, 0o755); // as root, the embedded server runs as the postgres user, which must traverse it
+  let pg: EmbeddedHandle | undefined;
+  const children: ServerChild[] = [];
+  const cleanup = async () => {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    await agent.close().catch(() => {});
+    await pg?.stop().catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress('interrupted: cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    // PostgreSQL, database, migrations, signing keys, one user, two clients
+    const pgPort = await freePort();
+    pg = await startEmbeddedPostgres({ dataDir: tmp, port: pgPort, database: 'gatehouse_bench' });
+    const ourPort = await freePort();
+    const barePort = await freePort();
+    {
+      const db = createDb(pg.url, { max: 2 });
+      const services = createServices(benchConfig(pg.url, ourPort), db);
+      await prepare(services); // migrations and signing keys
+      await services.users.create({ email: 'bench@example.com', name: 'Bench User', password: benchPassword, emailVerified: true });
+      const web = await services.clients.create({ name: 'Bench web app', redirectUris: [redirectUri], firstParty: true, grantTypes: ['refresh_token'] });
+      const machine = await services.clients.create({ name: 'Bench worker', grantTypes: ['client_credentials'] });
+      await db.destroy();
+      webClient = { clientId: web.clientId, clientSecret: web.clientSecret! };
+      ccClient = { clientId: machine.clientId, clientSecret: machine.clientSecret! };
+    }
+    progress(`PostgreSQL on ${pgPort}, database migrated`);
+
+    const bareSecret = randomBytes(32).toString('base64url');
+    const [ours, bare] = await Promise.all([
+      startServerChild('gatehouse', 'serve-gatehouse.ts', ourPort, { BENCH_DATABASE_URL: pg.url }),
+      startServerChild('bare oidc-provider', 'serve-bare.ts', barePort, { BENCH_CC_CLIENT_ID: 'bench-cc', BENCH_CC_CLIENT_SECRET: bareSecret }),
+    ]);
+    children.push(ours, bare);
+    progress(`gatehouse pid ${ours.pid} on ${ours.port}, bare oidc-provider pid ${bare.pid} on ${bare.port}`);
+
+    const rp: Rp = { issuer: ours.origin, clientId: webClient.clientId, clientSecret: webClient.clientSecret, redirectUri };
+    const creds: Credentials = { email: 'bench@example.com', password: benchPassword };
+    const bareCc = () => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW);
+    const oursCc = () => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW);
+
+    // warm-up (not reported): JIT, connection pools, caches of both servers; seeds the refresh chains
+    const seeds = await parallel(CC_INFLIGHT, LOGIN_INFLIGHT, () => fullLogin(rp, creds));
+    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), []);
+    const spares = chains.spares;
+    // a warm-up with errors means a broken setup: stop before measuring anything
+    const warm = (what: string, r: LoadResult) => {
+      if (r.errors > MAX_ERROR_SHARE * (r.ok + r.errors) || r.ok === 0) throw new Error(`warm-up of ${what}: ${r.errors} errors, ${r.ok} ok; first: ${r.firstError}`);
+    };
+    const warmS = Math.max(WARMUP, 0.5);
+    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS));
+    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS));
+    warm('our refresh', await chains.load(warmS / 2));
+    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares));
+    progress('warmed up');
+
+    // before each window: wait for our own processes to be quiet; around it: CPU seconds of server, PostgreSQL, generator
+    const pmPid = postmasterPid(path.join(tmp, 'pg'));
+    const ownCpu = () => postgresCpuSeconds(pmPid) + cpuSeconds(ours.pid) + cpuSeconds(bare.pid);
+    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>) {
+      const settleS = await settle(ownCpu);
+      const c0 = { server: server ? cpuSeconds(server.pid) : 0, pg: postgresCpuSeconds(pmPid), gen: process.cpuUsage() };
+      const result = await fn();
+      const gen = process.cpuUsage(c0.gen);
+      const ops = result.ok ?? result.n ?? 0;
+      const perOp = (seconds: number) => (ops > 0 ? round((seconds * 1000) / ops, 3) : null);
+      const cpu = {
+        settle_s: round(settleS, 2),
+        ...(server ? { server_cpu_ms_per_op: perOp(cpuSeconds(server.pid) - c0.server) } : {}),
+        pg_cpu_ms_per_op: perOp(postgresCpuSeconds(pmPid) - c0.pg),
+        loadgen_cpu_ms_per_op: perOp((gen.user + gen.system) / 1e6),
+      };
+      return { result, cpu };
+    }
+
+    for (let r = 1; r <= ROUNDS; r++) {
+      // A: argon2 baseline (its own process, as the server is)
+      const { result: argon, cpu: argonCpu } = await measure(undefined, () =>
+        runJsonChild<{ ops_per_s: number; n: number; single_p50_ms: number; single_p99_ms: number; single_n: number; inflight_p50_ms: number; params: unknown }>(
+          'argon2 baseline',
+          'argon-baseline.ts',
+          { BENCH_WINDOW: String(WINDOW), BENCH_INFLIGHT: String(ARGON_INFLIGHT) },
+        ),
+      );
+      emit({ name: 'B_argon', round: r, per_s: round(argon.ops_per_s, 1), n: argon.n, inflight: ARGON_INFLIGHT, p50_ms: round(argon.inflight_p50_ms, 2), params: argon.params, settle_s: argonCpu.settle_s });
+      emit({ name: 'argon_single', round: r, p50_ms: round(argon.single_p50_ms, 2), p99_ms: round(argon.single_p99_ms, 2), n: argon.single_n });
+
+      // B: our sign-in
+      const { result: lat, cpu: latCpu } = await measure(undefined, () => loginLatency(rp, creds, WINDOW));
+      emit({
+        name: 'login_latency',
+        round: r,
+        inflight: 1,
+        p50_ms: round(lat.p50_ms, 2),
+        p90_ms: round(lat.p90_ms, 2),
+        n: lat.n,
+        errors: lat.errors,
+        valid: lat.n > 0 && lat.errors === 0,
+        settle_s: latCpu.settle_s,
+        ...(lat.firstError ? { first_error: lat.firstError } : {}),
+      });
+      const prepared = await prepareLogins(rp, WINDOW, argon.ops_per_s);
+      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins));
+      emit({ name: 'login_password_step', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(step), ...stepCpu, prepared: prepared.logins.length + step.ok + step.errors, prep_s: round(prepared.seconds, 2) });
+      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares));
+      emit({ name: 'login_full', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(full), ...fullCpu });
+
+      // A: bare provider client_credentials; B: ours, then our refresh grant
+      const { result: bcc, cpu: bccCpu } = await measure(bare, bareCc);
+      emit({ name: 'B_lib_cc', round: r, inflight: CC_INFLIGHT, ...loadFields(bcc), ...bccCpu });
+      const { result: occ, cpu: occCpu } = await measure(ours, oursCc);
+      emit({ name: 'cc_opaque', round: r, inflight: CC_INFLIGHT, ...loadFields(occ), ...occCpu });
+      const { result: rt, cpu: rtCpu } = await measure(ours, () => chains.load(WINDOW));
+      emit({ name: 'refresh', round: r, inflight: CC_INFLIGHT, ...loadFields(rt), ...rtCpu, reseeded: rt.reseeded });
+
+      // memory after the load
+      const oursRss = ours.rssKiB();
+      const bareRss = bare.rssKiB();
+      emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1) });
+
+      roundsData.push({
+        T1: step.per_s / argon.ops_per_s,
+        T2: full.per_s / argon.ops_per_s,
+        T4b: occ.per_s / bcc.per_s,
+        T5: rt.per_s / bcc.per_s,
+        T7: lat.p50_ms / argon.single_p50_ms,
+        T8: oursRss / bareRss,
+        B_argon: argon.ops_per_s,
+        argon_single_p50_ms: argon.single_p50_ms,
+        B_lib_cc: bcc.per_s,
+      });
+      progress(
+        `round ${r}/${ROUNDS}: B_argon ${argon.ops_per_s.toFixed(1)}/s, login ${step.per_s.toFixed(1)}/s, full ${full.per_s.toFixed(1)}/s, ` +
+          `B_lib_cc ${bcc.per_s.toFixed(0)}/s, cc ${occ.per_s.toFixed(0)}/s, refresh ${rt.per_s.toFixed(0)}/s, p50 login ${lat.p50_ms.toFixed(1)} ms vs argon ${argon.single_p50_ms.toFixed(1)} ms`,
+      );
+    }
+
+    // summary: median of per-round ratios, min/max
+    const invalid = measurements.filter((m) => m.valid === false).map((m) => `${m.name}#${m.round}`);
+    const targets: Record<string, unknown> = {};
+    let allPass = true;
+    for (const t of TARGETS) {
+      const per = roundsData.map((d) => d[t.id]!);
+      const m = median(per);
+      const pass = t.goal.op === '>=' ? m >= t.goal.value : m <= t.goal.value;
+      allPass &&= pass;
+      targets[t.id] = { what: t.what, ratio: round(m), min: round(Math.min(...per)), max: round(Math.max(...per)), goal: `${t.goal.op} ${t.goal.value}`, pass, per_round: per.map((v) => round(v)) };
+    }
+    const baselines = {
+      B_argon: { unit: 'verifies/s', inflight: ARGON_INFLIGHT, ...spreadOf(roundsData.map((d) => d.B_argon!)) },
+      argon_single_p50_ms: spreadOf(roundsData.map((d) => d.argon_single_p50_ms!)),
+      B_lib_cc: { unit: 'req/s', inflight: CC_INFLIGHT, ...spreadOf(roundsData.map((d) => d.B_lib_cc!)) },
+    };
+    const baselineSpreadOk = baselines.B_argon.spread <= 0.3 && baselines.B_lib_cc.spread <= 0.3;
+    const summary = {
+      name: 'summary',
+      all_pass: allPass,
+      targets,
+      baselines,
+      baseline_spread_ok: baselineSpreadOk,
+      invalid_measurements: invalid,
+      rounds: ROUNDS,
+      window_s: WINDOW,
+      warmup_s: WARMUP,
+      cores: CORES,
+      uv_threadpool_size: 8,
+      node: process.version,
+      elapsed_s: round((performance.now() - t0) / 1000, 1),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (!baselineSpreadOk) progress('WARNING: a baseline varied by more than 30% across rounds: the machine was noisy, discard this run');
+    if (invalid.length) progress(`WARNING: measurements with errors: ${invalid.join(', ')}`);
+    return STRICT && (!allPass || !baselineSpreadOk || invalid.length) ? 1 : 0;
+  } finally {
+    if (!interrupted) await cleanup();
+  }
+}
+
+const benchPassword = 'bench password: correct horse battery staple';
+const redirectUri = 'http://127.0.0.1:9/callback';
+let webClient: { clientId: string; clientSecret: string };
+let ccClient: { clientId: string; clientSecret: string };
+const roundsData: Record<string, number>[] = [];
+
+main().then(
+  (code) => {
+    progress(`done in ${since()}s`);
+    process.exit(code);
+  },
+  (err) => {
+    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
