@@ -12,7 +12,10 @@
 //
 // Env: BENCH_SECONDS (window, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP_SECONDS (default 4),
 // BENCH_CC_INFLIGHT (32), BENCH_LOGIN_INFLIGHT (4), BENCH_ARGON_INFLIGHT (cores), BENCH_STRICT=1 (exit 1 when a
-// target is missed). stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
+// target is missed, a baseline spread over 30% or a measurement had errors), BENCH_SERVER_NODE_ARGS (extra node
+// flags for both server children, for diagnosis: "--cpu-prof --cpu-prof-dir=/tmp/prof"). The rest of the
+// environment is passed to the children (e.g. MALLOC_ARENA_MAX=2 to try an allocator setting on all of them).
+// stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
 // Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -212,13 +215,14 @@ async function main(): Promise<number> {
   chmodSync(tmp, 0o755); // as root, the embedded server runs as the postgres user, which must traverse it
   let pg: EmbeddedHandle | undefined;
   const children: ServerChild[] = [];
-  const cleanup = async () => {
-    await Promise.allSettled(children.map((c) => c.stop()));
-    await agent.close().catch(() => {});
-    await pg?.stop().catch(() => {});
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  let interrupted = false;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await Promise.allSettled(children.map((c) => c.stop()));
+      await agent.close().catch(() => {});
+      await pg?.stop().catch(() => {});
+      rmSync(tmp, { recursive: true, force: true });
+    })());
   const onSignal = () => {
     if (interrupted) return;
     interrupted = true;
@@ -282,6 +286,10 @@ async function main(): Promise<number> {
       const settleS = await settle(ownCpu);
       const c0 = { server: server ? cpuSeconds(server.pid) : 0, pg: postgresCpuSeconds(pmPid), gen: process.cpuUsage() };
       const result = await fn();
+      for (const c of [ours, bare]) {
+        const crash = c.crashed();
+        if (crash) throw new Error(crash);
+      }
       const gen = process.cpuUsage(c0.gen);
       const ops = result.ok ?? result.n ?? 0;
       const perOp = (seconds: number) => (ops > 0 ? round((seconds * 1000) / ops, 3) : null);
@@ -393,7 +401,7 @@ async function main(): Promise<number> {
     if (invalid.length) progress(`WARNING: measurements with errors: ${invalid.join(', ')}`);
     return STRICT && (!allPass || !baselineSpreadOk || invalid.length) ? 1 : 0;
   } finally {
-    if (!interrupted) await cleanup();
+    await cleanup();
   }
 }
 
@@ -402,6 +410,7 @@ const redirectUri = 'http://127.0.0.1:9/callback';
 let webClient: { clientId: string; clientSecret: string };
 let ccClient: { clientId: string; clientSecret: string };
 const roundsData: Record<string, number>[] = [];
+let interrupted = false;
 
 main().then(
   (code) => {
@@ -409,6 +418,7 @@ main().then(
     process.exit(code);
   },
   (err) => {
+    if (interrupted) return; // the signal handler exits once the cleanup is done
     progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },

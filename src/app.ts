@@ -61,11 +61,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionAbort, interactionDeps);
   });
 
-  app.get('/', async (_req, reply) =>
-    reply.type('text/html').send(
-      render('errors/error.njk', { title: 'Gatehouse', message: `This is the Gatehouse sign-in service. Apps sign you in through it; discovery is at ${config.issuer}/.well-known/openid-configuration.` }),
-    ),
-  );
+  app.get('/', async (_req, reply) => reply.type('text/html').send(render('home.njk', { issuer: config.issuer })));
 
   // expired protocol rows are ignored on read and purged here
   const purge = setInterval(() => {

@@ -33,7 +33,10 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     try {
-      await app.close();
+      const closing = app.close();
+      // connections that never send a request (browser preconnects) would hold close() for a minute
+      setTimeout(() => app.server.closeAllConnections(), 5000).unref();
+      await closing;
       await db.destroy();
       await embedded?.stop();
     } finally {

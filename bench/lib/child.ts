@@ -45,6 +45,8 @@ export interface ServerChild {
   port: number;
   origin: string;
   rssKiB(): number;
+  /** set when the process exited without being asked to */
+  crashed(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,7 +63,15 @@ export async function startServerChild(name: string, script: string, port: numbe
   const err = { text: '' };
   child.stderr!.on('data', (c: Buffer) => tail(err, c));
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  let stopping = false;
+  let crash: string | undefined;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      if (!stopping) crash = `${name} exited during the run (code ${code}, signal ${signal}); stderr: ${err.text}`;
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`)), timeoutMs);
     const lines = createInterface({ input: child.stdout! });
@@ -83,7 +93,9 @@ export async function startServerChild(name: string, script: string, port: numbe
     port,
     origin: `http://127.0.0.1:${port}`,
     rssKiB: () => rssKiB(child.pid!),
+    crashed: () => crash,
     async stop() {
+      stopping = true;
       if (exited) return;
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -38,6 +38,16 @@ export const PROVIDER_ROUTES = {
   credential: '/oidc/credential',
 } as const;
 
+/** plain words for the errors people meet on our error page; the protocol code is shown small beneath */
+const ERROR_EXPLANATIONS: Record<string, string> = {
+  invalid_redirect_uri: 'The app sent you from an address Gatehouse does not know for it, so we did not send you back.',
+  invalid_client: 'Gatehouse does not know the app that sent you here.',
+  invalid_request: 'The app sent an incomplete or malformed sign-in request.',
+  unauthorized_client: 'This app is not allowed to sign people in this way.',
+  invalid_grant: 'This sign-in link has expired or was already used.',
+  session_not_found: 'Your sign-in session has expired.',
+};
+
 /** Resource servers get JWT access tokens carrying these scopes at most. */
 const RESOURCE_SCOPES = 'api';
 
@@ -171,7 +181,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = render('oidc/error.njk', { error: out.error, description: out.error_description });
+      ctx.body = render('oidc/error.njk', { error: out.error, description: out.error_description, explanation: ERROR_EXPLANATIONS[out.error] });
     },
     ttl: {
       AccessToken: ttl.accessTokenSeconds,

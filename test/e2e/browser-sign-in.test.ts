@@ -226,6 +226,7 @@ test('an unregistered redirect_uri gets our error page, not a redirect', async (
   assert.equal(new URL(page.url()).origin, s.issuer);
   assert.deepEqual(rp.hits, []);
   await page.getByRole('heading', { name: 'We could not complete this request' }).waitFor();
-  assert.match(await page.getByRole('alert').innerText(), /redirect_uri/);
+  assert.match(await page.getByRole('alert').innerText(), /address Gatehouse does not know/);
+  assert.match(await page.locator('main').innerText(), /invalid_redirect_uri/);
   await screenshot(page, 'provider-error');
 });

@@ -42,7 +42,9 @@ export async function startServer(
   const close = async () => {
     if (closed) return;
     closed = true;
-    await app.close();
+    const closing = app.close();
+    setTimeout(() => app.server.closeAllConnections(), 2000).unref();
+    await closing;
     await db.destroy();
   };
   t.after(close);

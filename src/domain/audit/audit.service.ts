@@ -7,7 +7,17 @@ export type AuditEventName =
   | 'client.created'
   | 'key.rotated'
   | 'logout'
-  | 'refresh_token.reuse';
+  | 'refresh_token.reuse'
+  | 'totp.enabled'
+  | 'totp.device_added'
+  | 'totp.device_removed'
+  | 'totp.disabled'
+  | 'totp.failed'
+  | 'totp.replay'
+  | 'recovery_code.used'
+  | 'recovery_code.failed'
+  | 'recovery_codes.regenerated'
+  | 'mfa.throttled';
 
 export interface AuditEvent {
   event: AuditEventName;

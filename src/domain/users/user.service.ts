@@ -58,6 +58,12 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       return row && !row.disabled_at ? toUser(row) : null;
     },
 
+    /** re-confirms the password of a signed-in user (sensitive changes) */
+    async verifyPassword(userId: string, password: string): Promise<boolean> {
+      const row = await findUserRowById(db, userId);
+      return hasher.verify(row && !row.disabled_at ? row.password_hash : undefined, password);
+    },
+
     /**
      * Email + password. Unknown email, disabled user and wrong password all cost one argon2 verify and
      * return null; every outcome is audited. Rehashes when the parameters have risen.

@@ -3,7 +3,7 @@ import type { FastifyError } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
 import type { Render } from '../views.ts';
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported', 429: 'Too many requests', 503: 'Temporarily unavailable' };
+const TITLES: Record<number, string> = { 400: 'This request could not be completed', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported', 429: 'Too many requests', 503: 'Temporarily unavailable' };
 
 function isDbUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };

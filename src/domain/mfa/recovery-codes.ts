@@ -1,0 +1,59 @@
+// Recovery codes: 10 codes of 24 Crockford base32 characters (120 bits each), shown once, stored as SHA-256 over
+// (user id, code), consumed by one conditional UPDATE.
+import { createHash, randomInt } from 'node:crypto';
+import type { Db } from '../../db/database.ts';
+
+export const CODE_COUNT = 10;
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const LENGTH = 24;
+
+export function newCode(): string {
+  let s = '';
+  for (let i = 0; i < LENGTH; i++) s += ALPHABET[randomInt(32)];
+  return s.match(/.{4}/g)!.join('-');
+}
+
+/** what people type: any case, with or without dashes or spaces; Crockford's look-alikes mapped */
+export function normalizeRecoveryCode(input: string): string | null {
+  const s = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return s.length === LENGTH && [...s].every((c) => ALPHABET.includes(c)) ? s : null;
+}
+
+function hashCode(userId: string, normalized: string): string {
+  return createHash('sha256').update(`${userId}:${normalized}`).digest('hex');
+}
+
+/** replaces every earlier code of the user in one statement pair (call inside a transaction) */
+export async function issueRecoveryCodes(trx: Db, userId: string): Promise<string[]> {
+  const codes = Array.from({ length: CODE_COUNT }, newCode);
+  const batch = crypto.randomUUID();
+  await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  await trx
+    .insertInto('recovery_codes')
+    .values(codes.map((c) => ({ user_id: userId, batch_id: batch, code_hash: hashCode(userId, normalizeRecoveryCode(c)!) })))
+    .execute();
+  return codes;
+}
+
+export async function consumeRecoveryCode(db: Db, userId: string, input: string): Promise<boolean> {
+  const normalized = normalizeRecoveryCode(input);
+  if (!normalized) return false;
+  const res = await db
+    .updateTable('recovery_codes')
+    .set({ used_at: new Date() })
+    .where('user_id', '=', userId)
+    .where('code_hash', '=', hashCode(userId, normalized))
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function remainingRecoveryCodes(db: Db, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('recovery_codes')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

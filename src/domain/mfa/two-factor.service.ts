@@ -1,0 +1,184 @@
+// Two-factor authentication as users meet it: enroll, sign in, recover, manage. Every change is audited and mailed
+// to the user in the same transaction.
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../../db/database.ts';
+import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import type { Clock } from '../clock.ts';
+import type { Outbox } from '../email/outbox.ts';
+import { DomainError, ValidationError } from '../errors.ts';
+import type { RequestMeta, User, UserService } from '../users/user.service.ts';
+import { mayRemoveLastFactor } from './mfa-policy.ts';
+import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes } from './recovery-codes.ts';
+import type { ThrottleService } from './throttle.service.ts';
+import type { PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
+
+export type SecondFactorResult = 'ok' | 'invalid' | 'throttled';
+
+export class SecondFactorRequiredError extends DomainError {
+  constructor() {
+    super('second_factor_invalid', 'Enter your password and a current authentication code (or a recovery code).', 403);
+  }
+}
+
+export class TwoFactorRequiredByPolicyError extends DomainError {
+  constructor() {
+    super('two_factor_required', 'Your organization requires two-factor authentication, so it cannot be turned off.', 409);
+  }
+}
+
+export interface TwoFactorStatus {
+  enabled: boolean;
+  devices: TotpDevice[];
+  recoveryRemaining: number;
+}
+
+const NOTICES: Record<string, { title: string; message: string }> = {
+  'totp.enabled': { title: 'two-factor authentication turned on', message: 'Two-factor authentication was turned on for your account.' },
+  'totp.device_added': { title: 'authenticator added', message: 'A new authenticator app was added to your account.' },
+  'totp.device_removed': { title: 'authenticator removed', message: 'An authenticator app was removed from your account.' },
+  'totp.disabled': { title: 'two-factor authentication turned off', message: 'Two-factor authentication was turned off for your account.' },
+  'recovery_code.used': { title: 'recovery code used', message: 'A recovery code was used to sign in to your account. Set up a new authenticator if you lost your phone.' },
+  'recovery_codes.regenerated': { title: 'new recovery codes', message: 'New recovery codes were created for your account; the old ones no longer work.' },
+};
+
+export function createTwoFactorService(deps: {
+  db: Kysely<Database>;
+  totp: TotpService;
+  throttle: ThrottleService;
+  users: UserService;
+  outbox: Outbox;
+  clock: Clock;
+  issuer: string;
+}) {
+  const { db, totp, throttle, users, outbox, clock } = deps;
+  const throttleKey = (userId: string) => `mfa:${userId}`;
+
+  /** audit row + notification email, in the caller's transaction */
+  async function record(trx: Db, event: AuditEventName, user: User, meta: RequestMeta, data: Record<string, unknown> = {}) {
+    await recordAudit(trx, { event, actorUserId: user.id, targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data });
+    const notice = NOTICES[event];
+    if (notice) {
+      await outbox.enqueue(trx, user.email, 'security-notice', {
+        ...notice,
+        name: user.name,
+        email: user.email,
+        at: clock.now().toISOString(),
+        ip: meta.ip,
+        issuer: deps.issuer,
+      });
+    }
+  }
+
+  async function checkTotp(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
+    const gate = await throttle.attempt(throttleKey(user.id));
+    if (!gate.allowed) {
+      await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
+      return 'throttled';
+    }
+    const r = await totp.verify(user.id, code);
+    if (r.ok) {
+      await throttle.success(throttleKey(user.id));
+      return 'ok';
+    }
+    await recordAudit(db, { event: r.replay ? 'totp.replay' : 'totp.failed', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent });
+    return 'invalid';
+  }
+
+  async function useRecoveryCode(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
+    const gate = await throttle.attempt(throttleKey(user.id));
+    if (!gate.allowed) {
+      await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
+      return 'throttled';
+    }
+    const ok = await db.transaction().execute(async (trx) => {
+      if (!(await consumeRecoveryCode(trx, user.id, code))) return false;
+      await record(trx, 'recovery_code.used', user, meta, { remaining: await remainingRecoveryCodes(trx, user.id) });
+      return true;
+    });
+    if (ok) await throttle.success(throttleKey(user.id));
+    else await recordAudit(db, { event: 'recovery_code.failed', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent });
+    return ok ? 'ok' : 'invalid';
+  }
+
+  /** password + (TOTP code or recovery code): the proof sensitive changes need */
+  async function confirmBoth(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
+    const passwordOk = await users.verifyPassword(user.id, password);
+    const factor = /^\s*\d{3}\s?\d{3}\s*$/.test(code) ? await checkTotp(user, code, meta) : await useRecoveryCode(user, code, meta);
+    if (!passwordOk || factor !== 'ok') throw new SecondFactorRequiredError();
+  }
+
+  return {
+    async isEnabled(userId: string): Promise<boolean> {
+      return (await totp.devices(userId)).length > 0;
+    },
+
+    async status(userId: string): Promise<TwoFactorStatus> {
+      const devices = await totp.devices(userId);
+      return { enabled: devices.length > 0, devices, recoveryRemaining: await remainingRecoveryCodes(db, userId) };
+    },
+
+    startEnrollment(user: User, name: string): Promise<PendingEnrollment> {
+      const clean = name.trim().slice(0, 60) || 'Authenticator app';
+      return totp.startEnrollment(user.id, user.email, clean);
+    },
+
+    pendingEnrollment(user: User, credentialId: string): Promise<PendingEnrollment | null> {
+      return totp.pending(user.id, credentialId, user.email);
+    },
+
+    /**
+     * Activates a pending authenticator with a code from it. The first authenticator (or a reset after a recovery
+     * code, which removes all others) comes with a fresh set of recovery codes, returned once.
+     */
+    async activate(user: User, credentialId: string, code: string, meta: RequestMeta, opts: { replaceOthers?: boolean } = {}): Promise<{ recoveryCodes: string[] | null }> {
+      return db.transaction().execute(async (trx) => {
+        const hadFactor = (await trx.selectFrom('totp_credentials').select('id').where('user_id', '=', user.id).where('confirmed_at', 'is not', null).executeTakeFirst()) !== undefined;
+        if (!(await totp.confirm(trx, user.id, credentialId, code))) {
+          throw new ValidationError('invalid_code', 'That code did not match. Check the time on your phone and enter the current code.');
+        }
+        if (opts.replaceOthers) {
+          await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).where('id', '!=', credentialId).execute();
+        }
+        const fresh = !hadFactor || opts.replaceOthers;
+        const recoveryCodes = fresh ? await issueRecoveryCodes(trx, user.id) : null;
+        await record(trx, fresh ? 'totp.enabled' : 'totp.device_added', user, meta, { credentialId, reset: Boolean(opts.replaceOthers) });
+        return { recoveryCodes };
+      });
+    },
+
+    checkTotp,
+    useRecoveryCode,
+
+    async regenerateRecoveryCodes(user: User, password: string, code: string, meta: RequestMeta): Promise<string[]> {
+      await confirmBoth(user, password, code, meta);
+      return db.transaction().execute(async (trx) => {
+        const codes = await issueRecoveryCodes(trx, user.id);
+        await record(trx, 'recovery_codes.regenerated', user, meta);
+        return codes;
+      });
+    },
+
+    async removeDevice(user: User, deviceId: string, password: string, code: string, meta: RequestMeta): Promise<void> {
+      const devices = await totp.devices(user.id);
+      if (!devices.some((d) => d.id === deviceId)) throw new ValidationError('unknown_device', 'That authenticator is not on your account.');
+      if (devices.length === 1) return this.disable(user, password, code, meta);
+      await confirmBoth(user, password, code, meta);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).where('id', '=', deviceId).execute();
+        await record(trx, 'totp.device_removed', user, meta, { credentialId: deviceId });
+      });
+    },
+
+    async disable(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
+      if (!(await mayRemoveLastFactor(user.id))) throw new TwoFactorRequiredByPolicyError();
+      await confirmBoth(user, password, code, meta);
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).execute();
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
+        await record(trx, 'totp.disabled', user, meta);
+      });
+    },
+  };
+}
+
+export type TwoFactorService = ReturnType<typeof createTwoFactorService>;
