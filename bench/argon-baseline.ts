@@ -1,7 +1,7 @@
 // Child process: the B_argon baseline. Raw argon2.verify at the production parameters, in a process of its own
-// (as the server is), with the same UV_THREADPOOL_SIZE. Two windows of BENCH_WINDOW seconds each:
-//   1. throughput with BENCH_INFLIGHT verifies in flight (default 2 = cores),
-//   2. latency of a single verify (1 in flight): p50 is T7's denominator.
+// (as the server is), with the same UV_THREADPOOL_SIZE. One window of BENCH_WINDOW seconds:
+//   BENCH_MODE=throughput: BENCH_INFLIGHT verifies in flight (default 2 = cores): B_argon, T1's and T2's denominator;
+//   BENCH_MODE=latency: one verify at a time: its p50 is T7's denominator.
 // Prints one JSON line.
 import argon2 from 'argon2';
 import { performance } from 'node:perf_hooks';
@@ -30,18 +30,18 @@ async function loop(n: number, windowS: number): Promise<{ ops: number; elapsed:
   return { ops: lat.length, elapsed: (performance.now() - start) / 1000, lat };
 }
 
-await loop(inflight, 0.3); // warm-up: threads started, memory touched
-const tput = await loop(inflight, seconds);
-const single = await loop(1, seconds);
+const mode = process.env.BENCH_MODE ?? 'throughput';
+const n = mode === 'latency' ? 1 : inflight;
+await loop(n, 0.3); // warm-up: threads started, memory touched
+const r = await loop(n, seconds);
 process.stdout.write(
   `${JSON.stringify({
+    mode,
     params: { type: 'argon2id', m: PROD_ARGON2.memoryCost, t: PROD_ARGON2.timeCost, p: PROD_ARGON2.parallelism },
-    inflight,
-    ops_per_s: tput.ops / tput.elapsed,
-    n: tput.ops,
-    inflight_p50_ms: percentile(tput.lat, 50),
-    single_p50_ms: percentile(single.lat, 50),
-    single_p99_ms: percentile(single.lat, 99),
-    single_n: single.ops,
+    inflight: n,
+    ops_per_s: r.ops / r.elapsed,
+    n: r.ops,
+    p50_ms: percentile(r.lat, 50),
+    p99_ms: percentile(r.lat, 99),
   })}\n`,
 );

@@ -15,13 +15,18 @@ import interactionAbort from './http/routes/interaction/abort.ts';
 import interactionConsent from './http/routes/interaction/consent.ts';
 import interactionIndex from './http/routes/interaction/index.ts';
 import interactionLogin from './http/routes/interaction/login.ts';
+import interactionTotp from './http/routes/interaction/totp.ts';
+import interactionRecoveryCode from './http/routes/interaction/recovery-code.ts';
+import interactionEnroll from './http/routes/interaction/enroll.ts';
+import interactionRecoveryCodes from './http/routes/interaction/recovery-codes.ts';
 import type { InteractionDeps } from './http/routes/interaction/deps.ts';
 import { createRenderer, publicDir } from './http/views.ts';
 import { purgeExpiredPayloads } from './oidc/adapter.ts';
+import { createMailer, createTransport } from './email/mailer.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createProvider } from './oidc/provider.ts';
 
-export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream } = {}): Promise<FastifyInstance> {
+export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
   const render = createRenderer();
   const app = Fastify({
@@ -34,6 +39,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     config,
     db: services.db,
     users: services.users,
+    twoFactorEnabled: (id) => services.twoFactor.isEnabled(id),
     clients: services.clients,
     jwks: await services.keys.privateJwks(),
     render,
@@ -48,7 +54,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(healthRoutes, { db: services.db });
   await app.register(oidcMount, { callback: provider.callback() });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, render, clock: services.clock };
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {
@@ -57,11 +63,20 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     });
     await forms.register(interactionIndex, interactionDeps);
     await forms.register(interactionLogin, interactionDeps);
+    await forms.register(interactionTotp, interactionDeps);
+    await forms.register(interactionRecoveryCode, interactionDeps);
+    await forms.register(interactionEnroll, interactionDeps);
+    await forms.register(interactionRecoveryCodes, interactionDeps);
     await forms.register(interactionConsent, interactionDeps);
     await forms.register(interactionAbort, interactionDeps);
   });
 
   app.get('/', async (_req, reply) => reply.type('text/html').send(render('home.njk', { issuer: config.issuer })));
+
+  // the outbox worker: mail written in transactions is sent from here, with retries
+  const mailer = createMailer({ db: services.db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log: app.log, devSink: !config.smtpUrl });
+  mailer.start(opts.mailIntervalMs ?? 1000);
+  app.addHook('onClose', async () => mailer.stop());
 
   // expired protocol rows are ignored on read and purged here
   const purge = setInterval(() => {

@@ -10,6 +10,12 @@ import { createSecretBox } from './domain/crypto/secret-box.ts';
 import { createSigningKeyService } from './domain/keys/signing-key.service.ts';
 import { createPasswordHasher } from './domain/users/password-hasher.ts';
 import { createUserService } from './domain/users/user.service.ts';
+import { createOutbox } from './domain/email/outbox.ts';
+import { createSignInFlow } from './domain/mfa/sign-in-flow.ts';
+import { createThrottleService } from './domain/mfa/throttle.service.ts';
+import { createTotpService } from './domain/mfa/totp.service.ts';
+import { createTwoFactorService } from './domain/mfa/two-factor.service.ts';
+import { createEmailRenderer } from './email/render.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -32,13 +38,23 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ db: 
 export function createServices(config: Config, db: Kysely<Database>, clock: Clock = systemClock) {
   const box = createSecretBox(config.encryptionKeys);
   const hasher = createPasswordHasher(config.argon2, config.hashConcurrency);
+  const users = createUserService({ db, hasher });
+  const totp = createTotpService({ db, box, clock, issuer: config.totpIssuer });
+  const throttle = createThrottleService(db);
+  const outbox = createOutbox(createEmailRenderer());
+  const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer });
   return {
     config,
     db,
     clock,
     box,
     hasher,
-    users: createUserService({ db, hasher }),
+    users,
+    totp,
+    throttle,
+    outbox,
+    twoFactor,
+    signInFlow: createSignInFlow({ db, users, twoFactor, clock, ttlSeconds: config.ttl.interactionSeconds }),
     clients: createClientService({ db }),
     keys: createSigningKeyService({
       db,

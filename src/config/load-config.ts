@@ -34,6 +34,10 @@ export interface Config {
   hashConcurrency: number;
   threadpoolSize: number;
   dbPoolMax: number;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** issuer shown in authenticator apps */
+  totpIssuer: string;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -95,6 +99,16 @@ function parseEncryptionKeys(raw: string): { id: string; key: Buffer }[] {
   });
   if (out.length === 0) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'needs at least one key');
   return out;
+}
+
+function smtpUrl(env: Env): string | undefined {
+  const raw = env.SMTP_URL;
+  if (!raw) {
+    if (env.NODE_ENV === 'production') throw new ConfigError('SMTP_URL', 'is required with NODE_ENV=production (mail would only reach the log)');
+    return undefined;
+  }
+  if (!/^smtps?:\/\//.test(raw)) throw new ConfigError('SMTP_URL', 'must be an smtp:// or smtps:// URL');
+  return raw;
 }
 
 interface DevSecrets {
@@ -205,6 +219,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     threadpoolSize,
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
     generatedSecrets,
+    smtpUrl: smtpUrl(env),
+    mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
+    totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),
     ttl: {
       sessionSeconds: int(env, 'GATEHOUSE_SESSION_TTL', 12 * 3600, 60, 30 * 86400),
       sessionIdleSeconds: int(env, 'GATEHOUSE_SESSION_IDLE_TTL', 30 * 60, 60, 30 * 86400),

@@ -85,7 +85,7 @@ export interface AuthnTransactionTable {
   uid: string;
   user_id: string;
   password_at: Date;
-  state: 'second_factor' | 'enroll';
+  state: 'second_factor' | 'enroll' | 'recovery_codes';
   amr: ColumnType<string[], string[] | undefined, string[]>;
   expires_at: Date;
 }

@@ -1,9 +1,12 @@
 // RFC 8176 authentication method references and our acr values.
-export const ACR_PWD = 'urn:gatehouse:acr:pwd';
-export const ACR_MFA = 'urn:gatehouse:acr:mfa';
+import { ACR_MFA, ACR_PWD } from '../domain/mfa/mfa-policy.ts';
+
+export { ACR_MFA, ACR_PWD };
 export const ACR_VALUES = [ACR_PWD, ACR_MFA];
 
-export type Amr = 'pwd' | 'otp' | 'mfa';
+import type { Amr } from '../domain/mfa/sign-in-flow.ts';
+
+export type { Amr };
 
 /** acr follows from the methods actually used in the authentication event, never more */
 export function acrFor(amr: readonly string[]): string {

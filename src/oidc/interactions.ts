@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { DomainError } from '../domain/errors.ts';
 import { loginResult, type Amr } from './acr-amr.ts';
+import { mfaRequired } from '../domain/mfa/mfa-policy.ts';
+import { essentialAcrs } from './provider.ts';
 
 export class InteractionExpiredError extends DomainError {
   constructor() {
@@ -18,6 +20,8 @@ export interface InteractionView {
   accountId?: string;
   loginHint?: string;
   missingScopes: string[];
+  /** the relying app (or, later, tenant policy) demands a second factor */
+  mfaRequired: boolean;
 }
 
 const SCOPE_LABELS: Record<string, string> = {
@@ -30,6 +34,15 @@ const SCOPE_LABELS: Record<string, string> = {
 
 export function scopeLabels(scopes: string[]): { scope: string; label: string }[] {
   return scopes.map((scope) => ({ scope, label: SCOPE_LABELS[scope] ?? scope }));
+}
+
+function parseClaims(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createInteractions(provider: Provider) {
@@ -60,6 +73,7 @@ export function createInteractions(provider: Provider) {
         accountId: i.session?.accountId,
         loginHint: typeof i.params.login_hint === 'string' ? i.params.login_hint : undefined,
         missingScopes: promptDetails.missingOIDCScope ?? [],
+        mfaRequired: mfaRequired({ acrValues: i.params.acr_values as string | undefined, essentialAcrs: essentialAcrs(parseClaims(i.params.claims)) }),
       };
     },
 

@@ -6,7 +6,8 @@ import type { Database } from '../db/database.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
-import { ACR_VALUES } from './acr-amr.ts';
+import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
+import { mfaRequired } from '../domain/mfa/mfa-policy.ts';
 import { createAdapterFactory, HASHED_SECRET_PREFIX } from './adapter.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
@@ -15,6 +16,7 @@ export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
   users: UserService;
+  twoFactorEnabled(userId: string): Promise<boolean>;
   clients: ClientService;
   jwks: Record<string, unknown>[];
   render: Render;
@@ -51,6 +53,31 @@ const ERROR_EXPLANATIONS: Record<string, string> = {
 /** Resource servers get JWT access tokens carrying these scopes at most. */
 const RESOURCE_SCOPES = 'api';
 
+/** the acr values an essential acr claim request asks for (claims parameter) */
+export function essentialAcrs(claims: unknown): string[] {
+  const acr = (claims as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } } | undefined)?.id_token?.acr;
+  if (!acr?.essential) return [];
+  return acr.values ?? (acr.value ? [acr.value] : []);
+}
+
+/**
+ * oidc-provider treats acr_values as voluntary: this check makes a demand for the mfa acr force a sign-in with a
+ * second factor (step-up), even over an existing password-only session. With prompt=none it ends in login_required.
+ */
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('mfa_required', 'two-factor authentication is required', 'login_required', (ctx) => {
+      const required = mfaRequired({ acrValues: ctx.oidc.params?.acr_values as string | undefined, essentialAcrs: essentialAcrs(ctx.oidc.claims) });
+      if (!required || ctx.oidc.session?.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // a sign-in just completed and still is not strong enough: fail instead of looping back to the sign-in page
+      if (ctx.oidc.result?.login) throw new errors.AccessDenied('two-factor authentication was required but not performed');
+      return interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
+}
+
 function authContext(ctx: KoaContextWithOIDC): { amr?: string[]; acr?: string; auth_time?: number } | undefined {
   const e = ctx.oidc.entities as Record<string, { amr?: string[]; acr?: string; authTime?: number } | undefined>;
   const source = e.AuthorizationCode ?? e.RefreshToken ?? e.DeviceCode;
@@ -73,7 +100,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
-      profile: ['name'],
+      profile: ['name', 'two_factor_enabled'],
     },
     scopes: ['openid', 'offline_access', 'email', 'profile', RESOURCE_SCOPES],
     acrValues: ACR_VALUES,
@@ -151,7 +178,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!user) return undefined;
       return {
         accountId: user.id,
-        claims: async () => ({ sub: user.id, email: user.email, email_verified: user.emailVerified, name: user.name ?? undefined }),
+        claims: async (_use, scope) => ({
+          sub: user.id,
+          email: user.email,
+          email_verified: user.emailVerified,
+          name: user.name ?? undefined,
+          ...(scope.includes('profile') ? { two_factor_enabled: await deps.twoFactorEnabled(user.id) } : {}),
+        }),
       };
     },
     loadExistingGrant: async (ctx) => {
@@ -171,7 +204,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: interactionPolicy.base(),
+      policy: loginPolicy(),
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

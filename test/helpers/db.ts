@@ -20,6 +20,13 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** a fresh database; the caller drops it (after closing every connection to it) */
+export async function newDatabase(opts: { empty?: boolean } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(opts.empty ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return { url: `${adminUrl()}/${name}`, drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 /** a fresh database for one test file: a clone of the migrated template (or empty), dropped afterwards */
 export async function createTestDatabase(t: { after(fn: () => Promise<void>): void }, opts: { empty?: boolean } = {}): Promise<string> {
   const name = `t_${randomBytes(6).toString('hex')}`;

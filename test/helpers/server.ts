@@ -1,9 +1,10 @@
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../src/domain/clock.ts';
 import { buildApp } from '../../src/app.ts';
 import { createServices, prepare, type Services } from '../../src/container.ts';
 import { createDb } from '../../src/db/database.ts';
-import { createTestDatabase } from './db.ts';
+import { newDatabase } from './db.ts';
 import { testConfig } from './config.ts';
 
 export function freePort(): Promise<number> {
@@ -28,15 +29,16 @@ export interface TestServer {
 /** a real Gatehouse on a loopback port with its own database; closed after the test */
 export async function startServer(
   t: { after(fn: () => Promise<void>): void },
-  opts: { env?: Record<string, string>; databaseUrl?: string; logStream?: NodeJS.WritableStream } = {},
+  opts: { env?: Record<string, string>; databaseUrl?: string; logStream?: NodeJS.WritableStream; clock?: Clock } = {},
 ): Promise<TestServer> {
-  const databaseUrl = opts.databaseUrl ?? (await createTestDatabase(t));
+  const fresh = opts.databaseUrl ? undefined : await newDatabase();
+  const databaseUrl = opts.databaseUrl ?? fresh!.url;
   const port = await freePort();
   const config = testConfig({ DATABASE_URL: databaseUrl, PORT: String(port), GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`, ...opts.env });
   const db = createDb(databaseUrl, { max: config.dbPoolMax });
-  const services = createServices(config, db);
+  const services = createServices(config, db, opts.clock);
   await prepare(services);
-  const app = await buildApp(services, opts.logStream ? { logLevel: 'info', logStream: opts.logStream } : {});
+  const app = await buildApp(services, { mailIntervalMs: 100, ...(opts.logStream ? { logLevel: 'info', logStream: opts.logStream } : {}) });
   await app.listen({ port, host: '127.0.0.1' });
   let closed = false;
   const close = async () => {
@@ -47,6 +49,10 @@ export async function startServer(
     await closing;
     await db.destroy();
   };
-  t.after(close);
+  // one hook, in this order: after-hooks run in registration order, and dropping first would kill live connections
+  t.after(async () => {
+    await close();
+    await fresh?.drop();
+  });
   return { issuer: config.issuer, databaseUrl, services, app, close };
 }

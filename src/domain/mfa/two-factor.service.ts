@@ -158,6 +158,15 @@ export function createTwoFactorService(deps: {
       });
     },
 
+    /** during enrollment, before any code was saved: replaces the batch just shown (no extra proof needed) */
+    async reissueRecoveryCodes(user: User, meta: RequestMeta): Promise<string[]> {
+      return db.transaction().execute(async (trx) => {
+        const codes = await issueRecoveryCodes(trx, user.id);
+        await recordAudit(trx, { event: 'recovery_codes.regenerated', actorUserId: user.id, targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { reason: 'not_confirmed_saved' } });
+        return codes;
+      });
+    },
+
     async removeDevice(user: User, deviceId: string, password: string, code: string, meta: RequestMeta): Promise<void> {
       const devices = await totp.devices(user.id);
       if (!devices.some((d) => d.id === deviceId)) throw new ValidationError('unknown_device', 'That authenticator is not on your account.');

@@ -1,4 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../domain/clock.ts';
+import type { FlowResult, SignInFlow } from '../../../domain/mfa/sign-in-flow.ts';
 import type { UserService } from '../../../domain/users/user.service.ts';
 import type { Interactions } from '../../../oidc/interactions.ts';
 import type { Render } from '../../views.ts';
@@ -6,6 +8,34 @@ import type { Render } from '../../views.ts';
 export interface InteractionDeps {
   interactions: Interactions;
   users: UserService;
+  flow: SignInFlow;
   render: Render;
   clock: Clock;
+}
+
+export function meta(req: FastifyRequest) {
+  return { ip: req.ip, userAgent: req.headers['user-agent'] };
+}
+
+export function page(reply: FastifyReply, html: string, status = 200) {
+  return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
+}
+
+/** the same generic words for a wrong code, a replayed code and a lock (only the lock adds "try later") */
+export function codeError(result: FlowResult): { message: string; status: number } {
+  if (result.outcome === 'throttled') return { message: 'Too many attempts. Wait a few minutes, then try again.', status: 429 };
+  return { message: 'That code did not work. Try again.', status: 401 };
+}
+
+/** sends the browser on after a step: back to the provider when the sign-in is done, else to the next step */
+export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult) {
+  if (result.outcome === 'done') {
+    const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, deps.clock.now());
+    return reply.redirect(next, 303);
+  }
+  if (result.outcome === 'next') {
+    const path = { second_factor: 'totp', enroll: 'enroll', recovery_codes: 'recovery-codes' }[result.step];
+    return reply.redirect(`/interaction/${uid}/${path}`, 303);
+  }
+  return reply.redirect(`/interaction/${uid}`, 303);
 }

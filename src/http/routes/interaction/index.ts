@@ -1,24 +1,40 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeLabels } from '../../../oidc/interactions.ts';
-import type { InteractionDeps } from './deps.ts';
+import { page, proceed, type InteractionDeps } from './deps.ts';
 import { uidParams, type UidParams } from './schemas.ts';
 
-/** GET /interaction/:uid: shows the step the provider is asking for. */
+/** GET /interaction/:uid: shows the step the provider is asking for, or the step this sign-in has reached. */
 export default async function interactionIndex(app: FastifyInstance, deps: InteractionDeps) {
   app.get<{ Params: UidParams }>('/interaction/:uid', { schema: { params: uidParams } }, async (req, reply) => {
-    const view = await deps.interactions.view(req.raw, reply.raw, req.params.uid);
+    const { uid } = req.params;
+    const view = await deps.interactions.view(req.raw, reply.raw, uid);
     const csrfToken = reply.generateCsrf();
-    reply.header('cache-control', 'no-store').type('text/html');
     if (view.prompt === 'consent') {
       const user = view.accountId ? await deps.users.findById(undefined, view.accountId) : null;
-      return deps.render('interaction/consent.njk', {
-        uid: view.uid,
+      return page(
+        reply,
+        deps.render('interaction/consent.njk', {
+          uid,
+          csrfToken,
+          clientName: view.clientName,
+          email: user?.email ?? '',
+          scopes: scopeLabels(view.missingScopes.length ? view.missingScopes : ['openid']),
+        }),
+      );
+    }
+    const step = await deps.flow.step(uid);
+    if (step) return proceed(deps, req, reply, uid, { outcome: 'next', step });
+    // a step-up over an existing session: the account is known, the sign-in is redone in full
+    const known = view.accountId ? await deps.users.findById(undefined, view.accountId) : null;
+    return page(
+      reply,
+      deps.render('interaction/login.njk', {
+        uid,
         csrfToken,
         clientName: view.clientName,
-        email: user?.email ?? '',
-        scopes: scopeLabels(view.missingScopes.length ? view.missingScopes : ['openid']),
-      });
-    }
-    return deps.render('interaction/login.njk', { uid: view.uid, csrfToken, clientName: view.clientName, email: view.loginHint ?? '' });
+        email: view.loginHint ?? known?.email ?? '',
+        stepUp: Boolean(known && view.mfaRequired),
+      }),
+    );
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { InteractionDeps } from './deps.ts';
+import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
 
 /** POST /interaction/:uid/login: email + password. */
@@ -10,30 +10,20 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
     async (req, reply) => {
       const { uid } = req.params;
       const view = await deps.interactions.view(req.raw, reply.raw, uid);
-      const user = await deps.users.authenticate(req.body.email, req.body.password, {
-        ip: req.ip,
-        userAgent: req.headers['user-agent'],
-        clientId: view.clientId,
-      });
-      app.metrics.loginOutcomes.inc({ outcome: user ? 'password_ok' : 'password_failed' });
-      if (!user) {
+      const result = await deps.flow.password(uid, req.body.email, req.body.password, { ...meta(req), clientId: view.clientId }, { mfaRequired: view.mfaRequired });
+      app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
+      if (result.outcome === 'invalid') {
         // the same answer for an unknown email and a wrong password
-        return reply
-          .status(401)
-          .type('text/html')
-          .header('cache-control', 'no-store')
-          .send(
-            deps.render('interaction/login.njk', {
-              uid,
-              csrfToken: reply.generateCsrf(),
-              clientName: view.clientName,
-              email: req.body.email,
-              error: 'Incorrect email or password.',
-            }),
-          );
+        const html = deps.render('interaction/login.njk', {
+          uid,
+          csrfToken: reply.generateCsrf(),
+          clientName: view.clientName,
+          email: req.body.email,
+          error: 'Incorrect email or password.',
+        });
+        return page(reply, html, 401);
       }
-      const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, user.id, ['pwd'], deps.clock.now());
-      return reply.redirect(next, 303);
+      return proceed(deps, req, reply, uid, result);
     },
   );
 }

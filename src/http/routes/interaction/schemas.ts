@@ -20,6 +20,28 @@ export const loginBody = {
   },
 } as const;
 
+export const codeBody = {
+  type: 'object',
+  required: ['code'],
+  properties: {
+    _csrf: { type: 'string', maxLength: 256 },
+    code: { type: 'string', maxLength: 64 },
+    credentialId: { type: 'string', maxLength: 64 },
+    name: { type: 'string', maxLength: 200 },
+  },
+} as const;
+
+export const savedBody = {
+  type: 'object',
+  properties: { _csrf: { type: 'string', maxLength: 256 }, saved: { type: 'string', maxLength: 8 } },
+} as const;
+
 export interface UidParams {
   uid: string;
+}
+
+export interface CodeBody {
+  code: string;
+  credentialId?: string;
+  name?: string;
 }

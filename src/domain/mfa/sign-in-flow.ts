@@ -1,0 +1,122 @@
+// The steps of a sign-in after the password, as a small state machine over authn_transactions.
+// Password only → done with amr [pwd]. Password + TOTP → [pwd, otp, mfa]. Recovery code → forced re-enrollment,
+// then [pwd, mfa] (decision D1: a recovery code is a second factor, but not an OTP).
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../clock.ts';
+import type { RequestMeta, User, UserService } from '../users/user.service.ts';
+import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
+import type { PendingEnrollment } from './totp.service.ts';
+import type { TwoFactorService } from './two-factor.service.ts';
+
+export type Amr = 'pwd' | 'otp' | 'mfa';
+export const AMR_PASSWORD: Amr[] = ['pwd'];
+export const AMR_TOTP: Amr[] = ['pwd', 'otp', 'mfa'];
+export const AMR_RECOVERY: Amr[] = ['pwd', 'mfa'];
+
+export type Step = 'second_factor' | 'enroll' | 'recovery_codes';
+
+export type FlowResult =
+  | { outcome: 'done'; user: User; amr: Amr[] }
+  | { outcome: 'next'; step: Step }
+  | { outcome: 'invalid' }
+  | { outcome: 'throttled' }
+  | { outcome: 'expired' };
+
+export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; clock: Clock; ttlSeconds: number }) {
+  const { db, users, twoFactor, clock } = deps;
+
+  async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
+    const tx = await findAuthnTransaction(db, uid);
+    if (!tx || tx.state !== state) return null;
+    const user = await users.findById(undefined, tx.userId);
+    return user ? { tx, user } : null;
+  }
+
+  async function finish(uid: string): Promise<FlowResult> {
+    const tx = await takeAuthnTransaction(db, uid); // single use: a second finisher gets nothing
+    const user = tx && (await users.findById(undefined, tx.userId));
+    return tx && user ? { outcome: 'done', user, amr: tx.amr as Amr[] } : { outcome: 'expired' };
+  }
+
+  return {
+    /** where this interaction stands, if past its password step */
+    async step(uid: string): Promise<Step | null> {
+      return (await findAuthnTransaction(db, uid))?.state ?? null;
+    },
+
+    async password(uid: string, email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { mfaRequired: boolean }): Promise<FlowResult> {
+      const user = await users.authenticate(email, password, meta);
+      if (!user) return { outcome: 'invalid' };
+      const begin = async (state: Step, amr: Amr[]) => {
+        await beginAuthnTransaction(db, { uid, userId: user.id, state, amr, passwordAt: clock.now() }, deps.ttlSeconds);
+        return { outcome: 'next', step: state } as const;
+      };
+      if (await twoFactor.isEnabled(user.id)) return begin('second_factor', AMR_TOTP);
+      // a member who must use 2FA but has none sets it up before anything is issued
+      if (opts.mfaRequired) return begin('enroll', AMR_TOTP);
+      return { outcome: 'done', user, amr: AMR_PASSWORD };
+    },
+
+    async userFor(uid: string, state: Step): Promise<User | null> {
+      return (await current(uid, state))?.user ?? null;
+    },
+
+    async totp(uid: string, code: string, meta: RequestMeta): Promise<FlowResult> {
+      const c = await current(uid, 'second_factor');
+      if (!c) return { outcome: 'expired' };
+      const r = await twoFactor.checkTotp(c.user, code, meta);
+      if (r !== 'ok') return { outcome: r };
+      return finish(uid);
+    },
+
+    /** a recovery code lets the user in, then takes them to set up a new authenticator (old ones go) */
+    async recoveryCode(uid: string, code: string, meta: RequestMeta): Promise<FlowResult> {
+      const c = await current(uid, 'second_factor');
+      if (!c) return { outcome: 'expired' };
+      const r = await twoFactor.useRecoveryCode(c.user, code, meta);
+      if (r !== 'ok') return { outcome: r };
+      await moveAuthnTransaction(db, uid, 'enroll', AMR_RECOVERY);
+      return { outcome: 'next', step: 'enroll' };
+    },
+
+    /** true when this enrollment sets up a user's first factor (not a reset after a recovery code) */
+    async isFirstEnrollment(uid: string): Promise<boolean> {
+      const tx = await findAuthnTransaction(db, uid);
+      return Boolean(tx?.amr.includes('otp'));
+    },
+
+    async startEnrollment(uid: string): Promise<PendingEnrollment | null> {
+      const c = await current(uid, 'enroll');
+      return c ? twoFactor.startEnrollment(c.user, 'Authenticator app') : null;
+    },
+
+    async pendingEnrollment(uid: string, credentialId: string): Promise<PendingEnrollment | null> {
+      const c = await current(uid, 'enroll');
+      return c ? twoFactor.pendingEnrollment(c.user, credentialId) : null;
+    },
+
+    /** activates the new authenticator (removing all others) and returns the new recovery codes, shown once */
+    async activate(uid: string, credentialId: string, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[] } | null> {
+      const c = await current(uid, 'enroll');
+      if (!c) return null;
+      const { recoveryCodes } = await twoFactor.activate(c.user, credentialId, code, meta, { replaceOthers: true });
+      await moveAuthnTransaction(db, uid, 'recovery_codes', c.tx.amr);
+      return { recoveryCodes: recoveryCodes ?? [] };
+    },
+
+    /** the user confirmed they saved the codes: the sign-in completes */
+    async codesSaved(uid: string): Promise<FlowResult> {
+      if (!(await current(uid, 'recovery_codes'))) return { outcome: 'expired' };
+      return finish(uid);
+    },
+
+    /** the box was not ticked: the codes shown are gone, so new ones replace them */
+    async reissueCodes(uid: string, meta: RequestMeta): Promise<string[] | null> {
+      const c = await current(uid, 'recovery_codes');
+      return c ? twoFactor.reissueRecoveryCodes(c.user, meta) : null;
+    },
+  };
+}
+
+export type SignInFlow = ReturnType<typeof createSignInFlow>;

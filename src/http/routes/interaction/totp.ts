@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { codeError, meta, page, proceed, type InteractionDeps } from './deps.ts';
+import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts';
+
+/** GET/POST /interaction/:uid/totp: the authentication code after the password. */
+export default async function interactionTotp(app: FastifyInstance, deps: InteractionDeps) {
+  const show = (uid: string, csrfToken: string, error?: string) => deps.render('interaction/totp.njk', { uid, csrfToken, error });
+
+  app.get<{ Params: UidParams }>('/interaction/:uid/totp', { schema: { params: uidParams } }, async (req, reply) => {
+    await deps.interactions.view(req.raw, reply.raw, req.params.uid);
+    if ((await deps.flow.step(req.params.uid)) !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
+    return page(reply, show(req.params.uid, reply.generateCsrf()));
+  });
+
+  app.post<{ Params: UidParams; Body: CodeBody }>(
+    '/interaction/:uid/totp',
+    { schema: { params: uidParams, body: codeBody }, preValidation: app.csrfProtection },
+    async (req, reply) => {
+      const { uid } = req.params;
+      await deps.interactions.view(req.raw, reply.raw, uid);
+      const result = await deps.flow.totp(uid, req.body.code, meta(req));
+      app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
+      if (result.outcome === 'invalid' || result.outcome === 'throttled') {
+        const e = codeError(result);
+        return page(reply, show(uid, reply.generateCsrf(), e.message), e.status);
+      }
+      return proceed(deps, req, reply, uid, result);
+    },
+  );
+}
