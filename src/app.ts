@@ -24,6 +24,8 @@ import { createRenderer, publicDir } from './http/views.ts';
 import { purgeExpiredPayloads } from './oidc/adapter.ts';
 import { createMailer, createTransport } from './email/mailer.ts';
 import { createInteractions } from './oidc/interactions.ts';
+import { createSessionReader } from './oidc/session-reader.ts';
+import accountPlugin from './http/routes/account/plugin.ts';
 import { createProvider } from './oidc/provider.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
@@ -67,6 +69,14 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionRecoveryCode, interactionDeps);
     await forms.register(interactionEnroll, interactionDeps);
     await forms.register(interactionRecoveryCodes, interactionDeps);
+    await forms.register(accountPlugin, {
+      readSession: createSessionReader(provider),
+      users: services.users,
+      twoFactor: services.twoFactor,
+      render,
+      issuer: config.issuer,
+      secure: config.secure,
+    });
     await forms.register(interactionConsent, interactionDeps);
     await forms.register(interactionAbort, interactionDeps);
   });

@@ -73,4 +73,5 @@ export async function prepare(services: Services): Promise<void> {
   await migrateToLatest(services.db);
   await services.keys.ensure();
   await services.keys.purgeRetired();
+  await services.clients.ensureAccountClient(services.config.issuer);
 }

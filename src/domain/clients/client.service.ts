@@ -12,6 +12,8 @@ export const GRANT_TYPES = {
 } as const;
 export type GrantTypeName = keyof typeof GRANT_TYPES;
 
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+
 export interface CreateClientInput {
   name: string;
   redirectUris?: string[];
@@ -96,6 +98,25 @@ export function createClientService(deps: { db: Kysely<Database> }) {
         await recordAudit(trx, { event: 'client.created', clientId, data: { name, grants: [...grants] } });
       });
       return { clientId, clientSecret, metadata };
+    },
+
+    /** the account pages sign people in through Gatehouse itself, as a first-party public client */
+    async ensureAccountClient(issuer: string): Promise<void> {
+      const metadata = {
+        client_id: ACCOUNT_CLIENT_ID,
+        client_name: 'Your Gatehouse account',
+        redirect_uris: [`${issuer}/account/callback`],
+        post_logout_redirect_uris: [`${issuer}/`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        id_token_signed_response_alg: 'ES256',
+      };
+      await db
+        .insertInto('oidc_clients')
+        .values({ client_id: ACCOUNT_CLIENT_ID, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
+        .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
+        .execute();
     },
 
     async find(clientId: string): Promise<StoredClient | null> {

@@ -1,0 +1,53 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
+import type { User, UserService } from '../../../domain/users/user.service.ts';
+import type { SessionReader } from '../../../oidc/session-reader.ts';
+import type { Render } from '../../views.ts';
+
+export interface AccountDeps {
+  readSession: SessionReader;
+  users: UserService;
+  twoFactor: TwoFactorService;
+  render: Render;
+  issuer: string;
+  secure: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    accountUser: User | null;
+  }
+}
+
+export function page(reply: FastifyReply, html: string, status = 200) {
+  return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
+}
+
+export function meta(req: FastifyRequest) {
+  return { ip: req.ip, userAgent: req.headers['user-agent'] };
+}
+
+export const confirmBody = {
+  type: 'object',
+  required: ['password'],
+  properties: {
+    _csrf: { type: 'string', maxLength: 256 },
+    password: { type: 'string', maxLength: 4096 },
+    code: { type: 'string', maxLength: 64 },
+    name: { type: 'string', maxLength: 200 },
+  },
+} as const;
+
+export interface ConfirmBody {
+  password: string;
+  code?: string;
+  name?: string;
+}
+
+export const DONE_MESSAGES: Record<string, string> = {
+  enabled: 'Two-factor authentication is on.',
+  added: 'The authenticator was added.',
+  removed: 'The authenticator was removed.',
+  disabled: 'Two-factor authentication is off.',
+  regenerated: 'Your new recovery codes are active; the old ones no longer work.',
+};

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../../domain/errors.ts';
+import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+
+/** GET/POST /account/2fa/disable: a confirmation page, then password + current code (or a recovery code). */
+export default async function accountDisable(app: FastifyInstance, deps: AccountDeps) {
+  const show = (reply: Parameters<typeof page>[0], error?: string, status = 200) =>
+    page(
+      reply,
+      deps.render('account/confirm.njk', {
+        csrfToken: reply.generateCsrf(),
+        title: 'Turn off two-factor authentication?',
+        explanation: 'Your account will be protected by your password alone, and apps that require two-factor authentication will stop letting you in. All your authenticators and recovery codes will be removed.',
+        action: '/account/2fa/disable',
+        button: 'Turn off two-factor authentication',
+        danger: true,
+        error,
+      }),
+      status,
+    );
+
+  app.get('/account/2fa/disable', async (_req, reply) => show(reply));
+
+  app.post<{ Body: ConfirmBody }>('/account/2fa/disable', { preValidation: app.csrfProtection, schema: { body: confirmBody } }, async (req, reply) => {
+    try {
+      await deps.twoFactor.disable(req.accountUser!, req.body.password, req.body.code ?? '', meta(req));
+      return reply.redirect('/account?done=disabled', 303);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return show(reply, err.message, err.httpStatus);
+    }
+  });
+}

@@ -1,0 +1,31 @@
+import type { FastifyInstance } from 'fastify';
+import type { AccountDeps } from './deps.ts';
+import accountIndex from './index.ts';
+import accountSignIn from './sign-in.ts';
+import accountEnroll from './enroll.ts';
+import accountRecoveryCodes from './recovery-codes.ts';
+import accountDevices from './devices.ts';
+import accountDisable from './disable.ts';
+
+/** /account: self-service, for whoever holds a Gatehouse session. */
+export default async function accountPlugin(app: FastifyInstance, deps: AccountDeps) {
+  await app.register(accountSignIn, deps);
+  // everything else needs a signed-in user
+  await app.register(async (signedIn) => {
+    signedIn.decorateRequest('accountUser', null);
+    signedIn.addHook('preHandler', async (req, reply) => {
+      const session = await deps.readSession(req.raw, reply.raw);
+      const user = session ? await deps.users.findById(undefined, session.accountId) : null;
+      if (!user) {
+        if (req.method === 'GET') return reply.redirect('/account/sign-in', 303);
+        return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }));
+      }
+      req.accountUser = user;
+    });
+    await signedIn.register(accountIndex, deps);
+    await signedIn.register(accountEnroll, deps);
+    await signedIn.register(accountRecoveryCodes, deps);
+    await signedIn.register(accountDevices, deps);
+    await signedIn.register(accountDisable, deps);
+  });
+}
