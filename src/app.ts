@@ -41,7 +41,6 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     config,
     db: services.db,
     users: services.users,
-    twoFactorEnabled: (id) => services.twoFactor.isEnabled(id),
     clients: services.clients,
     jwks: await services.keys.privateJwks(),
     render,

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /** every child gets the same threadpool size as `npm start` gives the server (argon2 and signing share it) */
-const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', LOG_LEVEL: 'silent', NODE_ENV: 'production' };
+// what `npm start` ships: threadpool of 8, two malloc arenas (argon2's buffers otherwise pin memory per thread)
+const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', LOG_LEVEL: 'silent', NODE_ENV: 'production' };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

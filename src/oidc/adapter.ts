@@ -6,6 +6,7 @@ import type { ClientService } from '../domain/clients/client.service.ts';
 
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
+export const CLIENT_CACHE_MS = 5000;
 
 /** everything issued from a grant, and the grant itself */
 async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void> {
@@ -16,11 +17,21 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
 }
 
 export function createAdapterFactory(db: Kysely<Database>, clients: ClientService) {
+  // clients are read on every token and authorization request: a short cache spares a query each time
+  // (changes made with the CLI, in another process, take effect within CLIENT_CACHE_MS)
+  const clientCache = new Map<string, { at: number; payload: AdapterPayload | undefined }>();
   class ClientAdapter implements Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
+      const hit = clientCache.get(id);
+      if (hit && Date.now() - hit.at < CLIENT_CACHE_MS) return hit.payload;
       const c = await clients.find(id);
-      if (!c) return undefined;
-      return { ...c.metadata, gatehouse_first_party: c.firstParty, ...(c.secretSha256 ? { client_secret: `${HASHED_SECRET_PREFIX}${c.secretSha256}` } : {}) } as AdapterPayload;
+      const payload = c
+        ? ({ ...c.metadata, gatehouse_first_party: c.firstParty, ...(c.secretSha256 ? { client_secret: `${HASHED_SECRET_PREFIX}${c.secretSha256}` } : {}) } as AdapterPayload)
+        : undefined;
+      if (clientCache.size > 10_000) clientCache.clear();
+      // misses are not cached: a client registered a moment ago must work at once
+      if (payload) clientCache.set(id, { at: Date.now(), payload });
+      return payload;
     }
     async upsert(): Promise<void> {
       throw new Error('clients are managed with the gatehouse CLI, not through oidc-provider');

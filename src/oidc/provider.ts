@@ -16,7 +16,6 @@ export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
   users: UserService;
-  twoFactorEnabled(userId: string): Promise<boolean>;
   clients: ClientService;
   jwks: Record<string, unknown>[];
   render: Render;
@@ -174,7 +173,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     findAccount: async (_ctx, sub) => {
-      const user = await deps.users.findById(undefined, sub);
+      const user = await deps.users.findWithFactors(sub);
       if (!user) return undefined;
       return {
         accountId: user.id,
@@ -183,7 +182,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           email: user.email,
           email_verified: user.emailVerified,
           name: user.name ?? undefined,
-          ...(scope.includes('profile') ? { two_factor_enabled: await deps.twoFactorEnabled(user.id) } : {}),
+          ...(scope.includes('profile') ? { two_factor_enabled: user.twoFactorEnabled } : {}),
         }),
       };
     },

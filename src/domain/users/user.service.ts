@@ -13,6 +13,10 @@ export interface User {
   name: string | null;
 }
 
+export interface UserWithFactors extends User {
+  twoFactorEnabled: boolean;
+}
+
 type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
 
 function toUser(row: UserRow): User {
@@ -51,6 +55,20 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
         await recordAudit(trx, { event: 'user.created', targetUserId: row.id });
         return toUser(row);
       });
+    },
+
+    /** the user and whether they have an active authenticator, in one query (claims on every token) */
+    async findWithFactors(id: string): Promise<UserWithFactors | null> {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+      const row = await db
+        .selectFrom('users')
+        .selectAll('users')
+        .select((eb) =>
+          eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)).as('two_factor'),
+        )
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && !row.disabled_at ? { ...toUser(row), twoFactorEnabled: Boolean(row.two_factor) } : null;
     },
 
     async findById(db2: Db | undefined, id: string): Promise<User | null> {
