@@ -73,13 +73,14 @@ test('NODE_ENV=production refuses to start without its secrets, a database or ht
     NODE_ENV: 'production',
     GATEHOUSE_ISSUER: 'https://sso.example.com',
     DATABASE_URL: 'postgres://gatehouse@db.example.com/gatehouse',
+    SMTP_URL: 'smtp://mail.example.com:587',
     GATEHOUSE_DATA_DIR: dataDir,
   };
   const c = loadConfig(prod);
   assert.equal(c.production, true);
   assert.equal(c.secure, true);
 
-  for (const variable of ['GATEHOUSE_COOKIE_KEYS', 'GATEHOUSE_ENCRYPTION_KEYS', 'DATABASE_URL']) {
+  for (const variable of ['GATEHOUSE_COOKIE_KEYS', 'GATEHOUSE_ENCRYPTION_KEYS', 'DATABASE_URL', 'SMTP_URL']) {
     assertConfigError({ ...prod, [variable]: undefined }, variable);
     assertConfigError({ ...prod, [variable]: '' }, variable);
   }
