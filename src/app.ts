@@ -26,6 +26,10 @@ import { createMailer, createTransport } from './email/mailer.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createSessionReader } from './oidc/session-reader.ts';
 import accountPlugin from './http/routes/account/plugin.ts';
+import signup from './http/routes/public/signup.ts';
+import verifyEmail from './http/routes/public/verify-email.ts';
+import forgotPassword from './http/routes/public/forgot-password.ts';
+import resetPassword from './http/routes/public/reset-password.ts';
 import { createProvider } from './oidc/provider.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
@@ -55,7 +59,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(healthRoutes, { db: services.db });
   await app.register(oidcMount, { callback: provider.callback() });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock };
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {
@@ -68,10 +72,16 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionRecoveryCode, interactionDeps);
     await forms.register(interactionEnroll, interactionDeps);
     await forms.register(interactionRecoveryCodes, interactionDeps);
+    const publicDeps = { accounts: services.accounts, render };
+    await forms.register(signup, publicDeps);
+    await forms.register(verifyEmail, publicDeps);
+    await forms.register(forgotPassword, publicDeps);
+    await forms.register(resetPassword, publicDeps);
     await forms.register(accountPlugin, {
       readSession: createSessionReader(provider),
       users: services.users,
       twoFactor: services.twoFactor,
+      accounts: services.accounts,
       render,
       issuer: config.issuer,
       secure: config.secure,

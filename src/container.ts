@@ -16,6 +16,7 @@ import { createThrottleService } from './domain/mfa/throttle.service.ts';
 import { createTotpService } from './domain/mfa/totp.service.ts';
 import { createTwoFactorService } from './domain/mfa/two-factor.service.ts';
 import { createEmailRenderer } from './email/render.ts';
+import { createAccountService } from './domain/accounts/account.service.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -54,7 +55,8 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     throttle,
     outbox,
     twoFactor,
-    signInFlow: createSignInFlow({ db, users, twoFactor, clock, ttlSeconds: config.ttl.interactionSeconds }),
+    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, clock, ttlSeconds: config.ttl.interactionSeconds }),
+    accounts: createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled }),
     clients: createClientService({ db }),
     keys: createSigningKeyService({
       db,

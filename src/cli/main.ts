@@ -10,6 +10,7 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
 
   migrate [--down]                       apply pending migrations (or revert the last one)
   user create --email E [--name N] [--password-stdin]
+  user invite --email E                  emails an invitation link (the user sets their password)
   client create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
                 [--public] [--first-party] [--grant-type client_credentials|refresh_token|device_code ...]
                 [--id-token-alg ES256|RS256] [--backchannel-logout-uri U]
@@ -77,6 +78,17 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         const password = v['password-stdin'] ? await readStdin() : undefined;
         const user = await services.users.create({ email: v.email, name: v.name, password });
         print(`Created user ${user.email} (sub ${user.id})${password ? '' : ' without a password'}`, { id: user.id, sub: user.id, email: user.email, name: user.name });
+        return 0;
+      }
+      case 'user invite': {
+        if (!v.email) throw new UsageError('user invite needs --email');
+        const user = await services.accounts.invite(v.email, { ip: null, userAgent: 'gatehouse-cli' });
+        // the outbox is sent by a running server; without one, send it now
+        const { createMailer, createTransport } = await import('../email/mailer.ts');
+        const mailer = createMailer({ db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log: { info: (o) => process.stderr.write(`${JSON.stringify(o)}\n`), warn: (o) => process.stderr.write(`${JSON.stringify(o)}\n`) }, devSink: !config.smtpUrl });
+        await mailer.drain();
+        await mailer.stop();
+        print(`Invitation sent to ${user.email}`, { id: user.id, email: user.email });
         return 0;
       }
       case 'client create': {

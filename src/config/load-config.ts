@@ -35,6 +35,8 @@ export interface Config {
   threadpoolSize: number;
   dbPoolMax: number;
   smtpUrl: string | undefined;
+  /** self-service sign-up page */
+  signupEnabled: boolean;
   mailFrom: string;
   /** issuer shown in authenticator apps */
   totpIssuer: string;
@@ -220,6 +222,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
     generatedSecrets,
     smtpUrl: smtpUrl(env),
+    signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),
     ttl: {

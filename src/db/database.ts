@@ -13,6 +13,20 @@ export interface UserTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   disabled_at: Date | null;
+  password_changed_at: Date | null;
+}
+
+export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'invite' | 'change_email';
+
+export interface EmailTokenTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: EmailTokenPurpose;
+  token_sha256: string;
+  new_email: string | null;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
 }
 
 export interface OidcClientTable {
@@ -111,6 +125,7 @@ export interface EmailOutboxTable {
 }
 
 export interface Database {
+  email_tokens: EmailTokenTable;
   totp_credentials: TotpCredentialTable;
   recovery_codes: RecoveryCodeTable;
   authn_transactions: AuthnTransactionTable;

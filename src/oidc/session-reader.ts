@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 
 export interface SignedInSession {
+  id: string;
   accountId: string;
   amr: string[];
   acr: string | undefined;
@@ -15,7 +16,7 @@ export function createSessionReader(provider: Provider) {
     const ctx = provider.createContext(req, res);
     const session = await provider.Session.get(ctx as never);
     if (!session.accountId) return null;
-    return { accountId: session.accountId, amr: session.amr ?? [], acr: session.acr, loginTs: session.loginTs ?? 0 };
+    return { id: (session as unknown as { jti: string }).jti, accountId: session.accountId, amr: session.amr ?? [], acr: session.acr, loginTs: session.loginTs ?? 0 };
   };
 }
 

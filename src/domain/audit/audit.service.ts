@@ -17,7 +17,20 @@ export type AuditEventName =
   | 'recovery_code.used'
   | 'recovery_code.failed'
   | 'recovery_codes.regenerated'
-  | 'mfa.throttled';
+  | 'mfa.throttled'
+  | 'login.throttled'
+  | 'user.signed_up'
+  | 'user.invited'
+  | 'invitation.accepted'
+  | 'email.verified'
+  | 'email.change_requested'
+  | 'email.changed'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'password.changed'
+  | 'profile.changed'
+  | 'session.revoked'
+  | 'grant.revoked';
 
 export interface AuditEvent {
   event: AuditEventName;

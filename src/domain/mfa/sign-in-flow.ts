@@ -8,6 +8,9 @@ import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
 import type { PendingEnrollment } from './totp.service.ts';
 import type { TwoFactorService } from './two-factor.service.ts';
+import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
+import { normalizeEmail } from '../users/user.repository.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 
 export type Amr = 'pwd' | 'otp' | 'mfa';
 export const AMR_PASSWORD: Amr[] = ['pwd'];
@@ -23,8 +26,8 @@ export type FlowResult =
   | { outcome: 'throttled' }
   | { outcome: 'expired' };
 
-export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; clock: Clock; ttlSeconds: number }) {
-  const { db, users, twoFactor, clock } = deps;
+export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; throttle: ThrottleService; clock: Clock; ttlSeconds: number }) {
+  const { db, users, twoFactor, throttle, clock } = deps;
 
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
     const tx = await findAuthnTransaction(db, uid);
@@ -46,8 +49,17 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     },
 
     async password(uid: string, email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { mfaRequired: boolean }): Promise<FlowResult> {
+      // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check
+      const accountKey = `pwd:${normalizeEmail(email)}`;
+      const perAccount = await throttle.attempt(accountKey, PER_ACCOUNT);
+      const perIp = meta.ip ? await throttle.attempt(`pwd-ip:${meta.ip}`, PER_IP) : { allowed: true };
+      if (!perAccount.allowed || !perIp.allowed) {
+        await recordAudit(db, { event: 'login.throttled', clientId: meta.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
+        return { outcome: 'throttled' };
+      }
       const user = await users.authenticate(email, password, meta);
       if (!user) return { outcome: 'invalid' };
+      await throttle.success(accountKey);
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, { uid, userId: user.id, state, amr, passwordAt: clock.now() }, deps.ttlSeconds);
         return { outcome: 'next', step: state } as const;

@@ -4,20 +4,30 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 
-export const FREE_ATTEMPTS = 5;
-export const BASE_DELAY_SECONDS = 30;
-export const MAX_DELAY_SECONDS = 15 * 60;
+export interface ThrottlePolicy {
+  free: number;
+  baseDelaySeconds: number;
+  maxDelaySeconds: number;
+  /** a counter untouched this long starts again from zero */
+  decaySeconds: number;
+}
+
+/** second factors and passwords per account: 5 free attempts, then 30 s doubling up to 15 min */
+export const PER_ACCOUNT: ThrottlePolicy = { free: 5, baseDelaySeconds: 30, maxDelaySeconds: 15 * 60, decaySeconds: 24 * 3600 };
+/** passwords per client IP, across accounts (credential stuffing): 50 free, then 1 min doubling up to 1 h */
+export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelaySeconds: 3600, decaySeconds: 3600 };
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export function createThrottleService(db: Kysely<Database>) {
   return {
     /** admits one attempt or refuses it; call success() when the attempt turned out right */
-    async attempt(key: string): Promise<ThrottleDecision> {
+    async attempt(key: string, policy: ThrottlePolicy = PER_ACCOUNT): Promise<ThrottleDecision> {
       const lockAfter = (failures: ReturnType<typeof sql>) =>
-        sql`CASE WHEN ${failures} >= ${FREE_ATTEMPTS}
-          THEN now() + make_interval(secs => least(${BASE_DELAY_SECONDS} * power(2, ${failures} - ${FREE_ATTEMPTS}), ${MAX_DELAY_SECONDS}))
+        sql`CASE WHEN ${failures} >= ${policy.free}
+          THEN now() + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
           ELSE NULL END`;
+      const next = sql<number>`CASE WHEN throttles.updated_at < now() - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
       const admitted = await db
         .insertInto('throttles')
         .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}` })
@@ -25,8 +35,8 @@ export function createThrottleService(db: Kysely<Database>) {
           oc
             .column('key')
             .doUpdateSet({
-              failures: sql`throttles.failures + 1`,
-              locked_until: sql`${lockAfter(sql`throttles.failures + 1`)}`,
+              failures: next,
+              locked_until: sql`${lockAfter(next)}`,
               updated_at: sql`now()`,
             })
             .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', sql<Date>`now()`)])),

@@ -1,11 +1,31 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
 import { ValidationError } from '../errors.ts';
 
 // Decision D2: one uniform floor of 15 code points (NIST 800-63B-4 for single-factor passwords); no composition rules.
 export const PASSWORD_MIN = 15;
 export const PASSWORD_MAX = 256;
 
-export function checkPassword(password: string): void {
-  const length = [...password.normalize('NFC')].length;
-  if (length < PASSWORD_MIN) throw new ValidationError('password_too_short', `Use at least ${PASSWORD_MIN} characters.`);
+/** 49k common passwords shipped by @zxcvbn-ts/language-common, matched on the whole password, case-insensitively */
+const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+const PRODUCT_WORDS = ['gatehouse'];
+
+export interface PasswordContext {
+  email?: string;
+  name?: string | null;
+}
+
+export function checkPassword(password: string, context: PasswordContext = {}): void {
+  const normalized = password.normalize('NFC');
+  const length = [...normalized].length;
+  if (length < PASSWORD_MIN) throw new ValidationError('password_too_short', `Use at least ${PASSWORD_MIN} characters. A few unrelated words make a good password.`);
   if (length > PASSWORD_MAX) throw new ValidationError('password_too_long', `Use at most ${PASSWORD_MAX} characters.`);
+  const lower = normalized.toLowerCase();
+  if (COMMON.has(lower) || new Set(lower).size <= 2) throw new ValidationError('password_common', 'This password is too common. Choose something less predictable.');
+  const local = context.email?.split('@')[0]?.toLowerCase();
+  const words = [...PRODUCT_WORDS, context.email?.toLowerCase(), local && local.length >= 4 ? local : undefined, context.name?.toLowerCase()].filter((w): w is string => Boolean(w));
+  // the whole password must not be just a context word, possibly repeated or with digits around it
+  const stripped = lower.replace(/[^a-z@.]/g, '');
+  if (words.some((w) => stripped === w || stripped.replace(new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '') === '')) {
+    throw new ValidationError('password_context', 'Do not use your email, your name or "Gatehouse" as your password.');
+  }
 }

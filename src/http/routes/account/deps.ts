@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccountService } from '../../../domain/accounts/account.service.ts';
 import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
@@ -8,6 +9,7 @@ export interface AccountDeps {
   readSession: SessionReader;
   users: UserService;
   twoFactor: TwoFactorService;
+  accounts: AccountService;
   render: Render;
   issuer: string;
   secure: boolean;
@@ -16,6 +18,7 @@ export interface AccountDeps {
 declare module 'fastify' {
   interface FastifyRequest {
     accountUser: User | null;
+    accountSessionId: string | null;
   }
 }
 
@@ -50,4 +53,9 @@ export const DONE_MESSAGES: Record<string, string> = {
   removed: 'The authenticator was removed.',
   disabled: 'Two-factor authentication is off.',
   regenerated: 'Your new recovery codes are active; the old ones no longer work.',
+  name: 'Your name was saved.',
+  email: 'We sent a link to your new address. Your email changes when you follow it.',
+  password: 'Your password was changed. Your other sessions were signed out.',
+  session: 'The session was signed out.',
+  app: 'The app can no longer access your account.',
 };

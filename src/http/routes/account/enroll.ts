@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { codesText, enrollmentView } from '../interaction/enroll.ts';
+import { accountView } from './index.ts';
 import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
 
 const activateBody = {
@@ -16,8 +17,8 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
   app.post<{ Body: ConfirmBody }>('/account/2fa/enroll', { ...opts, schema: { body: confirmBody } }, async (req, reply) => {
     const user = req.accountUser!;
     if (!(await deps.users.verifyPassword(user.id, req.body.password))) {
-      const status = await deps.twoFactor.status(user.id);
-      return page(reply, deps.render('account/index.njk', { user, status, csrfToken: reply.generateCsrf(), enrollError: 'That password is not right.' }), 403);
+      const view = await accountView(deps, user.id, req.accountSessionId);
+      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), enrollError: 'That password is not right.' }), 403);
     }
     const pending = await deps.twoFactor.startEnrollment(user, req.body.name ?? '');
     return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email) }));

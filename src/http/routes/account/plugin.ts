@@ -6,6 +6,8 @@ import accountEnroll from './enroll.ts';
 import accountRecoveryCodes from './recovery-codes.ts';
 import accountDevices from './devices.ts';
 import accountDisable from './disable.ts';
+import accountProfile from './profile.ts';
+import accountSessions from './sessions.ts';
 
 /** /account: self-service, for whoever holds a Gatehouse session. */
 export default async function accountPlugin(app: FastifyInstance, deps: AccountDeps) {
@@ -13,6 +15,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
   // everything else needs a signed-in user
   await app.register(async (signedIn) => {
     signedIn.decorateRequest('accountUser', null);
+    signedIn.decorateRequest('accountSessionId', null);
     signedIn.addHook('preHandler', async (req, reply) => {
       const session = await deps.readSession(req.raw, reply.raw);
       const user = session ? await deps.users.findById(undefined, session.accountId) : null;
@@ -21,11 +24,14 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
         return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }));
       }
       req.accountUser = user;
+      req.accountSessionId = session!.id;
     });
     await signedIn.register(accountIndex, deps);
     await signedIn.register(accountEnroll, deps);
     await signedIn.register(accountRecoveryCodes, deps);
     await signedIn.register(accountDevices, deps);
     await signedIn.register(accountDisable, deps);
+    await signedIn.register(accountProfile, deps);
+    await signedIn.register(accountSessions, deps);
   });
 }

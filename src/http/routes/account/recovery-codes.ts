@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
+import { accountView } from './index.ts';
 import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
 
 /** POST /account/2fa/recovery-codes: new codes (password + second factor), shown once; /saved returns to the account. */
@@ -12,8 +13,8 @@ export default async function accountRecoveryCodes(app: FastifyInstance, deps: A
       return page(reply, deps.render('account/recovery-codes.njk', { csrfToken: reply.generateCsrf(), codes, codesText: codesText(codes), regenerated: true }));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      const status = await deps.twoFactor.status(user.id);
-      return page(reply, deps.render('account/index.njk', { user, status, csrfToken: reply.generateCsrf(), codesError: err.message }), err.httpStatus);
+      const view = await accountView(deps, user.id, req.accountSessionId);
+      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), codesError: err.message }), err.httpStatus);
     }
   });
 

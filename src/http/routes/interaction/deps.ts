@@ -11,6 +11,7 @@ export interface InteractionDeps {
   flow: SignInFlow;
   render: Render;
   clock: Clock;
+  signupEnabled: boolean;
 }
 
 export function meta(req: FastifyRequest) {

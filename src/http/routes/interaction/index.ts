@@ -34,6 +34,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
         clientName: view.clientName,
         email: view.loginHint ?? known?.email ?? '',
         stepUp: Boolean(known && view.mfaRequired),
+        signupEnabled: deps.signupEnabled,
       }),
     );
   });

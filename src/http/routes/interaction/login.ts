@@ -12,16 +12,18 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       const view = await deps.interactions.view(req.raw, reply.raw, uid);
       const result = await deps.flow.password(uid, req.body.email, req.body.password, { ...meta(req), clientId: view.clientId }, { mfaRequired: view.mfaRequired });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
-      if (result.outcome === 'invalid') {
-        // the same answer for an unknown email and a wrong password
+      if (result.outcome === 'invalid' || result.outcome === 'throttled') {
+        // the same answer for an unknown email and a wrong password; a lock says only "later"
+        const throttled = result.outcome === 'throttled';
         const html = deps.render('interaction/login.njk', {
           uid,
           csrfToken: reply.generateCsrf(),
           clientName: view.clientName,
           email: req.body.email,
-          error: 'Incorrect email or password.',
+          signupEnabled: deps.signupEnabled,
+          error: throttled ? 'Too many attempts. Wait a few minutes, then try again.' : 'Incorrect email or password.',
         });
-        return page(reply, html, 401);
+        return page(reply, html, throttled ? 429 : 401);
       }
       return proceed(deps, req, reply, uid, result);
     },

@@ -1,0 +1,230 @@
+// Everything a person does with their own account besides 2FA: sign-up, invitations, email verification,
+// password reset and change, profile, sessions. Mail goes through the outbox in the same transaction.
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db, EmailTokenPurpose } from '../../db/database.ts';
+import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import type { Clock } from '../clock.ts';
+import type { Outbox } from '../email/outbox.ts';
+import { ConflictError, DomainError, ValidationError } from '../errors.ts';
+import type { PasswordHasher } from '../users/password-hasher.ts';
+import { checkPassword } from '../users/password-policy.ts';
+import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/user.repository.ts';
+import type { RequestMeta, User, UserService } from '../users/user.service.ts';
+import { consumeEmailToken, issueEmailToken, peekEmailToken, TOKEN_TTL_SECONDS } from './email-token.ts';
+import { listGrants, listSessions, revokeEverything, revokeGrant, revokeSession } from './session-list.ts';
+
+export class LinkInvalidError extends DomainError {
+  constructor() {
+    super('link_invalid', 'This link has expired or was already used. Ask for a new one.', 400);
+  }
+}
+
+const PATHS: Record<EmailTokenPurpose, string> = {
+  verify_email: '/verify-email',
+  reset_password: '/reset-password',
+  invite: '/invite',
+  change_email: '/verify-email-change',
+};
+
+export function createAccountService(deps: { db: Kysely<Database>; users: UserService; hasher: PasswordHasher; outbox: Outbox; clock: Clock; issuer: string; signupEnabled: boolean }) {
+  const { db, users, hasher, outbox } = deps;
+  const hours = (p: EmailTokenPurpose) => Math.round(TOKEN_TTL_SECONDS[p] / 3600);
+
+  async function audit(trx: Db, event: AuditEventName, userId: string | null, meta: RequestMeta, data: Record<string, unknown> = {}) {
+    await recordAudit(trx, { event, actorUserId: userId, targetUserId: userId, ip: meta.ip, userAgent: meta.userAgent, data });
+  }
+
+  async function mailLink(trx: Db, to: string, name: string | null, purpose: EmailTokenPurpose, token: string, text: { subject: string; intro: string; action: string }) {
+    await outbox.enqueue(trx, to, 'link', {
+      ...text,
+      name,
+      link: `${deps.issuer}${PATHS[purpose]}?token=${token}`,
+      outro: `The link works once and expires in ${hours(purpose) >= 48 ? `${hours(purpose) / 24} days` : `${hours(purpose)} hour${hours(purpose) === 1 ? '' : 's'}`}. If you did not ask for this, ignore this message.`,
+    });
+  }
+
+  async function notice(trx: Db, user: { email: string; name: string | null }, title: string, message: string, meta: RequestMeta) {
+    await outbox.enqueue(trx, user.email, 'security-notice', { title, message, name: user.name, email: user.email, at: deps.clock.now().toISOString(), ip: meta.ip, issuer: deps.issuer });
+  }
+
+  async function setPassword(trx: Db, userId: string, password: string, extra: { email_verified?: boolean } = {}) {
+    const hash = await hasher.hash(password);
+    await trx.updateTable('users').set({ password_hash: hash, password_changed_at: sql`now()`, updated_at: sql`now()`, ...extra }).where('id', '=', userId).execute();
+  }
+
+  return {
+    signupEnabled: deps.signupEnabled,
+
+    /**
+     * Self-service sign-up. The answer is the same whether or not the address has an account: a new address gets a
+     * verification link, an existing one gets a note that someone tried to sign up with it.
+     */
+    async signUp(input: { email: string; name: string; password: string }, meta: RequestMeta): Promise<void> {
+      if (!deps.signupEnabled) throw new DomainError('signup_disabled', 'Sign-up is turned off. Ask your administrator for an invitation.', 403);
+      const email = input.email.trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
+      checkPassword(input.password, { email, name: input.name });
+      const existing = await findUserRowByEmail(db, email);
+      if (existing) {
+        await hasher.hash(input.password); // same cost as the new-account path
+        await db.transaction().execute(async (trx) => {
+          await outbox.enqueue(trx, existing.email, 'link', {
+            subject: 'Someone tried to create a Gatehouse account with your address',
+            name: existing.name,
+            intro: 'Someone (maybe you) tried to create an account with this email address, which already has one. If you forgot your password, reset it here:',
+            action: 'Reset your password',
+            link: `${deps.issuer}/forgot-password`,
+            outro: 'If it was not you, you can ignore this message.',
+          });
+        });
+        return;
+      }
+      try {
+        const user = await users.create({ email, name: input.name, password: input.password });
+        await db.transaction().execute(async (trx) => {
+          const token = await issueEmailToken(trx, user.id, 'verify_email');
+          await mailLink(trx, user.email, user.name, 'verify_email', token, { subject: 'Confirm your email address', intro: 'Welcome to Gatehouse. Confirm your email address to finish creating your account:', action: 'Confirm your email' });
+          await audit(trx, 'user.signed_up', user.id, meta);
+        });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err; // a concurrent sign-up with the same address: same answer
+      }
+    },
+
+    async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const t = await consumeEmailToken(trx, token, 'verify_email');
+        if (!t) throw new LinkInvalidError();
+        await trx.updateTable('users').set({ email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
+        await audit(trx, 'email.verified', t.userId, meta);
+      });
+    },
+
+    /** an invitation: the user exists without a password until they accept */
+    async invite(email: string, meta: RequestMeta & { invitedBy?: string | null; tenantName?: string }): Promise<User> {
+      const existing = await findUserRowByEmail(db, email);
+      const user = existing ? { id: existing.id, email: existing.email, name: existing.name, emailVerified: existing.email_verified } : await users.create({ email });
+      await db.transaction().execute(async (trx) => {
+        const token = await issueEmailToken(trx, user.id, 'invite');
+        await mailLink(trx, user.email, user.name, 'invite', token, {
+          subject: meta.tenantName ? `You are invited to ${meta.tenantName} on Gatehouse` : 'You are invited to Gatehouse',
+          intro: meta.tenantName ? `You have been invited to join ${meta.tenantName}. Set your password to accept:` : 'You have been invited to Gatehouse. Set your password to accept:',
+          action: 'Accept the invitation',
+        });
+        await audit(trx, 'user.invited', user.id, meta, { invitedBy: meta.invitedBy ?? null });
+      });
+      return user;
+    },
+
+    async linkValid(token: string, purpose: EmailTokenPurpose): Promise<boolean> {
+      return (await peekEmailToken(db, token, purpose)) !== null;
+    },
+
+    async acceptInvite(token: string, password: string, name: string | undefined, meta: RequestMeta): Promise<void> {
+      const peek = await peekEmailToken(db, token, 'invite');
+      if (!peek) throw new LinkInvalidError();
+      const row = await findUserRowById(db, peek.userId);
+      checkPassword(password, { email: row?.email, name: name ?? row?.name });
+      await db.transaction().execute(async (trx) => {
+        const t = await consumeEmailToken(trx, token, 'invite');
+        if (!t) throw new LinkInvalidError();
+        await setPassword(trx, t.userId, password, { email_verified: true });
+        if (name?.trim()) await trx.updateTable('users').set({ name: name.trim().slice(0, 200) }).where('id', '=', t.userId).execute();
+        await audit(trx, 'invitation.accepted', t.userId, meta);
+      });
+    },
+
+    /** the same answer whether or not the address has an account */
+    async requestPasswordReset(email: string, meta: RequestMeta): Promise<void> {
+      const row = await findUserRowByEmail(db, email);
+      if (!row || row.disabled_at) return;
+      await db.transaction().execute(async (trx) => {
+        const token = await issueEmailToken(trx, row.id, 'reset_password');
+        await mailLink(trx, row.email, row.name, 'reset_password', token, { subject: 'Reset your Gatehouse password', intro: 'Someone (we hope you) asked to reset the password of your Gatehouse account:', action: 'Choose a new password' });
+        await audit(trx, 'password.reset_requested', row.id, meta);
+      });
+    },
+
+    /**
+     * Sets the new password, ends every session and revokes every token, and tells the user. It never signs the
+     * user in: they sign in again, with their second factor if they have one.
+     */
+    async resetPassword(token: string, password: string, meta: RequestMeta): Promise<void> {
+      const peek = await peekEmailToken(db, token, 'reset_password');
+      if (!peek) throw new LinkInvalidError();
+      const row = await findUserRowById(db, peek.userId);
+      if (!row) throw new LinkInvalidError();
+      checkPassword(password, { email: row.email, name: row.name });
+      await db.transaction().execute(async (trx) => {
+        const t = await consumeEmailToken(trx, token, 'reset_password');
+        if (!t) throw new LinkInvalidError();
+        // the link proved control of the mailbox
+        await setPassword(trx, t.userId, password, { email_verified: true });
+        await revokeEverything(trx, t.userId);
+        await trx.deleteFrom('throttles').where('key', '=', `pwd:${normalizeEmail(row.email)}`).execute();
+        await audit(trx, 'password.reset', t.userId, meta);
+        await notice(trx, row, 'password reset', 'The password of your account was reset, and you were signed out everywhere.', meta);
+      });
+    },
+
+    async changePassword(user: User, current: string, next: string, meta: RequestMeta, keepSessionId?: string): Promise<void> {
+      if (!(await users.verifyPassword(user.id, current))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      checkPassword(next, { email: user.email, name: user.name });
+      await db.transaction().execute(async (trx) => {
+        await setPassword(trx, user.id, next);
+        await revokeEverything(trx, user.id, keepSessionId);
+        await audit(trx, 'password.changed', user.id, meta);
+        await notice(trx, user, 'password changed', 'The password of your account was changed. Your other sessions were signed out.', meta);
+      });
+    },
+
+    async changeName(user: User, name: string, meta: RequestMeta): Promise<void> {
+      const clean = name.trim().slice(0, 200);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ name: clean || null, updated_at: sql`now()` }).where('id', '=', user.id).execute();
+        await audit(trx, 'profile.changed', user.id, meta);
+      });
+    },
+
+    /** a link to the new address; the change happens when it is followed. Needs the password. */
+    async requestEmailChange(user: User, password: string, newEmail: string, meta: RequestMeta): Promise<void> {
+      if (!(await users.verifyPassword(user.id, password))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      const email = newEmail.trim();
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
+      await db.transaction().execute(async (trx) => {
+        const token = await issueEmailToken(trx, user.id, 'change_email', email);
+        await mailLink(trx, email, user.name, 'change_email', token, { subject: 'Confirm your new email address', intro: 'Confirm that this is the new email address of your Gatehouse account:', action: 'Confirm the new address' });
+        await notice(trx, user, 'email change requested', `Someone asked to change the email address of your account to ${email}. It changes only if the link sent there is followed.`, meta);
+        await audit(trx, 'email.change_requested', user.id, meta, { newEmail: email });
+      });
+    },
+
+    async confirmEmailChange(token: string, meta: RequestMeta): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const t = await consumeEmailToken(trx, token, 'change_email');
+        if (!t?.newEmail) throw new LinkInvalidError();
+        const taken = await trx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(t.newEmail)).executeTakeFirst();
+        if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.');
+        await trx.updateTable('users').set({ email: t.newEmail, email_normalized: normalizeEmail(t.newEmail), email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
+        await audit(trx, 'email.changed', t.userId, meta, { newEmail: t.newEmail });
+      });
+    },
+
+    sessions: (userId: string) => listSessions(db, userId),
+    grants: (userId: string) => listGrants(db, userId),
+
+    async revokeSession(user: User, sessionId: string, meta: RequestMeta): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        if (await revokeSession(trx, user.id, sessionId)) await audit(trx, 'session.revoked', user.id, meta, { sessionId });
+      });
+    },
+
+    async revokeGrant(user: User, grantId: string, meta: RequestMeta): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        if (await revokeGrant(trx, user.id, grantId)) await audit(trx, 'grant.revoked', user.id, meta, { grantId });
+      });
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

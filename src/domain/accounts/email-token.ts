@@ -1,0 +1,57 @@
+// Links sent by email carry a 256-bit random token; only its SHA-256 is stored, and it is consumed by one
+// conditional UPDATE (single use, expiry checked by the database clock).
+import { sql } from 'kysely';
+import type { Db, EmailTokenPurpose } from '../../db/database.ts';
+import { randomToken, sha256Hex } from '../crypto/tokens.ts';
+
+export const TOKEN_TTL_SECONDS: Record<EmailTokenPurpose, number> = {
+  reset_password: 3600,
+  verify_email: 24 * 3600,
+  change_email: 24 * 3600,
+  invite: 7 * 24 * 3600,
+};
+
+/** a new token; earlier unused tokens of the same purpose for the user stop working */
+export async function issueEmailToken(trx: Db, userId: string, purpose: EmailTokenPurpose, newEmail?: string): Promise<string> {
+  const token = randomToken(32);
+  await trx.updateTable('email_tokens').set({ used_at: sql`now()` }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
+  await trx
+    .insertInto('email_tokens')
+    .values({
+      user_id: userId,
+      purpose,
+      token_sha256: sha256Hex(token),
+      new_email: newEmail ?? null,
+      expires_at: sql`now() + make_interval(secs => ${TOKEN_TTL_SECONDS[purpose]})`,
+    })
+    .execute();
+  return token;
+}
+
+/** is the token good (for showing a form), without using it */
+export async function peekEmailToken(db: Db, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string } | null> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const row = await db
+    .selectFrom('email_tokens')
+    .select('user_id')
+    .where('token_sha256', '=', sha256Hex(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return row ? { userId: row.user_id } : null;
+}
+
+export async function consumeEmailToken(db: Db, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; newEmail: string | null } | null> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const row = await db
+    .updateTable('email_tokens')
+    .set({ used_at: sql`now()` })
+    .where('token_sha256', '=', sha256Hex(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning(['user_id', 'new_email'])
+    .executeTakeFirst();
+  return row ? { userId: row.user_id, newEmail: row.new_email } : null;
+}

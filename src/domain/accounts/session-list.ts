@@ -1,0 +1,77 @@
+// A user's sign-in sessions and app authorizations, read from the provider's storage table (ours), and their
+// revocation. Rows of oidc-provider models carry payload.accountId.
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db } from '../../db/database.ts';
+
+export interface SessionInfo {
+  id: string;
+  signedInAt: Date | null;
+  expiresAt: Date | null;
+  amr: string[];
+  apps: string[];
+}
+
+export interface AppGrant {
+  grantId: string;
+  clientId: string;
+  clientName: string;
+  scope: string;
+}
+
+export async function listSessions(db: Db, userId: string): Promise<SessionInfo[]> {
+  const rows = await db
+    .selectFrom('oidc_payloads')
+    .select(['id', 'payload', 'expires_at'])
+    .where('model', '=', 'Session')
+    .where(sql`payload->>'accountId'`, '=', userId)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .execute();
+  return rows
+    .map((r) => {
+      const p = r.payload as { loginTs?: number; amr?: string[]; authorizations?: Record<string, unknown> };
+      return {
+        id: r.id,
+        signedInAt: p.loginTs ? new Date(p.loginTs * 1000) : null,
+        expiresAt: r.expires_at ? new Date(r.expires_at) : null,
+        amr: p.amr ?? [],
+        apps: Object.keys(p.authorizations ?? {}),
+      };
+    })
+    .sort((a, b) => (b.signedInAt?.getTime() ?? 0) - (a.signedInAt?.getTime() ?? 0));
+}
+
+export async function revokeSession(db: Db, userId: string, sessionId: string): Promise<boolean> {
+  const res = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', sessionId).where(sql`payload->>'accountId'`, '=', userId).executeTakeFirst();
+  return Number(res.numDeletedRows) === 1;
+}
+
+export async function listGrants(db: Kysely<Database>, userId: string): Promise<AppGrant[]> {
+  const rows = await db
+    .selectFrom('oidc_payloads as p')
+    .leftJoin('oidc_clients as c', (j) => j.on(sql`c.client_id`, '=', sql`p.payload->>'clientId'`))
+    .select(['p.id', 'p.payload', 'c.name'])
+    .where('p.model', '=', 'Grant')
+    .where(sql`p.payload->>'accountId'`, '=', userId)
+    .where('p.expires_at', '>', sql<Date>`now()`)
+    .where(sql`p.payload->>'clientId'`, '!=', 'gatehouse-account')
+    .execute();
+  return rows.map((r) => {
+    const p = r.payload as { clientId: string; openid?: { scope?: string } };
+    return { grantId: r.id, clientId: p.clientId, clientName: r.name ?? p.clientId, scope: p.openid?.scope ?? '' };
+  });
+}
+
+/** an app's authorization and every token issued under it */
+export async function revokeGrant(db: Db, userId: string, grantId: string): Promise<boolean> {
+  const owned = await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Grant').where('id', '=', grantId).where(sql`payload->>'accountId'`, '=', userId).executeTakeFirst();
+  if (!owned) return false;
+  await db.deleteFrom('oidc_payloads').where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])])).execute();
+  return true;
+}
+
+/** every session, grant and token of the user (password reset, 2FA reset), optionally keeping one session */
+export async function revokeEverything(db: Db, userId: string, keepSessionId?: string): Promise<void> {
+  let q = db.deleteFrom('oidc_payloads').where(sql`payload->>'accountId'`, '=', userId).where('model', '!=', 'Interaction');
+  if (keepSessionId) q = q.where((eb) => eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', keepSessionId)])));
+  await q.execute();
+}

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { meta, page, safeReturn, tokenQuery, type PublicDeps } from './deps.ts';
+
+const body = { type: 'object', required: ['email'], properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 320 }, return: { type: 'string', maxLength: 200 } } } as const;
+
+/** GET/POST /forgot-password: the same answer whether or not the address has an account. */
+export default async function forgotPassword(app: FastifyInstance, deps: PublicDeps) {
+  app.get<{ Querystring: { return?: string } }>('/forgot-password', { schema: { querystring: tokenQuery } }, async (req, reply) =>
+    page(reply, deps.render('public/forgot-password.njk', { csrfToken: reply.generateCsrf(), returnTo: safeReturn(req.query.return) })),
+  );
+
+  app.post<{ Body: { email: string; return?: string } }>('/forgot-password', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
+    await deps.accounts.requestPasswordReset(req.body.email, meta(req));
+    return page(reply, deps.render('public/check-email.njk', { email: req.body.email, purpose: 'reset', returnTo: safeReturn(req.body.return) }));
+  });
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../../domain/errors.ts';
+import { meta, page, safeReturn, tokenQuery, type PublicDeps } from './deps.ts';
+
+const body = {
+  type: 'object',
+  required: ['email', 'password'],
+  properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 320 }, name: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 4096 }, return: { type: 'string', maxLength: 200 } },
+} as const;
+
+/** GET/POST /signup: create an account; the answer never says whether the address already had one. */
+export default async function signup(app: FastifyInstance, deps: PublicDeps) {
+  app.get<{ Querystring: { return?: string } }>('/signup', { schema: { querystring: tokenQuery } }, async (req, reply) => {
+    if (!deps.accounts.signupEnabled) return page(reply, deps.render('errors/error.njk', { title: 'Sign-up is closed', message: 'Ask your administrator for an invitation.' }), 403);
+    return page(reply, deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo: safeReturn(req.query.return) }));
+  });
+
+  app.post<{ Body: { email: string; name?: string; password: string; return?: string } }>('/signup', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
+    const returnTo = safeReturn(req.body.return);
+    try {
+      await deps.accounts.signUp({ email: req.body.email, name: req.body.name ?? '', password: req.body.password }, meta(req));
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      const html = deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, name: req.body.name, error: err.message });
+      return page(reply, html, err.httpStatus);
+    }
+    return page(reply, deps.render('public/check-email.njk', { email: req.body.email, purpose: 'signup', returnTo }));
+  });
+}
