@@ -25,7 +25,7 @@ export function checkPassword(password: string, context: PasswordContext = {}): 
   const words = [...PRODUCT_WORDS, context.email?.toLowerCase(), local && local.length >= 4 ? local : undefined, context.name?.toLowerCase()].filter((w): w is string => Boolean(w));
   // the whole password must not be just a context word, possibly repeated or with digits around it
   const stripped = lower.replace(/[^a-z@.]/g, '');
-  if (words.some((w) => stripped === w || stripped.replace(new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '') === '')) {
+  if (stripped && words.some((w) => stripped === w || stripped.replace(new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '') === '')) {
     throw new ValidationError('password_context', 'Do not use your email, your name or "Gatehouse" as your password.');
   }
 }
