@@ -21,11 +21,12 @@ export function checkPassword(password: string, context: PasswordContext = {}): 
   if (length > PASSWORD_MAX) throw new ValidationError('password_too_long', `Use at most ${PASSWORD_MAX} characters.`);
   const lower = normalized.toLowerCase();
   if (COMMON.has(lower) || new Set(lower).size <= 2) throw new ValidationError('password_common', 'This password is too common. Choose something less predictable.');
-  const local = context.email?.split('@')[0]?.toLowerCase();
-  const words = [...PRODUCT_WORDS, context.email?.toLowerCase(), local && local.length >= 4 ? local : undefined, context.name?.toLowerCase()].filter((w): w is string => Boolean(w));
-  // the whole password must not be just a context word, possibly repeated or with digits around it
-  const stripped = lower.replace(/[^a-z@.]/g, '');
-  if (stripped && words.some((w) => stripped === w || stripped.replace(new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '') === '')) {
+  // the whole password must not be just context words (letters only: digits and punctuation around them don't count)
+  const letters = (x: string) => x.toLowerCase().replace(/[^\p{L}]/gu, '');
+  const local = context.email?.split('@')[0];
+  const words = [...PRODUCT_WORDS, local, context.name].map((w) => letters(w ?? '')).filter((w) => w.length >= 4);
+  const rest = letters(normalized);
+  if (rest && words.some((w) => rest.split(w).join('') === '')) {
     throw new ValidationError('password_context', 'Do not use your email, your name or "Gatehouse" as your password.');
   }
 }
