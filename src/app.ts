@@ -19,6 +19,7 @@ import interactionTotp from './http/routes/interaction/totp.ts';
 import interactionRecoveryCode from './http/routes/interaction/recovery-code.ts';
 import interactionEnroll from './http/routes/interaction/enroll.ts';
 import interactionRecoveryCodes from './http/routes/interaction/recovery-codes.ts';
+import interactionGrace from './http/routes/interaction/grace.ts';
 import type { InteractionDeps } from './http/routes/interaction/deps.ts';
 import { createRenderer, publicDir } from './http/views.ts';
 import { purgeExpiredPayloads } from './oidc/adapter.ts';
@@ -45,6 +46,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     config,
     db: services.db,
     users: services.users,
+    mfaPolicy: services.mfaPolicy,
     clients: services.clients,
     jwks: await services.keys.privateJwks(),
     render,
@@ -72,6 +74,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionRecoveryCode, interactionDeps);
     await forms.register(interactionEnroll, interactionDeps);
     await forms.register(interactionRecoveryCodes, interactionDeps);
+    await forms.register(interactionGrace, interactionDeps);
     const publicDeps = { accounts: services.accounts, render };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);

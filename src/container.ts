@@ -15,6 +15,7 @@ import { createSignInFlow } from './domain/mfa/sign-in-flow.ts';
 import { createThrottleService } from './domain/mfa/throttle.service.ts';
 import { createTotpService } from './domain/mfa/totp.service.ts';
 import { createTwoFactorService } from './domain/mfa/two-factor.service.ts';
+import { createMfaPolicy } from './domain/mfa/mfa-policy.ts';
 import { createEmailRenderer } from './email/render.ts';
 import { createAccountService } from './domain/accounts/account.service.ts';
 
@@ -43,7 +44,8 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const totp = createTotpService({ db, box, clock, issuer: config.totpIssuer });
   const throttle = createThrottleService(db);
   const outbox = createOutbox(createEmailRenderer());
-  const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer });
+  const mfaPolicy = createMfaPolicy({ db, clock });
+  const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy });
   return {
     config,
     db,
@@ -55,7 +57,8 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     throttle,
     outbox,
     twoFactor,
-    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, clock, ttlSeconds: config.ttl.interactionSeconds }),
+    mfaPolicy,
+    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds }),
     accounts: createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled }),
     clients: createClientService({ db }),
     keys: createSigningKeyService({

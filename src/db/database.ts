@@ -38,6 +38,30 @@ export interface OidcClientTable {
   secret_sha256: string | null;
   first_party: Generated<boolean>;
   created_at: Generated<Date>;
+  tenant_id: string | null;
+  require_mfa: Generated<boolean>;
+}
+
+export interface TenantTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  require_2fa: Generated<boolean>;
+  enforce_from: Date | null;
+  allowed_methods: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Generated<Date>;
+}
+
+export type TenantRole = 'owner' | 'admin' | 'member';
+
+export interface TenantMemberTable {
+  tenant_id: string;
+  user_id: string;
+  role: TenantRole;
+  created_at: Generated<Date>;
+  mfa_deadline: Date | null;
+  last_sign_in_at: Date | null;
+  last_sign_in_amr: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
 }
 
 export interface SigningKeyTable {
@@ -71,6 +95,7 @@ export interface AuditEventTable {
   client_id: string | null;
   ip: string | null;
   user_agent: string | null;
+  tenant_id: string | null;
   data: ColumnType<Record<string, unknown>, string | undefined, never>;
 }
 
@@ -99,7 +124,7 @@ export interface AuthnTransactionTable {
   uid: string;
   user_id: string;
   password_at: Date;
-  state: 'second_factor' | 'enroll' | 'recovery_codes';
+  state: 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
   amr: ColumnType<string[], string[] | undefined, string[]>;
   expires_at: Date;
 }
@@ -125,6 +150,8 @@ export interface EmailOutboxTable {
 }
 
 export interface Database {
+  tenants: TenantTable;
+  tenant_members: TenantMemberTable;
   email_tokens: EmailTokenTable;
   totp_credentials: TotpCredentialTable;
   recovery_codes: RecoveryCodeTable;

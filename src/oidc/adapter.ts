@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
+import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
@@ -16,7 +17,10 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
     .execute();
 }
 
-export function createAdapterFactory(db: Kysely<Database>, clients: ClientService) {
+/** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
+const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
+
+export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, policy?: MfaPolicy) {
   // clients are read on every token and authorization request: a short cache spares a query each time
   // (changes made with the CLI, in another process, take effect within CLIENT_CACHE_MS)
   const clientCache = new Map<string, { at: number; payload: AdapterPayload | undefined }>();
@@ -91,8 +95,15 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       } as AdapterPayload;
     }
 
-    find(id: string) {
-      return this.findWhere('id', id);
+    /**
+     * A token issued before a tenant turned on its 2FA requirement, from a sign-in without a second factor, is no
+     * longer found: refresh fails with invalid_grant, the access token stops working.
+     */
+    async find(id: string) {
+      const payload = await this.findWhere('id', id);
+      if (!payload || !policy || !GUARDED.has(this.model)) return payload;
+      const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
+      return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr)) ? payload : undefined;
     }
     findByUid(uid: string) {
       return this.findWhere('uid', uid);

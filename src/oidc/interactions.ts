@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { DomainError } from '../domain/errors.ts';
 import { loginResult, type Amr } from './acr-amr.ts';
-import { mfaRequired } from '../domain/mfa/mfa-policy.ts';
+import { requestDemandsMfa } from '../domain/mfa/mfa-policy.ts';
 import { essentialAcrs } from './provider.ts';
 
 export class InteractionExpiredError extends DomainError {
@@ -20,8 +20,10 @@ export interface InteractionView {
   accountId?: string;
   loginHint?: string;
   missingScopes: string[];
-  /** the relying app (or, later, tenant policy) demands a second factor */
+  /** the relying app demands a second factor (acr_values / essential acr) */
   mfaRequired: boolean;
+  acrValues?: string;
+  essentialAcrs: string[];
 }
 
 const SCOPE_LABELS: Record<string, string> = {
@@ -73,7 +75,9 @@ export function createInteractions(provider: Provider) {
         accountId: i.session?.accountId,
         loginHint: typeof i.params.login_hint === 'string' ? i.params.login_hint : undefined,
         missingScopes: promptDetails.missingOIDCScope ?? [],
-        mfaRequired: mfaRequired({ acrValues: i.params.acr_values as string | undefined, essentialAcrs: essentialAcrs(parseClaims(i.params.claims)) }),
+        acrValues: i.params.acr_values as string | undefined,
+        essentialAcrs: essentialAcrs(parseClaims(i.params.claims)),
+        mfaRequired: requestDemandsMfa({ acrValues: i.params.acr_values as string | undefined, essentialAcrs: essentialAcrs(parseClaims(i.params.claims)) }),
       };
     },
 

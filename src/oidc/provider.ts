@@ -7,7 +7,7 @@ import type { ClientService } from '../domain/clients/client.service.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
-import { mfaRequired } from '../domain/mfa/mfa-policy.ts';
+import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { createAdapterFactory, HASHED_SECRET_PREFIX } from './adapter.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
@@ -16,6 +16,7 @@ export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
   users: UserService;
+  mfaPolicy: MfaPolicy;
   clients: ClientService;
   jwks: Record<string, unknown>[];
   render: Render;
@@ -63,12 +64,20 @@ export function essentialAcrs(claims: unknown): string[] {
  * oidc-provider treats acr_values as voluntary: this check makes a demand for the mfa acr force a sign-in with a
  * second factor (step-up), even over an existing password-only session. With prompt=none it ends in login_required.
  */
-function loginPolicy() {
+function loginPolicy(mfaPolicy: MfaPolicy) {
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('mfa_required', 'two-factor authentication is required', 'login_required', (ctx) => {
-      const required = mfaRequired({ acrValues: ctx.oidc.params?.acr_values as string | undefined, essentialAcrs: essentialAcrs(ctx.oidc.claims) });
-      if (!required || ctx.oidc.session?.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    new interactionPolicy.Check('mfa_required', 'two-factor authentication is required', 'login_required', async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId || ctx.oidc.session?.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // the request, the client and the user's tenants: a password-only session is not enough if any demands 2FA
+      const { required } = await mfaPolicy.decide({
+        userId: accountId,
+        clientId: ctx.oidc.client?.clientId,
+        acrValues: ctx.oidc.params?.acr_values as string | undefined,
+        essentialAcrs: essentialAcrs(ctx.oidc.claims),
+      });
+      if (!required) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       // a sign-in just completed and still is not strong enough: fail instead of looping back to the sign-in page
       if (ctx.oidc.result?.login) throw new errors.AccessDenied('two-factor authentication was required but not performed');
       return interactionPolicy.Check.REQUEST_PROMPT;
@@ -88,7 +97,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, render } = deps;
   const ttl = config.ttl;
   const configuration: Configuration = {
-    adapter: createAdapterFactory(deps.db, deps.clients) as unknown as Configuration['adapter'],
+    adapter: createAdapterFactory(deps.db, deps.clients, deps.mfaPolicy) as unknown as Configuration['adapter'],
     jwks: { keys: deps.jwks as never[] },
     cookies: {
       keys: config.cookieKeys,
@@ -203,7 +212,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: loginPolicy(),
+      policy: loginPolicy(deps.mfaPolicy),
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

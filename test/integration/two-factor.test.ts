@@ -21,6 +21,13 @@ async function setup(t: Parameters<typeof startServer>[0], opts: { totp?: boolea
   return { s, clock, user, enrolled, client, config };
 }
 
+/** n password steps one after another: concurrent password attempts for one account are throttled as guesses */
+async function passwordSteps(n: number, step: () => ReturnType<typeof passwordStep>) {
+  const out: Awaited<ReturnType<typeof passwordStep>>[] = [];
+  for (let i = 0; i < n; i++) out.push(await step());
+  return out;
+}
+
 /** password step in a fresh browser; returns the browser and the page it lands on */
 async function passwordStep(s: TestServer, config: oidc.Configuration, redirectUri: string, user: { email: string; password: string }, params: Record<string, string> = {}) {
   const browser = new HttpBrowser();
@@ -81,7 +88,7 @@ test('totp-replay: the same code twice → second refused; 20 parallel submissio
 
   clock.advance(30);
   const fresh = codeFor(enrolled!.secret, clock.now());
-  const flows = await Promise.all(Array.from({ length: 20 }, () => passwordStep(s, config, client.redirectUri, user)));
+  const flows = await passwordSteps(20, () => passwordStep(s, config, client.redirectUri, user));
   const results = await Promise.all(flows.map((f) => submitCode(f.browser, f.page, '/totp', fresh, client.redirectUri)));
   assert.equal(results.filter((r) => r.url.startsWith(client.redirectUri)).length, 1);
   const replays = await s.services.db.selectFrom('audit_events').select('id').where('event', '=', 'totp.replay').execute();
@@ -105,7 +112,7 @@ test('totp-drift-window: codes from −60/−30/0/+30/+60 s → exactly −30, 0
 test('recovery-code-single-use: one code twice and 20 parallel uses → exactly one success; regenerate → old codes refused', async (t) => {
   const { s, user, enrolled, client, config } = await setup(t);
   const [code, other] = enrolled!.recoveryCodes;
-  const flows = await Promise.all(Array.from({ length: 20 }, () => passwordStep(s, config, client.redirectUri, user)));
+  const flows = await passwordSteps(20, () => passwordStep(s, config, client.redirectUri, user));
   const pages = await Promise.all(flows.map((f) => f.browser.get(f.page.url.replace(/\/totp$/, '/recovery-code'))));
   const results = await Promise.all(flows.map((f, i) => submitCode(f.browser, pages[i]!, '/recovery-code', code!, client.redirectUri)));
   assert.equal(results.filter((r) => r.url.endsWith('/enroll')).length, 1, 'exactly one use went through');
@@ -206,7 +213,7 @@ test('enforced enrollment: an RP demanding mfa from a user without 2FA → enrol
 
 test('mfa-throttle: 100 wrong codes over parallel interactions never let more than 5 guesses through', async (t) => {
   const { s, clock, user, enrolled, client, config } = await setup(t);
-  const flows = await Promise.all(Array.from({ length: 10 }, () => passwordStep(s, config, client.redirectUri, user)));
+  const flows = await passwordSteps(10, () => passwordStep(s, config, client.redirectUri, user));
   const wrong = codeFor(enrolled!.secret, new Date(clock.now().getTime() + 300_000)); // a real code, but far outside the window
   const results = await Promise.all(
     Array.from({ length: 100 }, (_, i) => submitCode(flows[i % 10]!.browser, flows[i % 10]!.page, '/totp', wrong, client.redirectUri)),

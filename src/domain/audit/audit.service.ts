@@ -37,6 +37,7 @@ export interface AuditEvent {
   actorUserId?: string | null;
   targetUserId?: string | null;
   clientId?: string | null;
+  tenantId?: string | null;
   ip?: string | null;
   userAgent?: string | null;
   data?: Record<string, unknown>;
@@ -51,6 +52,7 @@ export async function recordAudit(db: Db, e: AuditEvent): Promise<void> {
       actor_user_id: e.actorUserId ?? null,
       target_user_id: e.targetUserId ?? null,
       client_id: e.clientId ?? null,
+      tenant_id: e.tenantId ?? null,
       ip: e.ip ?? null,
       user_agent: e.userAgent?.slice(0, 512) ?? null,
       data: JSON.stringify(e.data ?? {}),

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 
-export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes';
+export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
 export interface AuthnTransaction {
   uid: string;

@@ -9,6 +9,7 @@ import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, take
 import type { PendingEnrollment } from './totp.service.ts';
 import type { TwoFactorService } from './two-factor.service.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
+import type { MfaPolicy } from './mfa-policy.ts';
 import { normalizeEmail } from '../users/user.repository.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
@@ -17,7 +18,7 @@ export const AMR_PASSWORD: Amr[] = ['pwd'];
 export const AMR_TOTP: Amr[] = ['pwd', 'otp', 'mfa'];
 export const AMR_RECOVERY: Amr[] = ['pwd', 'mfa'];
 
-export type Step = 'second_factor' | 'enroll' | 'recovery_codes';
+export type Step = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
 export type FlowResult =
   | { outcome: 'done'; user: User; amr: Amr[] }
@@ -26,7 +27,13 @@ export type FlowResult =
   | { outcome: 'throttled' }
   | { outcome: 'expired' };
 
-export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; throttle: ThrottleService; clock: Clock; ttlSeconds: number }) {
+export interface RequestContext {
+  clientId?: string;
+  acrValues?: string;
+  essentialAcrs?: string[];
+}
+
+export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; throttle: ThrottleService; policy: MfaPolicy; clock: Clock; ttlSeconds: number }) {
   const { db, users, twoFactor, throttle, clock } = deps;
 
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
@@ -36,10 +43,16 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     return user ? { tx, user } : null;
   }
 
+  /** a completed sign-in: remembered per membership for the tenant admins' member list */
+  async function done(user: User, amr: Amr[]): Promise<FlowResult> {
+    await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).execute();
+    return { outcome: 'done', user, amr };
+  }
+
   async function finish(uid: string): Promise<FlowResult> {
     const tx = await takeAuthnTransaction(db, uid); // single use: a second finisher gets nothing
     const user = tx && (await users.findById(undefined, tx.userId));
-    return tx && user ? { outcome: 'done', user, amr: tx.amr as Amr[] } : { outcome: 'expired' };
+    return tx && user ? done(user, tx.amr as Amr[]) : { outcome: 'expired' };
   }
 
   return {
@@ -48,16 +61,16 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       return (await findAuthnTransaction(db, uid))?.state ?? null;
     },
 
-    async password(uid: string, email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { mfaRequired: boolean }): Promise<FlowResult> {
+    async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<FlowResult> {
       // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check
       const accountKey = `pwd:${normalizeEmail(email)}`;
       const perAccount = await throttle.attempt(accountKey, PER_ACCOUNT);
       const perIp = meta.ip ? await throttle.attempt(`pwd-ip:${meta.ip}`, PER_IP) : { allowed: true };
       if (!perAccount.allowed || !perIp.allowed) {
-        await recordAudit(db, { event: 'login.throttled', clientId: meta.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
+        await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
         return { outcome: 'throttled' };
       }
-      const user = await users.authenticate(email, password, meta);
+      const user = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
       await throttle.success(accountKey);
       const begin = async (state: Step, amr: Amr[]) => {
@@ -65,9 +78,12 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
         return { outcome: 'next', step: state } as const;
       };
       if (await twoFactor.isEnabled(user.id)) return begin('second_factor', AMR_TOTP);
+      const decision = await deps.policy.decide({ userId: user.id, ...request });
       // a member who must use 2FA but has none sets it up before anything is issued
-      if (opts.mfaRequired) return begin('enroll', AMR_TOTP);
-      return { outcome: 'done', user, amr: AMR_PASSWORD };
+      if (decision.required) return begin('enroll', AMR_TOTP);
+      // during a rollout: a reminder with the deadline, and the choice to set it up now
+      if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
+      return done(user, AMR_PASSWORD);
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {
@@ -96,6 +112,21 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     async isFirstEnrollment(uid: string): Promise<boolean> {
       const tx = await findAuthnTransaction(db, uid);
       return Boolean(tx?.amr.includes('otp'));
+    },
+
+    /** the grace reminder: "set up now" moves to enrollment, "later" finishes with the password only */
+    async grace(uid: string, choice: 'setup' | 'later'): Promise<FlowResult> {
+      const c = await current(uid, 'grace');
+      if (!c) return { outcome: 'expired' };
+      if (choice === 'later') return finish(uid);
+      await moveAuthnTransaction(db, uid, 'enroll', AMR_TOTP);
+      return { outcome: 'next', step: 'enroll' };
+    },
+
+    /** the deadline to show on the grace page */
+    async graceDeadline(uid: string): Promise<Date | null> {
+      const c = await current(uid, 'grace');
+      return c ? (await deps.policy.decide({ userId: c.user.id })).graceUntil : null;
     },
 
     async startEnrollment(uid: string): Promise<PendingEnrollment | null> {

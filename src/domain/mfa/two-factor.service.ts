@@ -7,7 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
 import { DomainError, ValidationError } from '../errors.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
-import { mayRemoveLastFactor } from './mfa-policy.ts';
+import type { MfaPolicy } from './mfa-policy.ts';
 import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes } from './recovery-codes.ts';
 import type { ThrottleService } from './throttle.service.ts';
 import type { PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
@@ -49,6 +49,7 @@ export function createTwoFactorService(deps: {
   outbox: Outbox;
   clock: Clock;
   issuer: string;
+  policy: MfaPolicy;
 }) {
   const { db, totp, throttle, users, outbox, clock } = deps;
   const throttleKey = (userId: string) => `mfa:${userId}`;
@@ -179,7 +180,7 @@ export function createTwoFactorService(deps: {
     },
 
     async disable(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
-      if (!(await mayRemoveLastFactor(user.id))) throw new TwoFactorRequiredByPolicyError();
+      if (!(await deps.policy.mayRemoveLastFactor(user.id))) throw new TwoFactorRequiredByPolicyError();
       await confirmBoth(user, password, code, meta);
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).execute();

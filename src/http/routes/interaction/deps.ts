@@ -35,7 +35,7 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
     return reply.redirect(next, 303);
   }
   if (result.outcome === 'next') {
-    const path = { second_factor: 'totp', enroll: 'enroll', recovery_codes: 'recovery-codes' }[result.step];
+    const path = { second_factor: 'totp', enroll: 'enroll', recovery_codes: 'recovery-codes', grace: 'grace' }[result.step];
     return reply.redirect(`/interaction/${uid}/${path}`, 303);
   }
   return reply.redirect(`/interaction/${uid}`, 303);

@@ -10,7 +10,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
     async (req, reply) => {
       const { uid } = req.params;
       const view = await deps.interactions.view(req.raw, reply.raw, uid);
-      const result = await deps.flow.password(uid, req.body.email, req.body.password, { ...meta(req), clientId: view.clientId }, { mfaRequired: view.mfaRequired });
+      const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         // the same answer for an unknown email and a wrong password; a lock says only "later"
