@@ -47,6 +47,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     db: services.db,
     users: services.users,
     mfaPolicy: services.mfaPolicy,
+    tenantsForUser: (id) => services.tenants.listForUser(id),
     clients: services.clients,
     jwks: await services.keys.privateJwks(),
     render,

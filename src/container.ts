@@ -18,6 +18,7 @@ import { createTwoFactorService } from './domain/mfa/two-factor.service.ts';
 import { createMfaPolicy } from './domain/mfa/mfa-policy.ts';
 import { createEmailRenderer } from './email/render.ts';
 import { createAccountService } from './domain/accounts/account.service.ts';
+import { createTenantService } from './domain/tenants/tenant.service.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -46,6 +47,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const outbox = createOutbox(createEmailRenderer());
   const mfaPolicy = createMfaPolicy({ db, clock });
   const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy });
+  const accounts = createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled });
   return {
     config,
     db,
@@ -59,7 +61,8 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     twoFactor,
     mfaPolicy,
     signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds }),
-    accounts: createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled }),
+    accounts,
+    tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), issuer: config.issuer }),
     clients: createClientService({ db }),
     keys: createSigningKeyService({
       db,

@@ -5,6 +5,7 @@ import { createServices, openDatabase } from '../container.ts';
 import { migrateDown, migrateToLatest } from '../db/migrate.ts';
 import { GRANT_TYPES, type GrantTypeName } from '../domain/clients/client.service.ts';
 import { DomainError } from '../domain/errors.ts';
+import { createMailer, createTransport } from '../email/mailer.ts';
 
 const USAGE = `Usage: gatehouse <command> [options] [--json]
 
@@ -13,7 +14,10 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
   user invite --email E                  emails an invitation link (the user sets their password)
   client create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
                 [--public] [--first-party] [--grant-type client_credentials|refresh_token|device_code ...]
-                [--id-token-alg ES256|RS256] [--backchannel-logout-uri U]
+                [--id-token-alg ES256|RS256] [--backchannel-logout-uri U] [--tenant SLUG] [--require-mfa]
+  tenant create --slug S --name N
+  tenant update S [--require-2fa on|off] [--from YYYY-MM-DD|now] [--name N]
+  tenant add-member S --email E --role owner|admin|member   (unknown addresses get an invitation)
   keys rotate                            a new signing key takes over; old keys stay published
   keys list
 `;
@@ -45,6 +49,12 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         'grant-type': { type: 'string', multiple: true },
         'id-token-alg': { type: 'string' },
         'backchannel-logout-uri': { type: 'string' },
+        slug: { type: 'string' },
+        tenant: { type: 'string' },
+        'require-mfa': { type: 'boolean', default: false },
+        'require-2fa': { type: 'string' },
+        from: { type: 'string' },
+        role: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -53,7 +63,9 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
     return 2;
   }
   const { values: v, positionals } = parsed;
-  const command = positionals.join(' ');
+  // `tenant update S` / `tenant add-member S`: the slug is the third word
+  const command = positionals.slice(0, 2).join(' ');
+  const target = positionals[2];
   if (v.help || !command) {
     out(USAGE);
     return command || v.help ? 0 : 2;
@@ -71,6 +83,13 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
     }
     await migrateToLatest(db);
     const services = createServices(config, db);
+    // a running server sends the outbox; the CLI may run without one, so it sends what it queued itself
+    const drainOutbox = async () => {
+      const log = { info: (o: unknown) => process.stderr.write(`${JSON.stringify(o)}\n`), warn: (o: unknown) => process.stderr.write(`${JSON.stringify(o)}\n`) };
+      const mailer = createMailer({ db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log, devSink: !config.smtpUrl });
+      await mailer.drain();
+      await mailer.stop();
+    };
 
     switch (command) {
       case 'user create': {
@@ -83,11 +102,7 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
       case 'user invite': {
         if (!v.email) throw new UsageError('user invite needs --email');
         const user = await services.accounts.invite(v.email, { ip: null, userAgent: 'gatehouse-cli' });
-        // the outbox is sent by a running server; without one, send it now
-        const { createMailer, createTransport } = await import('../email/mailer.ts');
-        const mailer = createMailer({ db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log: { info: (o) => process.stderr.write(`${JSON.stringify(o)}\n`), warn: (o) => process.stderr.write(`${JSON.stringify(o)}\n`) }, devSink: !config.smtpUrl });
-        await mailer.drain();
-        await mailer.stop();
+        await drainOutbox();
         print(`Invitation sent to ${user.email}`, { id: user.id, email: user.email });
         return 0;
       }
@@ -108,11 +123,44 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
           grantTypes,
           idTokenAlg: alg as 'ES256' | 'RS256' | undefined,
           backchannelLogoutUri: v['backchannel-logout-uri'],
+          tenantId: v.tenant ? (await services.tenants.bySlug(v.tenant)).id : null,
+          requireMfa: v['require-mfa'],
         });
         print(
           [`client_id:     ${c.clientId}`, ...(c.clientSecret ? [`client_secret: ${c.clientSecret}`, '(the secret is shown once; only its hash is stored)'] : [])].join('\n'),
           { client_id: c.clientId, ...(c.clientSecret ? { client_secret: c.clientSecret } : {}), metadata: c.metadata },
         );
+        return 0;
+      }
+      case 'tenant create': {
+        if (!v.slug || !v.name) throw new UsageError('tenant create needs --slug and --name');
+        const t = await services.tenants.create({ slug: v.slug, name: v.name });
+        print(`Created organization ${t.slug} (${t.name})`, { id: t.id, slug: t.slug, name: t.name });
+        return 0;
+      }
+      case 'tenant update': {
+        if (!target) throw new UsageError('tenant update needs the slug: tenant update S --require-2fa on');
+        const t = await services.tenants.bySlug(target);
+        const flag = v['require-2fa'];
+        if (flag !== undefined && flag !== 'on' && flag !== 'off') throw new UsageError('--require-2fa must be on or off');
+        let from: Date | null | undefined;
+        if (v.from !== undefined) {
+          from = v.from === 'now' ? null : new Date(`${v.from}${/^\d{4}-\d{2}-\d{2}$/.test(v.from) ? 'T00:00:00Z' : ''}`);
+          if (from && Number.isNaN(from.getTime())) throw new UsageError('--from must be a date (YYYY-MM-DD) or now');
+        }
+        const updated = await services.tenants.updatePolicy(t, { require2fa: flag === undefined ? undefined : flag === 'on', enforceFrom: from }, null, { userAgent: 'gatehouse-cli' });
+        print(
+          `${updated.slug}: 2FA ${updated.require2fa ? `required${updated.enforceFrom ? ` from ${updated.enforceFrom.toISOString()}` : ''}` : 'not required'}`,
+          { slug: updated.slug, require_2fa: updated.require2fa, enforce_from: updated.enforceFrom },
+        );
+        return 0;
+      }
+      case 'tenant add-member': {
+        if (!target || !v.email || !v.role) throw new UsageError('tenant add-member S --email E --role owner|admin|member');
+        const t = await services.tenants.bySlug(target);
+        const r = await services.tenants.addMember(t, v.email, v.role as 'owner' | 'admin' | 'member', null, { userAgent: 'gatehouse-cli' });
+        await drainOutbox();
+        print(`${v.email} is now ${v.role} of ${t.slug}${r.invited ? ' (invitation sent)' : ''}`, { user_id: r.userId, invited: r.invited });
         return 0;
       }
       case 'keys rotate': {

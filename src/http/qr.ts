@@ -1,8 +1,14 @@
 import QRCode from 'qrcode';
 
+/** pixels per module: the SVG is drawn at a whole number of pixels per module, so nothing is resampled */
+const MODULE_PX = 5;
+/** the quiet zone the QR code standard asks for, in modules */
+const QUIET_ZONE = 4;
+
 /** inline SVG of a QR code (no image request, nothing third-party) */
 export function qrSvg(text: string): Promise<string> {
-  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: 220 });
+  const size = QRCode.create(text, { errorCorrectionLevel: 'M' }).modules.size;
+  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: QUIET_ZONE, width: (size + 2 * QUIET_ZONE) * MODULE_PX });
 }
 
 /** the base32 key in groups of four, for people who type it */

@@ -16,6 +16,7 @@ export interface ProviderDeps {
   config: Config;
   db: Kysely<Database>;
   users: UserService;
+  tenantsForUser(userId: string): Promise<unknown[]>;
   mfaPolicy: MfaPolicy;
   clients: ClientService;
   jwks: Record<string, unknown>[];
@@ -109,8 +110,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
       profile: ['name', 'two_factor_enabled'],
+      tenants: ['tenants'],
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile', RESOURCE_SCOPES],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'tenants', RESOURCE_SCOPES],
     acrValues: ACR_VALUES,
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -192,6 +194,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           email_verified: user.emailVerified,
           name: user.name ?? undefined,
           ...(scope.includes('profile') ? { two_factor_enabled: user.twoFactorEnabled } : {}),
+          ...(scope.includes('tenants') ? { tenants: await deps.tenantsForUser(user.id) } : {}),
         }),
       };
     },

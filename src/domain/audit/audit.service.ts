@@ -30,7 +30,13 @@ export type AuditEventName =
   | 'password.changed'
   | 'profile.changed'
   | 'session.revoked'
-  | 'grant.revoked';
+  | 'grant.revoked'
+  | 'tenant.created'
+  | 'tenant.policy_changed'
+  | 'tenant.member_added'
+  | 'tenant.role_changed'
+  | 'tenant.member_removed'
+  | 'tenant.member_2fa_reset';
 
 export interface AuditEvent {
   event: AuditEventName;

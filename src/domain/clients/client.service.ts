@@ -23,6 +23,10 @@ export interface CreateClientInput {
   grantTypes?: GrantTypeName[];
   idTokenAlg?: 'ES256' | 'RS256';
   backchannelLogoutUri?: string;
+  /** the tenant this app belongs to (its 2FA rule applies to everyone signing in to it) */
+  tenantId?: string | null;
+  /** every sign-in to this app needs a second factor */
+  requireMfa?: boolean;
 }
 
 export interface CreatedClient {
@@ -93,6 +97,8 @@ export function createClientService(deps: { db: Kysely<Database> }) {
             metadata: JSON.stringify(metadata),
             secret_sha256: clientSecret ? sha256Hex(clientSecret) : null,
             first_party: input.firstParty ?? false,
+            tenant_id: input.tenantId ?? null,
+            require_mfa: input.requireMfa ?? false,
           })
           .execute();
         await recordAudit(trx, { event: 'client.created', clientId, data: { name, grants: [...grants] } });

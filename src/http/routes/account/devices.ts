@@ -1,22 +1,40 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { TURN_OFF } from './disable.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
 
-/** GET/POST /account/2fa/devices/:id/remove: confirm with password and a second factor. */
+/**
+ * GET/POST /account/2fa/devices/:id/remove: confirm with password and a second factor. Removing the only
+ * authenticator turns two-factor authentication off (the service calls disable), so that page says so.
+ */
 export default async function accountDevices(app: FastifyInstance, deps: AccountDeps) {
+  const devicesOf = async (userId: string) => (await deps.twoFactor.status(userId)).devices;
+
   const show = async (reply: Parameters<typeof page>[0], userId: string, id: string, error?: string, status = 200) => {
-    const device = (await deps.twoFactor.status(userId)).devices.find((d) => d.id === id);
+    const devices = await devicesOf(userId);
+    const device = devices.find((d) => d.id === id);
     if (!device) return reply.redirect('/account', 303);
+    const text =
+      devices.length === 1
+        ? {
+            title: TURN_OFF.title,
+            explanation: `“${device.name}” is your only authenticator, so removing it turns off two-factor authentication. ${TURN_OFF.explanation}`,
+            button: TURN_OFF.button,
+          }
+        : {
+            title: `Remove “${device.name}”?`,
+            explanation: 'Codes from this authenticator will stop working. Confirm with your password and a code from another authenticator or a recovery code.',
+            button: 'Remove authenticator',
+          };
     return page(
       reply,
       deps.render('account/confirm.njk', {
         csrfToken: reply.generateCsrf(),
-        title: `Remove “${device.name}”?`,
-        explanation: 'Codes from this authenticator will stop working. Confirm with your password and a code from another authenticator or a recovery code.',
+        ...text,
         action: `/account/2fa/devices/${id}/remove`,
-        button: 'Remove authenticator',
+        danger: true,
         error,
       }),
       status,
@@ -29,12 +47,15 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
     '/account/2fa/devices/:id/remove',
     { preValidation: app.csrfProtection, schema: { params: idParams, body: confirmBody } },
     async (req, reply) => {
+      const user = req.accountUser!;
       try {
-        await deps.twoFactor.removeDevice(req.accountUser!, req.params.id, req.body.password, req.body.code ?? '', meta(req));
-        return reply.redirect('/account?done=removed', 303);
+        const devices = await devicesOf(user.id);
+        const last = devices.length === 1 && devices[0]!.id === req.params.id;
+        await deps.twoFactor.removeDevice(user, req.params.id, req.body.password, req.body.code ?? '', meta(req));
+        return reply.redirect(last ? '/account?done=disabled' : '/account?done=removed', 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(reply, req.accountUser!.id, req.params.id, err.message, err.httpStatus);
+        return show(reply, user.id, req.params.id, err.message, err.httpStatus);
       }
     },
   );

@@ -2,6 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
 
+/** what turning two-factor off means; also shown when removing the only authenticator (which turns it off) */
+export const TURN_OFF = {
+  title: 'Turn off two-factor authentication?',
+  explanation:
+    'Your account will be protected by your password alone, and apps that require two-factor authentication will ask you to set it up again. All your authenticators and recovery codes will be removed.',
+  button: 'Turn off two-factor authentication',
+} as const;
+
 /** GET/POST /account/2fa/disable: a confirmation page, then password + current code (or a recovery code). */
 export default async function accountDisable(app: FastifyInstance, deps: AccountDeps) {
   const show = (reply: Parameters<typeof page>[0], error?: string, status = 200) =>
@@ -9,10 +17,8 @@ export default async function accountDisable(app: FastifyInstance, deps: Account
       reply,
       deps.render('account/confirm.njk', {
         csrfToken: reply.generateCsrf(),
-        title: 'Turn off two-factor authentication?',
-        explanation: 'Your account will be protected by your password alone, and apps that require two-factor authentication will stop letting you in. All your authenticators and recovery codes will be removed.',
+        ...TURN_OFF,
         action: '/account/2fa/disable',
-        button: 'Turn off two-factor authentication',
         danger: true,
         error,
       }),

@@ -15,19 +15,19 @@ export function codesText(codes: string[]): string {
 
 /** GET/POST /interaction/:uid/enroll: set up an authenticator inside a sign-in (required 2FA, or after a recovery code). */
 export default async function interactionEnroll(app: FastifyInstance, deps: InteractionDeps) {
-  const show = async (uid: string, csrfToken: string, p: PendingEnrollment, error?: string) => {
+  const show = async (uid: string, clientName: string, csrfToken: string, p: PendingEnrollment, error?: string) => {
     const user = await deps.flow.userFor(uid, 'enroll');
     const enrollment = await enrollmentView(p, user?.email ?? '');
-    return deps.render('interaction/enroll.njk', { uid, csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)) });
+    return deps.render('interaction/enroll.njk', { uid, clientName, csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)) });
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/enroll', { schema: { params: uidParams } }, async (req, reply) => {
     const { uid } = req.params;
-    await deps.interactions.view(req.raw, reply.raw, uid);
+    const view = await deps.interactions.view(req.raw, reply.raw, uid);
     // a new secret each time enrollment starts
     const pending = await deps.flow.startEnrollment(uid);
     if (!pending) return reply.redirect(`/interaction/${uid}`, 303);
-    return page(reply, await show(uid, reply.generateCsrf(), pending));
+    return page(reply, await show(uid, view.clientName, reply.generateCsrf(), pending));
   });
 
   app.post<{ Params: UidParams; Body: CodeBody }>(
@@ -35,7 +35,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
     { schema: { params: uidParams, body: codeBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const { uid } = req.params;
-      await deps.interactions.view(req.raw, reply.raw, uid);
+      const view = await deps.interactions.view(req.raw, reply.raw, uid);
       try {
         const done = await deps.flow.activate(uid, req.body.credentialId ?? '', req.body.code, meta(req));
         if (!done) return reply.redirect(`/interaction/${uid}`, 303);
@@ -45,7 +45,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
         if (!(err instanceof DomainError)) throw err;
         const pending = await deps.flow.pendingEnrollment(uid, req.body.credentialId ?? '');
         if (!pending) return reply.redirect(`/interaction/${uid}/enroll`, 303);
-        return page(reply, await show(uid, reply.generateCsrf(), pending, err.message), 400);
+        return page(reply, await show(uid, view.clientName, reply.generateCsrf(), pending, err.message), 400);
       }
     },
   );

@@ -1,0 +1,261 @@
+// Tenants ("organizations" to people): members with roles, and the 2FA policy tenant admins control.
+import type { Kysely } from 'kysely';
+import type { Database, TenantRole } from '../../db/database.ts';
+import { revokeEverything } from '../accounts/session-list.ts';
+import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import type { Clock } from '../clock.ts';
+import type { Outbox } from '../email/outbox.ts';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
+import type { TwoFactorService } from '../mfa/two-factor.service.ts';
+import { findUserRowByEmail } from '../users/user.repository.ts';
+import type { RequestMeta, User } from '../users/user.service.ts';
+
+export const ROLES: TenantRole[] = ['owner', 'admin', 'member'];
+export const SIGN_IN_METHODS = ['password'] as const;
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  name: string;
+  require2fa: boolean;
+  enforceFrom: Date | null;
+  allowedMethods: string[];
+}
+
+export type MemberTwoFactorState = 'enrolled' | 'pending' | 'overdue' | 'not_enrolled';
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string | null;
+  role: TenantRole;
+  lastSignInAt: Date | null;
+  lastSignInAmr: string[] | null;
+  twoFactor: boolean;
+  /** enrolled; pending (rollout not over for them: deadline); overdue; not_enrolled (tenant does not require it) */
+  state: MemberTwoFactorState;
+  deadline: Date | null;
+}
+
+export interface TenantClaim {
+  id: string;
+  slug: string;
+  name: string;
+  role: TenantRole;
+  requires_2fa: boolean;
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You are not allowed to do that in this organization.') {
+    super('forbidden', message, 403);
+  }
+}
+
+const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type TenantRow = { id: string; slug: string; name: string; require_2fa: boolean; enforce_from: Date | null; allowed_methods: string[] };
+const toTenant = (r: TenantRow): Tenant => ({ id: r.id, slug: r.slug, name: r.name, require2fa: r.require_2fa, enforceFrom: r.enforce_from, allowedMethods: r.allowed_methods });
+
+export function createTenantService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  outbox: Outbox;
+  twoFactor: TwoFactorService;
+  invite: (email: string, meta: RequestMeta & { tenantName?: string; invitedBy?: string | null }) => Promise<User>;
+  issuer: string;
+}) {
+  const { db, clock } = deps;
+
+  async function audit(tenantId: string, event: AuditEventName, actorUserId: string | null, targetUserId: string | null, meta: RequestMeta, data: Record<string, unknown> = {}, trx: Kysely<Database> = db) {
+    await recordAudit(trx, { event, tenantId, actorUserId, targetUserId, ip: meta.ip, userAgent: meta.userAgent, data });
+  }
+
+  async function bySlug(slug: string): Promise<Tenant> {
+    const row = SLUG_RE.test(slug) ? await db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst() : undefined;
+    if (!row) throw new NotFoundError('tenant_not_found', 'There is no such organization.');
+    return toTenant(row);
+  }
+
+  async function roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
+    const row = await db.selectFrom('tenant_members').select('role').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return row?.role ?? null;
+  }
+
+  async function memberRow(tenantId: string, userId: string) {
+    if (!UUID_RE.test(userId)) return undefined;
+    return db.selectFrom('tenant_members').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+  }
+
+  return {
+    bySlug,
+    roleOf,
+
+    async create(input: { slug: string; name: string }, meta: RequestMeta = {}): Promise<Tenant> {
+      const slug = input.slug.trim().toLowerCase();
+      if (!SLUG_RE.test(slug)) throw new ValidationError('invalid_slug', 'A slug is 2–63 lowercase letters, digits or dashes.');
+      if (!input.name?.trim()) throw new ValidationError('invalid_name', 'An organization needs a name.');
+      const row = await db.insertInto('tenants').values({ slug, name: input.name.trim() }).onConflict((oc) => oc.column('slug').doNothing()).returningAll().executeTakeFirst();
+      if (!row) throw new ConflictError('slug_taken', `The slug "${slug}" is taken.`);
+      await audit(row.id, 'tenant.created', null, null, meta, { slug });
+      return toTenant(row);
+    },
+
+    async listForUser(userId: string): Promise<TenantClaim[]> {
+      if (!UUID_RE.test(userId)) return [];
+      const rows = await db
+        .selectFrom('tenant_members as m')
+        .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+        .select(['t.id', 't.slug', 't.name', 'm.role', 't.require_2fa'])
+        .where('m.user_id', '=', userId)
+        .orderBy('t.slug')
+        .execute();
+      return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, role: r.role, requires_2fa: r.require_2fa }));
+    },
+
+    /** the 2FA requirement (with an optional start date: the grace period) and the allowed sign-in methods */
+    async updatePolicy(tenant: Tenant, input: { require2fa?: boolean; enforceFrom?: Date | null; allowedMethods?: string[] }, actorId: string | null, meta: RequestMeta = {}): Promise<Tenant> {
+      const methods = input.allowedMethods ?? tenant.allowedMethods;
+      if (!methods.length || methods.some((m) => !(SIGN_IN_METHODS as readonly string[]).includes(m))) {
+        throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${SIGN_IN_METHODS.join(', ')} (at least one).`);
+      }
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('tenants')
+          .set({ require_2fa: input.require2fa ?? tenant.require2fa, enforce_from: input.enforceFrom === undefined ? tenant.enforceFrom : input.enforceFrom, allowed_methods: methods })
+          .where('id', '=', tenant.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        // a new rollout date applies to members who have not seen a deadline yet; turning the rule off clears them
+        if (!row.require_2fa || input.enforceFrom !== undefined) await trx.updateTable('tenant_members').set({ mfa_deadline: null }).where('tenant_id', '=', tenant.id).execute();
+        await audit(tenant.id, 'tenant.policy_changed', actorId, null, meta, { require2fa: row.require_2fa, enforceFrom: row.enforce_from, allowedMethods: row.allowed_methods }, trx as unknown as Kysely<Database>);
+        return toTenant(row);
+      });
+    },
+
+    async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean }> {
+      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
+      let row = await findUserRowByEmail(db, email);
+      let invited = false;
+      if (!row || !row.password_hash) {
+        await deps.invite(email, { ...meta, tenantName: tenant.name, invitedBy: actorId });
+        row = await findUserRowByEmail(db, email);
+        invited = true;
+      }
+      const userId = row!.id;
+      const added = await db.insertInto('tenant_members').values({ tenant_id: tenant.id, user_id: userId, role }).onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing()).executeTakeFirst();
+      if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError('already_member', 'That person is already a member.');
+      await audit(tenant.id, 'tenant.member_added', actorId, userId, meta, { role, invited });
+      return { userId, invited };
+    },
+
+    async setRole(tenant: Tenant, userId: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<void> {
+      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
+      const m = await memberRow(tenant.id, userId);
+      if (!m) throw new NotFoundError('member_not_found', 'No such member.');
+      if (m.role === 'owner' && role !== 'owner') await this.assertAnotherOwner(tenant.id, userId);
+      await db.updateTable('tenant_members').set({ role }).where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
+      await audit(tenant.id, 'tenant.role_changed', actorId, userId, meta, { from: m.role, to: role });
+    },
+
+    async removeMember(tenant: Tenant, userId: string, actorId: string | null, meta: RequestMeta = {}): Promise<void> {
+      const m = await memberRow(tenant.id, userId);
+      if (!m) throw new NotFoundError('member_not_found', 'No such member.');
+      if (m.role === 'owner') await this.assertAnotherOwner(tenant.id, userId);
+      await db.deleteFrom('tenant_members').where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
+      await audit(tenant.id, 'tenant.member_removed', actorId, userId, meta);
+    },
+
+    async assertAnotherOwner(tenantId: string, userId: string): Promise<void> {
+      const other = await db.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'owner').where('user_id', '!=', userId).executeTakeFirst();
+      if (!other) throw new ConflictError('last_owner', 'An organization needs at least one owner.');
+    },
+
+    /** members with their 2FA state, for the admin list; coverage = how many have 2FA */
+    async members(tenant: Tenant): Promise<{ members: Member[]; coverage: { enrolled: number; total: number } }> {
+      const now = clock.now();
+      const rows = await db
+        .selectFrom('tenant_members as m')
+        .innerJoin('users as u', 'u.id', 'm.user_id')
+        .select(['u.id', 'u.email', 'u.name', 'm.role', 'm.last_sign_in_at', 'm.last_sign_in_amr', 'm.mfa_deadline'])
+        .select((eb) => eb.exists(eb.selectFrom('totp_credentials as c').select('c.id').whereRef('c.user_id', '=', 'u.id').where('c.confirmed_at', 'is not', null)).as('two_factor'))
+        .where('m.tenant_id', '=', tenant.id)
+        .orderBy('u.email')
+        .execute();
+      const members = rows.map((r): Member => {
+        const deadline = r.mfa_deadline ?? tenant.enforceFrom;
+        const twoFactor = Boolean(r.two_factor);
+        const state: MemberTwoFactorState = twoFactor ? 'enrolled' : !tenant.require2fa ? 'not_enrolled' : deadline && deadline > now ? 'pending' : 'overdue';
+        return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: r.last_sign_in_at, lastSignInAmr: r.last_sign_in_amr, twoFactor, state, deadline: state === 'pending' ? deadline : null };
+      });
+      return { members, coverage: { enrolled: members.filter((m) => m.twoFactor).length, total: members.length } };
+    },
+
+    /** who would have to set up 2FA at their next sign-in if the requirement were on */
+    async wouldBeBlocked(tenant: Tenant): Promise<Member[]> {
+      return (await this.members({ ...tenant, require2fa: true, enforceFrom: null })).members.filter((m) => !m.twoFactor);
+    },
+
+    /**
+     * Lost phone, handled by an admin: the admin proves their own second factor and gives a reason; the member's
+     * factors and recovery codes go, their sessions and tokens are revoked, they are mailed, and if the tenant
+     * requires 2FA they must enroll at their next sign-in. Admins never see or set a member's password.
+     */
+    async resetMemberTwoFactor(tenant: Tenant, admin: User, memberId: string, adminCode: string, reason: string, meta: RequestMeta = {}): Promise<void> {
+      if (!reason.trim()) throw new ValidationError('reason_required', 'Give a reason; it goes to the audit log.');
+      const member = await memberRow(tenant.id, memberId);
+      if (!member) throw new NotFoundError('member_not_found', 'No such member.');
+      const proof = /^\s*\d{3}\s?\d{3}\s*$/.test(adminCode) ? await deps.twoFactor.checkTotp(admin, adminCode, meta) : await deps.twoFactor.useRecoveryCode(admin, adminCode, meta);
+      if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403);
+      const target = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', memberId).executeTakeFirstOrThrow();
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('totp_credentials').where('user_id', '=', memberId).execute();
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', memberId).execute();
+        await revokeEverything(trx, memberId);
+        await recordAudit(trx, { event: 'tenant.member_2fa_reset', tenantId: tenant.id, actorUserId: admin.id, targetUserId: memberId, ip: meta.ip, userAgent: meta.userAgent, data: { reason: reason.trim().slice(0, 500) } });
+        await deps.outbox.enqueue(trx, target.email, 'security-notice', {
+          title: 'two-factor authentication reset by an administrator',
+          message: `An administrator of ${tenant.name} reset your two-factor authentication and signed you out everywhere.${tenant.require2fa ? ' You will set it up again at your next sign-in.' : ''}`,
+          name: target.name,
+          email: target.email,
+          at: clock.now().toISOString(),
+          ip: meta.ip,
+          issuer: deps.issuer,
+        });
+      });
+    },
+
+    async auditLog(tenant: Tenant, filter: { event?: string; userId?: string; limit?: number } = {}) {
+      let q = db
+        .selectFrom('audit_events as a')
+        .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
+        .leftJoin('users as target', 'target.id', 'a.target_user_id')
+        .select(['a.id', 'a.at', 'a.event', 'a.ip', 'a.data', 'actor.email as actor_email', 'target.email as target_email'])
+        // the tenant's own events, and sign-in/2FA events of its members
+        .where((eb) =>
+          eb.or([
+            eb('a.tenant_id', '=', tenant.id),
+            eb.and([eb('a.tenant_id', 'is', null), eb('a.target_user_id', 'in', eb.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenant.id)), eb('a.event', 'in', MEMBER_EVENTS)]),
+          ]),
+        )
+        .orderBy('a.id', 'desc')
+        .limit(Math.min(filter.limit ?? 100, 500));
+      if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[%_]/g, '')}%`);
+      if (filter.userId && UUID_RE.test(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
+      return q.execute();
+    },
+
+    async clientTenant(clientId: string): Promise<string | null> {
+      const row = await db.selectFrom('oidc_clients').select('tenant_id').where('client_id', '=', clientId).executeTakeFirst();
+      return row?.tenant_id ?? null;
+    },
+
+    async assignClient(tenant: Tenant, clientId: string): Promise<void> {
+      await db.updateTable('oidc_clients').set({ tenant_id: tenant.id }).where('client_id', '=', clientId).execute();
+    },
+  };
+}
+
+const MEMBER_EVENTS = ['login.succeeded', 'login.failed', 'totp.enabled', 'totp.disabled', 'totp.device_added', 'totp.device_removed', 'recovery_code.used', 'recovery_codes.regenerated', 'totp.replay', 'mfa.throttled'];
+
+export type TenantService = ReturnType<typeof createTenantService>;
