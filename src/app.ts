@@ -32,6 +32,9 @@ import verifyEmail from './http/routes/public/verify-email.ts';
 import forgotPassword from './http/routes/public/forgot-password.ts';
 import resetPassword from './http/routes/public/reset-password.ts';
 import { createProvider } from './oidc/provider.ts';
+import adminPlugin from './http/routes/admin/plugin.ts';
+import adminApi from './http/routes/api/admin-api.ts';
+import { createTokenVerifier } from './oidc/token-verifier.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -90,9 +93,12 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       issuer: config.issuer,
       secure: config.secure,
     });
+    await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, render });
     await forms.register(interactionConsent, interactionDeps);
     await forms.register(interactionAbort, interactionDeps);
   });
+
+  await app.register(adminApi, { prefix: '/api/v1', verifyToken: createTokenVerifier(provider), tenants: services.tenants, users: services.users, issuer: config.issuer });
 
   app.get('/', async (_req, reply) => reply.type('text/html').send(render('home.njk', { issuer: config.issuer })));
 

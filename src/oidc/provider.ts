@@ -112,7 +112,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       profile: ['name', 'two_factor_enabled'],
       tenants: ['tenants'],
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'tenants', RESOURCE_SCOPES],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'tenants', 'admin', RESOURCE_SCOPES],
     acrValues: ACR_VALUES,
     responseTypes: ['code'],
     pkce: { required: () => true },
@@ -163,6 +163,26 @@ export function createProvider(deps: ProviderDeps): Provider {
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'ES256' } },
           };
+        },
+      },
+      // device authorization grant (RFC 8628) for CLIs and TVs; approving it goes through the same sign-in and
+      // 2FA policy as a browser sign-in (the login prompt check applies), and the device code is guarded like a token
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: async (ctx, form, _out, err) => {
+          ctx.type = 'html';
+          const error = err ? ((err as { userCode?: unknown; name?: string }).userCode || err.name === 'NoCodeError' ? 'That code is not right, or it has expired. Try again.' : 'Something went wrong. Start again on your device.') : undefined;
+          ctx.body = render('oidc/device-input.njk', { form, error });
+        },
+        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+          ctx.type = 'html';
+          ctx.body = render('oidc/device-confirm.njk', { form, clientName: client.clientName ?? client.clientId, userCode });
+        },
+        successSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = render('oidc/device-success.njk', { clientName: ctx.oidc.client?.clientName });
         },
       },
       rpInitiatedLogout: {

@@ -1,0 +1,71 @@
+import type { FastifyReply } from 'fastify';
+import type { TenantRole } from '../../../db/database.ts';
+import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
+import type { Member, Tenant, TenantService } from '../../../domain/tenants/tenant.service.ts';
+import type { User, UserService } from '../../../domain/users/user.service.ts';
+import type { SessionReader } from '../../../oidc/session-reader.ts';
+import type { Render } from '../../views.ts';
+import { grantableRoles, signInMethod } from './rules.ts';
+
+export interface AdminDeps {
+  readSession: SessionReader;
+  users: UserService;
+  tenants: TenantService;
+  twoFactor: TwoFactorService;
+  render: Render;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    adminUser: User | null;
+    /** set on every /admin/:slug route: the tenant, and the signed-in user's role in it (owner or admin) */
+    adminTenant: Tenant | null;
+    adminRole: 'owner' | 'admin' | null;
+  }
+}
+
+export function page(reply: FastifyReply, html: string, status = 200) {
+  return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
+}
+
+export const ROLE_LABELS: Record<TenantRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "25 Nov 2026" (UTC) */
+export function day(d: Date): string {
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+}
+
+/** "25 Nov 2026, 14:05 UTC" */
+export function dayTime(d: Date): string {
+  return `${day(d)}, ${d.toISOString().slice(11, 16)} UTC`;
+}
+
+export const when = (d: Date | null) => (d ? { iso: d.toISOString(), text: day(d), full: dayTime(d) } : null);
+
+/** a member as the members list shows it, with what this actor may do to them */
+export function memberRow(m: Member, actor: { id: string; role: TenantRole }) {
+  const ownerOnly = m.role === 'owner' && actor.role !== 'owner';
+  return {
+    ...m,
+    label: m.name || m.email,
+    roleLabel: ROLE_LABELS[m.role],
+    lastSignIn: when(m.lastSignInAt),
+    method: signInMethod(m.lastSignInAmr),
+    deadlineText: when(m.deadline),
+    isSelf: m.userId === actor.id,
+    roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r], selected: r === m.role })),
+    canRemove: !ownerOnly,
+    canReset: m.twoFactor && !ownerOnly && m.userId !== actor.id,
+  };
+}
+
+export const DONE_MESSAGES: Record<string, string> = {
+  invited: 'Invitation sent. They become a member now and choose a password from the email.',
+  added: 'Added. They already had a Gatehouse account and are a member now.',
+  role: 'The role was changed.',
+  removed: 'The member was removed from the organization.',
+  reset: 'Two-factor authentication was reset. The member was signed out everywhere and notified by email.',
+  saved: 'The settings were saved.',
+};

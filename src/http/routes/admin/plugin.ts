@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../../domain/errors.ts';
+import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
+import { administeredTenant, isAdminRole } from './rules.ts';
+import adminMembers from './members.ts';
+import adminSettings from './settings.ts';
+import adminMemberActions from './member-actions.ts';
+import adminAudit from './audit.ts';
+
+/**
+ * /admin: the organization console for owners and admins. Every route checks, before anything else (even the CSRF
+ * token and the body), that the signed-in user is an owner or admin of THAT organization; otherwise 404, the same
+ * answer as for an organization that does not exist. Register it where formbody and CSRF protection are.
+ */
+export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps) {
+  app.decorateRequest('adminUser', null);
+  app.decorateRequest('adminTenant', null);
+  app.decorateRequest('adminRole', null);
+
+  const notFound = (reply: Parameters<typeof page>[0]) =>
+    page(reply, deps.render('errors/error.njk', { title: 'Not found', message: 'There is nothing at this address.' }), 404);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const session = await deps.readSession(req.raw, reply.raw);
+    const user = session ? await deps.users.findById(undefined, session.accountId) : null;
+    if (!user) {
+      if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/account/sign-in', 303);
+      return page(reply, deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }), 401);
+    }
+    req.adminUser = user;
+    const slug = (req.params as { slug?: string }).slug;
+    if (slug === undefined) return;
+    try {
+      const { tenant, role } = await administeredTenant(deps.tenants, slug, user.id);
+      req.adminTenant = tenant;
+      req.adminRole = role;
+    } catch (err) {
+      if (err instanceof NotFoundError) return notFound(reply);
+      throw err;
+    }
+  });
+
+  app.get('/admin', async (req, reply) => {
+    const organizations = (await deps.tenants.listForUser(req.adminUser!.id)).filter((t) => isAdminRole(t.role)).map((t) => ({ ...t, roleLabel: ROLE_LABELS[t.role] }));
+    return page(reply, deps.render('admin/index.njk', { user: req.adminUser, organizations }));
+  });
+
+  await app.register(adminMembers, deps);
+  await app.register(adminMemberActions, deps);
+  await app.register(adminSettings, deps);
+  await app.register(adminAudit, deps);
+}

@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, ValidationError } from '../../../domain/errors.ts';
+import { SIGN_IN_METHODS, type Tenant } from '../../../domain/tenants/tenant.service.ts';
+import { DONE_MESSAGES, memberRow, page, when, type AdminDeps } from './deps.ts';
+import { slugParams } from './members.ts';
+import { changedDate, meta, parseDay } from './rules.ts';
+
+const METHOD_LABELS: Record<string, string> = { password: 'Email and password' };
+
+const settingsBody = {
+  type: 'object',
+  properties: {
+    _csrf: { type: 'string', maxLength: 256 },
+    require2fa: { type: 'string', maxLength: 8 },
+    enforceFrom: { type: 'string', maxLength: 10 },
+    methods: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 64 } },
+    preview: { type: 'string', maxLength: 8 },
+  },
+} as const;
+
+interface SettingsBody {
+  require2fa?: string;
+  enforceFrom?: string;
+  methods?: string[];
+  preview?: string;
+}
+
+interface Form {
+  require2fa: boolean;
+  enforceFrom: string;
+  methods: string[];
+}
+
+const formOf = (t: Tenant): Form => ({ require2fa: t.require2fa, enforceFrom: t.enforceFrom ? t.enforceFrom.toISOString().slice(0, 10) : '', methods: t.allowedMethods });
+
+/**
+ * /admin/:slug/settings: the 2FA requirement (with an optional date: the grace period) and the allowed sign-in
+ * methods. Turning the requirement on goes through a preview of who would have to set up 2FA.
+ */
+export default async function adminSettings(app: FastifyInstance, deps: AdminDeps) {
+  const show = (req: FastifyRequest, reply: FastifyReply, form: Form, extra: Record<string, unknown> = {}, status = 200) =>
+    page(
+      reply,
+      deps.render('admin/settings.njk', {
+        tenant: req.adminTenant,
+        user: req.adminUser,
+        section: 'settings',
+        csrfToken: reply.generateCsrf(),
+        form,
+        current: { ...req.adminTenant, enforceFrom: when(req.adminTenant!.enforceFrom) },
+        methods: SIGN_IN_METHODS.map((m) => ({ value: m, label: METHOD_LABELS[m] ?? m, checked: form.methods.includes(m) })),
+        ...extra,
+      }),
+      status,
+    );
+
+  app.get<{ Params: { slug: string }; Querystring: { done?: string } }>(
+    '/admin/:slug/settings',
+    { schema: { params: slugParams, querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 32 } } } } },
+    async (req, reply) => show(req, reply, formOf(req.adminTenant!), { flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined }),
+  );
+
+  app.post<{ Params: { slug: string }; Body: SettingsBody }>(
+    '/admin/:slug/settings',
+    { preValidation: app.csrfProtection, schema: { params: slugParams, body: settingsBody } },
+    async (req, reply) => {
+      const tenant = req.adminTenant!;
+      const form: Form = { require2fa: req.body.require2fa === 'on', enforceFrom: req.body.enforceFrom ?? '', methods: req.body.methods ?? [] };
+      try {
+        const day = parseDay(form.enforceFrom);
+        if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.');
+        const enforceFrom = form.require2fa ? day : null;
+        if (!form.methods.length || form.methods.some((m) => !(SIGN_IN_METHODS as readonly string[]).includes(m))) {
+          throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.');
+        }
+        // the preview: who has not set up 2FA and would have to at their next sign-in (or after the date)
+        if (req.body.preview === '1' && form.require2fa) {
+          const blocked = await deps.tenants.wouldBeBlocked(tenant);
+          const actor = { id: req.adminUser!.id, role: req.adminRole! };
+          return show(req, reply, form, { preview: { blocked: blocked.map((m) => memberRow(m, actor)), enforceFrom: when(enforceFrom), total: (await deps.tenants.members(tenant)).coverage.total } });
+        }
+        await deps.tenants.updatePolicy(tenant, { require2fa: form.require2fa, enforceFrom: changedDate(tenant.enforceFrom, enforceFrom), allowedMethods: form.methods }, req.adminUser!.id, meta(req));
+        return reply.redirect(`/admin/${tenant.slug}/settings?done=saved`, 303);
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        return show(req, reply, form, { error: err.message }, err.httpStatus);
+      }
+    },
+  );
+}
