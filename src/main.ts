@@ -52,6 +52,8 @@ async function main() {
     `Gatehouse is running at ${config.issuer}`,
     `  discovery: ${config.issuer}/.well-known/openid-configuration`,
     `  database:  ${embedded ? `embedded PostgreSQL in ${config.dataDir}/pg` : 'DATABASE_URL'}`,
+    `  email:     ${config.smtpUrl ? 'sent through SMTP_URL' : 'not sent: set SMTP_URL. Until then each message (with its links) is written to this log as "email (development sink …)"'}`,
+    `  account:   ${config.issuer}/account${config.signupEnabled ? `   sign-up: ${config.issuer}/signup` : ''}`,
     '',
     'Create the first user and an app (in another terminal):',
     '  npx gatehouse user create --email admin@example.com --name "Admin" --password-stdin',
