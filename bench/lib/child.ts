@@ -2,7 +2,6 @@
 // the load generator never shares an event loop with what it measures and RSS is separable.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +12,7 @@ export const benchDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)
 // what `npm start` ships: threadpool of 8, two malloc arenas (argon2's buffers otherwise pin memory per thread)
 const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', LOG_LEVEL: 'silent', NODE_ENV: 'production' };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort } from '../../test/helpers/net.ts';
 
 /** extra node flags for the server children, for diagnosis only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -10,7 +10,8 @@ export function adminUrl(): string {
   return admin;
 }
 
-async function adminQuery(sql: string): Promise<void> {
+/** one statement on the server's maintenance database (CREATE/DROP/ALTER DATABASE, pg_terminate_backend) */
+export async function adminQuery(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: `${adminUrl()}/postgres` });
   await c.connect();
   try {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../src/domain/clock.ts';
 import { buildApp } from '../../src/app.ts';
@@ -6,17 +5,10 @@ import { createServices, prepare, type Services } from '../../src/container.ts';
 import { createDb } from '../../src/db/database.ts';
 import { newDatabase } from './db.ts';
 import { testConfig } from './config.ts';
+import { freePort } from './net.ts';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
+
 
 export interface TestServer {
   issuer: string;

@@ -1,23 +1,13 @@
 // Failure paths against the real database: everything fails closed and heals without a restart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import pg from 'pg';
-import { adminUrl } from '../helpers/db.ts';
+import { adminQuery as admin } from '../helpers/db.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover } from '../helpers/rp.ts';
 import { startServer } from '../helpers/server.ts';
 import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: `${adminUrl()}/postgres` });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 test('fail-closed: a read-only database mid-login gives 503 and no code; the pool heals when it is writable again', async (t) => {
   const clock = fixedClock(new Date('2026-11-25T12:00:05Z'));
