@@ -55,8 +55,10 @@ async function main() {
     `  email:     ${config.smtpUrl ? 'sent through SMTP_URL' : 'not sent: set SMTP_URL. Until then each message (with its links) is written to this log as "email (development sink …)"'}`,
     `  account:   ${config.issuer}/account${config.signupEnabled ? `   sign-up: ${config.issuer}/signup` : ''}`,
     '',
-    'Create the first user and an app (in another terminal):',
-    '  npx gatehouse user create --email admin@example.com --name "Admin" --password-stdin',
+    'Create the first admin and an app (in another terminal):',
+    '  echo "a long passphrase of yours" | npx gatehouse user create --email admin@example.com --name "Admin" --password-stdin',
+    '  npx gatehouse tenant create --slug acme --name "Acme"',
+    '  npx gatehouse tenant add-member acme --email admin@example.com --role owner      # then open /admin',
     '  npx gatehouse client create --name "My app" --redirect-uri http://localhost:8080/callback --first-party',
     '',
   ];
