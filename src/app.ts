@@ -93,7 +93,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       issuer: config.issuer,
       secure: config.secure,
     });
-    await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, render });
+    await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render });
     await forms.register(interactionConsent, interactionDeps);
     await forms.register(interactionAbort, interactionDeps);
   });

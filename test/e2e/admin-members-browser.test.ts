@@ -14,13 +14,27 @@ const DAY = 86400_000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 667 };
 
-/** screenshots at desktop and phone sizes; on the phone, nothing may be wider than the screen */
+/** controls smaller than a fingertip, or whose text spills out of them (checkboxes: their label is the target) */
+const badControls = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('main a.small-button, main button, main select, main input:not([type=hidden]):not([type=checkbox])')]
+      .filter((el) => (el as HTMLElement).offsetParent !== null)
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width < 44 || r.height < 24 || el.scrollWidth > el.clientWidth + 1;
+      })
+      .map((el) => `${el.tagName} "${(el.textContent ?? '').trim().slice(0, 30)}" ${Math.round(el.getBoundingClientRect().width)}px`),
+  );
+
+/** screenshots at desktop and phone sizes; on the phone, nothing may be wider than the screen; controls stay usable */
 async function shoot(page: Page, name: string) {
   await page.setViewportSize(DESKTOP);
+  assert.deepEqual(await badControls(page), [], `${name} on a desktop`);
   await screenshot(page, `${name}-desktop`);
   await page.setViewportSize(PHONE);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= PHONE.width, `${name} is ${width}px wide on a ${PHONE.width}px phone`);
+  assert.deepEqual(await badControls(page), [], `${name} on a phone`);
   await screenshot(page, `${name}-phone`);
   await page.setViewportSize(DESKTOP);
 }

@@ -268,6 +268,14 @@ test('admin API: 401 without or with a bad token (WWW-Authenticate: Bearer), 403
   assert.deepEqual((await a.get('/tenants/acme/policy')).body, { require2fa: false, enforceFrom: null, allowedMethods: ['password'] });
   assert.equal((await a.get('/tenants/acme/members')).body.coverage.total, 2);
 
+  // the 2FA policy guards API tokens too: a token from a password-only sign-in stops working once 2FA is required
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true }, null);
+  const weak = await a.get('/tenants/acme/members');
+  assert.equal(weak.status, 401);
+  assert.equal(weak.body.error, 'invalid_token');
+  await s.services.tenants.updatePolicy(tenant, { require2fa: false }, null);
+  assert.equal((await a.get('/tenants/acme/members')).status, 200);
+
   // demoted: the same token administers nothing any more
   await s.services.tenants.addMember(tenant, (await makeUser(s.services)).email, 'owner', null);
   await s.services.tenants.setRole(tenant, admin.id, 'member', null);

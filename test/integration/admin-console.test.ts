@@ -85,6 +85,7 @@ test('members list: shield for enrolled, struck through for not enrolled, pendin
   const alice = await member(s, tenant, 'member', 'Alice Enrolled', { totp: true });
   const bob = await member(s, tenant, 'member', 'Bob Plain');
   const carol = await member(s, tenant, 'admin', 'Carol Late');
+  const mallory = await member(s, tenant, 'member', '<img src=x onerror=alert(1)>"');
   await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-20T09:30:00Z'), last_sign_in_amr: ['pwd', 'otp', 'mfa'] }).where('user_id', '=', alice.id).execute();
   await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-21T10:00:00Z'), last_sign_in_amr: ['pwd'] }).where('user_id', '=', bob.id).execute();
 
@@ -94,7 +95,9 @@ test('members list: shield for enrolled, struck through for not enrolled, pendin
 
   let page = await browser.get(`${s.issuer}/admin/acme`);
   assert.equal(page.status, 200);
-  assert.match(page.body, /<strong>2 of 4<\/strong> members have 2FA/);
+  assert.match(page.body, /<strong>2 of 5<\/strong> members have 2FA/);
+  assert.doesNotMatch(page.body, /<img src=x/, 'names are escaped');
+  assert.match(rowOf(page, mallory.id), /&lt;img src=x onerror=alert\(1\)&gt;&quot;/);
   const aliceRow = rowOf(page, alice.id);
   assert.match(aliceRow, /<svg class="tfa-icon" role="img" aria-label="Two-factor authentication on"/);
   assert.match(aliceRow, /20 Nov 2026/);
@@ -115,7 +118,7 @@ test('members list: shield for enrolled, struck through for not enrolled, pendin
   assert.match(rowOf(page, carol.id), /data-state="overdue"[\s\S]*<span class="badge overdue">Overdue<\/span>/);
   assert.match(rowOf(page, alice.id), /data-state="enrolled"/);
   assert.match(page.body, /required from <time datetime="2026-12-02T12:00:05.000Z">2 Dec 2026<\/time>/);
-  assert.match(page.body, /<strong>2 of 4<\/strong> members have 2FA/);
+  assert.match(page.body, /<strong>2 of 5<\/strong> members have 2FA/);
 });
 
 test('settings: the preview lists who would be blocked and saves nothing; confirming turns the requirement on (audited); a date sets a grace period', async (t) => {
@@ -457,4 +460,29 @@ test('cross-tenant isolation: an admin of Acme reaches nothing of Globex, by slu
     assert.doesNotMatch(res.body, /Globex|Gina|Gus/, `POST ${path} reveals nothing`);
   }
   assert.deepEqual(await snapshot(), before, 'nothing of Globex (or Acme) changed, no mail was sent');
+});
+
+test('admin actions follow the 2FA policy: once the organization requires 2FA, a password-only session must sign in again with a second factor', async (t) => {
+  const { s, clock } = await setup(t);
+  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme Inc' });
+  await member(s, tenant, 'owner', 'Olga Owner', { totp: true });
+  const admin = await member(s, tenant, 'admin', 'Adam Nofactor');
+  const { browser } = await signedInAdmin(s, clock, admin);
+  const page = await browser.get(`${s.issuer}/admin/acme`);
+  assert.equal(page.status, 200);
+
+  // a grace period changes nothing yet
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: new Date(T0.getTime() + 7 * 86400_000) }, null);
+  assert.equal((await browser.request(`${s.issuer}/admin/acme`)).status, 200);
+
+  // enforced: the password-only session no longer administers; signing in again asks for more than the session has
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: null }, null);
+  const res = await browser.request(`${s.issuer}/admin/acme`);
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/account/sign-in');
+  const blocked = await browser.request(`${s.issuer}/admin/acme/members/${admin.id}/role`, { form: { _csrf: csrfOf(page), role: 'member' } });
+  assert.equal(blocked.status, 401);
+  assert.equal(await s.services.tenants.roleOf(tenant.id, admin.id), 'admin');
+  const again = await browser.get(`${s.issuer}/admin/acme`);
+  assert.match(new URL(again.url).pathname, /^\/interaction\//, 'not let through on the old session');
 });

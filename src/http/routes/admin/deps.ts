@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { TenantRole } from '../../../db/database.ts';
+import type { MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
 import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
 import type { Member, Tenant, TenantService } from '../../../domain/tenants/tenant.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
@@ -12,6 +13,8 @@ export interface AdminDeps {
   users: UserService;
   tenants: TenantService;
   twoFactor: TwoFactorService;
+  /** admin actions are guarded by the same 2FA policy as sign-in: a session too weak for it must step up */
+  mfaPolicy: MfaPolicy;
   render: Render;
 }
 
