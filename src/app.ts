@@ -31,6 +31,7 @@ import signup from './http/routes/public/signup.ts';
 import verifyEmail from './http/routes/public/verify-email.ts';
 import forgotPassword from './http/routes/public/forgot-password.ts';
 import resetPassword from './http/routes/public/reset-password.ts';
+import join from './http/routes/public/join.ts';
 import { createProvider } from './oidc/provider.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
 import adminApi from './http/routes/api/admin-api.ts';
@@ -84,6 +85,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(verifyEmail, publicDeps);
     await forms.register(forgotPassword, publicDeps);
     await forms.register(resetPassword, publicDeps);
+    await forms.register(join, publicDeps);
     await forms.register(accountPlugin, {
       readSession: createSessionReader(provider),
       users: services.users,

@@ -62,7 +62,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     mfaPolicy,
     signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds }),
     accounts,
-    tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), issuer: config.issuer }),
+    tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer }),
     clients: createClientService({ db }),
     keys: createSigningKeyService({
       db,

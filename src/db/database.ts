@@ -16,7 +16,7 @@ export interface UserTable {
   password_changed_at: Date | null;
 }
 
-export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'invite' | 'change_email';
+export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'invite' | 'change_email' | 'join_tenant';
 
 export interface EmailTokenTable {
   id: Generated<string>;
@@ -24,6 +24,7 @@ export interface EmailTokenTable {
   purpose: EmailTokenPurpose;
   token_sha256: string;
   new_email: string | null;
+  tenant_id: string | null;
   created_at: Generated<Date>;
   expires_at: Date;
   used_at: Date | null;
@@ -62,6 +63,7 @@ export interface TenantMemberTable {
   mfa_deadline: Date | null;
   last_sign_in_at: Date | null;
   last_sign_in_amr: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  accepted_at: Date | null;
 }
 
 export interface SigningKeyTable {

@@ -12,7 +12,6 @@ import { authorizationRequest, discover, oidc, redeem } from '../helpers/rp.ts';
 import { freePort, startServer, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
 
-type User = Awaited<ReturnType<typeof makeUser>>;
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
 
 const DESKTOP = { width: 1280, height: 800 };

@@ -23,3 +23,15 @@ export async function makeClient(services: Services, over: Partial<CreateClientI
   });
   return { clientId: c.clientId, clientSecret: c.clientSecret, redirectUri };
 }
+
+/** what the invited person does: follow the emailed link (join an organization, or set a password to accept) */
+export async function acceptInvitation(services: Services, email: string, password = 'my accepted passphrase') {
+  const rows = await services.db.selectFrom('email_outbox').select('text_body').where('to_address', '=', email).orderBy('id', 'desc').execute();
+  for (const r of rows) {
+    const join = /\/join\?token=([A-Za-z0-9_-]+)/.exec(r.text_body);
+    if (join) return services.accounts.joinTenant(join[1]!, {});
+    const invite = /\/invite\?token=([A-Za-z0-9_-]+)/.exec(r.text_body);
+    if (invite) return services.accounts.acceptInvite(invite[1]!, password, undefined, {});
+  }
+  throw new Error(`no invitation mail for ${email}`);
+}

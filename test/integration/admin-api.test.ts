@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TenantRole } from '../../src/db/database.ts';
 import type { Tenant } from '../../src/domain/tenants/tenant.service.ts';
-import { makeClient, makeUser } from '../helpers/factories.ts';
+import { acceptInvitation, makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
 import { authorizationRequest, discover, redeem } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -138,6 +138,8 @@ test('admin API: members with 2FA state and coverage, policy, preview, invite, r
   assert.equal(invited.body.invited, true);
   assert.equal(invited.body.email, 'newcomer@example.com');
   assert.equal(invited.headers.get('location'), `/api/v1/tenants/acme/members/${invited.body.id}`);
+  assert.equal(await s.services.tenants.roleOf(tenant.id, invited.body.id), null, 'nothing before acceptance');
+  await acceptInvitation(s.services, 'newcomer@example.com');
   assert.equal(await s.services.tenants.roleOf(tenant.id, invited.body.id), 'member');
   const mail = await s.services.db.selectFrom('email_outbox').select('subject').where('to_address', '=', 'newcomer@example.com').execute();
   assert.ok(mail.some((m) => /invited to Acme Inc/.test(m.subject)));

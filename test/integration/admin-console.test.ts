@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { sql } from 'kysely';
 import type { TenantRole } from '../../src/db/database.ts';
 import type { Tenant } from '../../src/domain/tenants/tenant.service.ts';
-import { makeUser } from '../helpers/factories.ts';
+import { acceptInvitation, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
@@ -200,23 +200,27 @@ test('invite by email, change a role, remove a member; only owners touch the own
   assert.doesNotMatch(page.body, /<option value="owner"/, 'an admin is not offered the owner role');
   assert.doesNotMatch(rowOf(page, owner.id), /\/remove"/, 'nor removing an owner');
 
-  // an unknown address: an invitation email, and a membership at once
+  // an unknown address: an invitation email; the membership counts once they accept (set a password)
   const invited = await post(browser, page, '/admin/acme/members', { email: 'newcomer@example.com', role: 'member' });
   assert.equal(invited.status, 303);
   assert.equal(invited.headers.get('location'), '/admin/acme?done=invited');
   const newcomer = await s.services.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', 'newcomer@example.com').executeTakeFirstOrThrow();
   assert.equal(newcomer.password_hash, null);
-  assert.equal(await s.services.tenants.roleOf(tenant.id, newcomer.id), 'member');
+  assert.equal(await s.services.tenants.roleOf(tenant.id, newcomer.id), null, 'nothing before acceptance');
   const mail = await s.services.db.selectFrom('email_outbox').select('subject').where('to_address', '=', 'newcomer@example.com').execute();
   assert.ok(mail.some((m) => /invited to Acme Inc/.test(m.subject)), JSON.stringify(mail));
   page = await browser.follow(invited);
   assert.match(page.body, /Invitation sent/);
   assert.ok(page.body.includes('newcomer@example.com'));
 
-  // an existing user is added directly; twice is a conflict
+  // an existing user must accept the emailed invitation first (consent); twice is a conflict
   const existing = await makeUser(s.services, { name: 'Erin Existing' });
   assert.equal((await post(browser, page, '/admin/acme/members', { email: existing.email, role: 'admin' })).headers.get('location'), '/admin/acme?done=added');
+  assert.equal(await s.services.tenants.roleOf(tenant.id, existing.id), null, 'no power over a person who has not accepted');
+  await acceptInvitation(s.services, existing.email);
   assert.equal(await s.services.tenants.roleOf(tenant.id, existing.id), 'admin');
+  await acceptInvitation(s.services, 'newcomer@example.com');
+  assert.equal(await s.services.tenants.roleOf(tenant.id, newcomer.id), 'member');
   const again = await post(browser, page, '/admin/acme/members', { email: existing.email, role: 'member' });
   assert.equal(again.status, 409);
   assert.match(again.body, /already a member/);

@@ -24,6 +24,7 @@ const PATHS: Record<EmailTokenPurpose, string> = {
   reset_password: '/reset-password',
   invite: '/invite',
   change_email: '/verify-email-change',
+  join_tenant: '/join',
 };
 
 export function createAccountService(deps: { db: Kysely<Database>; users: UserService; hasher: PasswordHasher; outbox: Outbox; clock: Clock; issuer: string; signupEnabled: boolean }) {
@@ -116,6 +117,26 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       return user;
     },
 
+    /** an existing user invited to an organization: a link to accept (nothing is granted until then) */
+    async inviteToTenant(trx: Db, user: { id: string; email: string; name: string | null }, tenant: { id: string; name: string }): Promise<void> {
+      const token = await issueEmailToken(trx, user.id, 'join_tenant', undefined, tenant.id);
+      await mailLink(trx, user.email, user.name, 'join_tenant', token, {
+        subject: `Join ${tenant.name} on Gatehouse`,
+        intro: `You have been invited to join ${tenant.name}. Its administrators will see your name, email, sign-ins and two-factor status, and its rules (such as requiring two-factor authentication) will apply to you. Accept here:`,
+        action: `Join ${tenant.name}`,
+      });
+    },
+
+    async joinTenant(token: string, meta: RequestMeta): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const t = await consumeEmailToken(trx, token, 'join_tenant');
+        if (!t?.tenantId) throw new LinkInvalidError();
+        const res = await trx.updateTable('tenant_members').set({ accepted_at: sql`now()` }).where('tenant_id', '=', t.tenantId).where('user_id', '=', t.userId).where('accepted_at', 'is', null).executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1) throw new LinkInvalidError();
+        await recordAudit(trx, { event: 'tenant.member_joined', tenantId: t.tenantId, actorUserId: t.userId, targetUserId: t.userId, ip: meta.ip, userAgent: meta.userAgent });
+      });
+    },
+
     async linkValid(token: string, purpose: EmailTokenPurpose): Promise<boolean> {
       return (await peekEmailToken(db, token, purpose)) !== null;
     },
@@ -130,6 +151,8 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         if (!t) throw new LinkInvalidError();
         await setPassword(trx, t.userId, password, { email_verified: true });
         if (name?.trim()) await trx.updateTable('users').set({ name: name.trim().slice(0, 200) }).where('id', '=', t.userId).execute();
+        // setting the password from the invitation is the acceptance of the organizations that invited them
+        await trx.updateTable('tenant_members').set({ accepted_at: sql`now()` }).where('user_id', '=', t.userId).where('accepted_at', 'is', null).execute();
         await audit(trx, 'invitation.accepted', t.userId, meta);
       });
     },

@@ -9,12 +9,15 @@ export const TOKEN_TTL_SECONDS: Record<EmailTokenPurpose, number> = {
   verify_email: 24 * 3600,
   change_email: 24 * 3600,
   invite: 7 * 24 * 3600,
+  join_tenant: 7 * 24 * 3600,
 };
 
 /** a new token; earlier unused tokens of the same purpose for the user stop working */
-export async function issueEmailToken(trx: Db, userId: string, purpose: EmailTokenPurpose, newEmail?: string): Promise<string> {
+export async function issueEmailToken(trx: Db, userId: string, purpose: EmailTokenPurpose, newEmail?: string, tenantId?: string): Promise<string> {
   const token = randomToken(32);
-  await trx.updateTable('email_tokens').set({ used_at: sql`now()` }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
+  let earlier = trx.updateTable('email_tokens').set({ used_at: sql`now()` }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null);
+  if (tenantId) earlier = earlier.where('tenant_id', '=', tenantId);
+  await earlier.execute();
   await trx
     .insertInto('email_tokens')
     .values({
@@ -22,6 +25,7 @@ export async function issueEmailToken(trx: Db, userId: string, purpose: EmailTok
       purpose,
       token_sha256: sha256Hex(token),
       new_email: newEmail ?? null,
+      tenant_id: tenantId ?? null,
       expires_at: sql`now() + make_interval(secs => ${TOKEN_TTL_SECONDS[purpose]})`,
     })
     .execute();
@@ -42,7 +46,7 @@ export async function peekEmailToken(db: Db, token: string, purpose: EmailTokenP
   return row ? { userId: row.user_id } : null;
 }
 
-export async function consumeEmailToken(db: Db, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; newEmail: string | null } | null> {
+export async function consumeEmailToken(db: Db, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; newEmail: string | null; tenantId: string | null } | null> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const row = await db
     .updateTable('email_tokens')
@@ -51,7 +55,7 @@ export async function consumeEmailToken(db: Db, token: string, purpose: EmailTok
     .where('purpose', '=', purpose)
     .where('used_at', 'is', null)
     .where('expires_at', '>', sql<Date>`now()`)
-    .returning(['user_id', 'new_email'])
+    .returning(['user_id', 'new_email', 'tenant_id'])
     .executeTakeFirst();
-  return row ? { userId: row.user_id, newEmail: row.new_email } : null;
+  return row ? { userId: row.user_id, newEmail: row.new_email, tenantId: row.tenant_id } : null;
 }

@@ -34,6 +34,7 @@ export type AuditEventName =
   | 'tenant.created'
   | 'tenant.policy_changed'
   | 'tenant.member_added'
+  | 'tenant.member_joined'
   | 'tenant.role_changed'
   | 'tenant.member_removed'
   | 'tenant.member_2fa_reset';

@@ -62,6 +62,7 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
         .select(['t.id', 't.slug', 't.enforce_from', 'm.mfa_deadline'])
         .where('m.user_id', '=', input.userId)
+        .where('m.accepted_at', 'is not', null)
         .where('t.require_2fa', '=', true)
         .execute();
       for (const r of rows) {
@@ -100,6 +101,7 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
         .select('t.id')
         .where('m.user_id', '=', userId)
+        .where('m.accepted_at', 'is not', null)
         .where('t.require_2fa', '=', true)
         .executeTakeFirst();
       return !row;

@@ -45,7 +45,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
   async function done(user: User, amr: Amr[]): Promise<FlowResult> {
-    await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).execute();
+    await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr };
   }
 

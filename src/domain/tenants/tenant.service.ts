@@ -35,6 +35,8 @@ export interface Member {
   /** enrolled; pending (rollout not over for them: deadline); overdue; not_enrolled (tenant does not require it) */
   state: MemberTwoFactorState;
   deadline: Date | null;
+  /** invited, not accepted yet: listed, but the organization has no say over them until they accept */
+  invitationPending: boolean;
 }
 
 export interface TenantClaim {
@@ -63,6 +65,7 @@ export function createTenantService(deps: {
   outbox: Outbox;
   twoFactor: TwoFactorService;
   invite: (email: string, meta: RequestMeta & { tenantName?: string; invitedBy?: string | null }) => Promise<User>;
+  inviteToTenant: (trx: Kysely<Database>, user: { id: string; email: string; name: string | null }, tenant: { id: string; name: string }) => Promise<void>;
   issuer: string;
 }) {
   const { db, clock } = deps;
@@ -77,8 +80,10 @@ export function createTenantService(deps: {
     return toTenant(row);
   }
 
+  /** the role of an accepted member (a pending invitation gives no role) */
   async function roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
-    const row = await db.selectFrom('tenant_members').select('role').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    if (!UUID_RE.test(userId)) return null;
+    const row = await db.selectFrom('tenant_members').select('role').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('accepted_at', 'is not', null).executeTakeFirst();
     return row?.role ?? null;
   }
 
@@ -108,6 +113,7 @@ export function createTenantService(deps: {
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
         .select(['t.id', 't.slug', 't.name', 'm.role', 't.require_2fa'])
         .where('m.user_id', '=', userId)
+        .where('m.accepted_at', 'is not', null)
         .orderBy('t.slug')
         .execute();
       return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, role: r.role, requires_2fa: r.require_2fa }));
@@ -133,7 +139,13 @@ export function createTenantService(deps: {
       });
     },
 
-    async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean }> {
+    /**
+     * Adds a member. A person with an account must accept first (an emailed link) when an organization admin adds
+     * them: until then the organization has no power over them (no 2FA reset, no policy, no claim). Someone without
+     * an account gets an invitation to create one, which is the acceptance. The operator (CLI, actorId null) adds
+     * existing users directly.
+     */
+    async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean; pending: boolean }> {
       if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
       let row = await findUserRowByEmail(db, email);
       let invited = false;
@@ -142,11 +154,19 @@ export function createTenantService(deps: {
         row = await findUserRowByEmail(db, email);
         invited = true;
       }
-      const userId = row!.id;
-      const added = await db.insertInto('tenant_members').values({ tenant_id: tenant.id, user_id: userId, role }).onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing()).executeTakeFirst();
-      if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError('already_member', 'That person is already a member.');
-      await audit(tenant.id, 'tenant.member_added', actorId, userId, meta, { role, invited });
-      return { userId, invited };
+      const user = row!;
+      const pending = invited || actorId !== null;
+      return db.transaction().execute(async (trx) => {
+        const added = await trx
+          .insertInto('tenant_members')
+          .values({ tenant_id: tenant.id, user_id: user.id, role, accepted_at: pending ? null : new Date() })
+          .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing())
+          .executeTakeFirst();
+        if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError('already_member', 'That person is already a member.');
+        if (pending && !invited) await deps.inviteToTenant(trx as unknown as Kysely<Database>, { id: user.id, email: user.email, name: user.name }, tenant);
+        await audit(tenant.id, 'tenant.member_added', actorId, user.id, meta, { role, invited, pending }, trx as unknown as Kysely<Database>);
+        return { userId: user.id, invited, pending };
+      });
     },
 
     async setRole(tenant: Tenant, userId: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<void> {
@@ -177,23 +197,28 @@ export function createTenantService(deps: {
       const rows = await db
         .selectFrom('tenant_members as m')
         .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select(['u.id', 'u.email', 'u.name', 'm.role', 'm.last_sign_in_at', 'm.last_sign_in_amr', 'm.mfa_deadline'])
+        .select(['u.id', 'u.email', 'u.name', 'm.role', 'm.last_sign_in_at', 'm.last_sign_in_amr', 'm.mfa_deadline', 'm.accepted_at'])
         .select((eb) => eb.exists(eb.selectFrom('totp_credentials as c').select('c.id').whereRef('c.user_id', '=', 'u.id').where('c.confirmed_at', 'is not', null)).as('two_factor'))
         .where('m.tenant_id', '=', tenant.id)
         .orderBy('u.email')
         .execute();
       const members = rows.map((r): Member => {
+        if (!r.accepted_at) {
+          // nothing about a person who has not accepted is shown to the organization
+          return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: null, lastSignInAmr: null, twoFactor: false, state: 'not_enrolled', deadline: null, invitationPending: true };
+        }
         const deadline = r.mfa_deadline ?? tenant.enforceFrom;
         const twoFactor = Boolean(r.two_factor);
         const state: MemberTwoFactorState = twoFactor ? 'enrolled' : !tenant.require2fa ? 'not_enrolled' : deadline && deadline > now ? 'pending' : 'overdue';
-        return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: r.last_sign_in_at, lastSignInAmr: r.last_sign_in_amr, twoFactor, state, deadline: state === 'pending' ? deadline : null };
+        return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: r.last_sign_in_at, lastSignInAmr: r.last_sign_in_amr, twoFactor, state, deadline: state === 'pending' ? deadline : null, invitationPending: !r.accepted_at };
       });
-      return { members, coverage: { enrolled: members.filter((m) => m.twoFactor).length, total: members.length } };
+      const accepted = members.filter((m) => !m.invitationPending);
+      return { members, coverage: { enrolled: accepted.filter((m) => m.twoFactor).length, total: accepted.length } };
     },
 
     /** who would have to set up 2FA at their next sign-in if the requirement were on */
     async wouldBeBlocked(tenant: Tenant): Promise<Member[]> {
-      return (await this.members({ ...tenant, require2fa: true, enforceFrom: null })).members.filter((m) => !m.twoFactor);
+      return (await this.members({ ...tenant, require2fa: true, enforceFrom: null })).members.filter((m) => !m.twoFactor && !m.invitationPending);
     },
 
     /**
@@ -205,6 +230,7 @@ export function createTenantService(deps: {
       if (!reason.trim()) throw new ValidationError('reason_required', 'Give a reason; it goes to the audit log.');
       const member = await memberRow(tenant.id, memberId);
       if (!member) throw new NotFoundError('member_not_found', 'No such member.');
+      if (!member.accepted_at) throw new ConflictError('invitation_pending', 'This person has not accepted the invitation yet.');
       const proof = /^\s*\d{3}\s?\d{3}\s*$/.test(adminCode) ? await deps.twoFactor.checkTotp(admin, adminCode, meta) : await deps.twoFactor.useRecoveryCode(admin, adminCode, meta);
       if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403);
       const target = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', memberId).executeTakeFirstOrThrow();
@@ -235,7 +261,7 @@ export function createTenantService(deps: {
         .where((eb) =>
           eb.or([
             eb('a.tenant_id', '=', tenant.id),
-            eb.and([eb('a.tenant_id', 'is', null), eb('a.target_user_id', 'in', eb.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenant.id)), eb('a.event', 'in', MEMBER_EVENTS)]),
+            eb.and([eb('a.tenant_id', 'is', null), eb('a.target_user_id', 'in', eb.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenant.id).where('accepted_at', 'is not', null)), eb('a.event', 'in', MEMBER_EVENTS)]),
           ]),
         )
         .orderBy('a.id', 'desc')
