@@ -33,6 +33,7 @@ const SCOPE_LABELS: Record<string, string> = {
   offline_access: 'Stay signed in to it while you are away',
   api: 'Use the Gatehouse-protected API on your behalf',
   tenants: 'See which organizations you belong to, and your role in them',
+  admin: 'Manage the organizations you administer',
 };
 
 export function scopeLabels(scopes: string[]): { scope: string; label: string }[] {

@@ -10,6 +10,7 @@ export interface AccountDeps {
   users: UserService;
   twoFactor: TwoFactorService;
   accounts: AccountService;
+  tenantsForUser(userId: string): Promise<{ slug: string; name: string; role: string }[]>;
   render: Render;
   issuer: string;
   secure: boolean;

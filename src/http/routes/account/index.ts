@@ -1,10 +1,22 @@
 import type { FastifyInstance } from 'fastify';
+import { scopeLabels } from '../../../oidc/interactions.ts';
 import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
 export async function accountView(deps: AccountDeps, userId: string, currentSessionId: string | null) {
-  const [status, sessions, apps] = await Promise.all([deps.twoFactor.status(userId), deps.accounts.sessions(userId), deps.accounts.grants(userId)]);
-  return { status, sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId })), apps };
+  const [status, sessions, apps, organizations] = await Promise.all([
+    deps.twoFactor.status(userId),
+    deps.accounts.sessions(userId),
+    deps.accounts.grants(userId),
+    deps.tenantsForUser(userId),
+  ]);
+  return {
+    status,
+    // this browser first
+    sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId })).sort((a, b) => Number(b.current) - Number(a.current)),
+    apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
+    administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
+  };
 }
 
 /** GET /account: profile summary and the two-factor section. */
