@@ -178,7 +178,9 @@ export function createDb(connectionString: string, opts: { max?: number; applica
     idleTimeoutMillis: 30_000,
     application_name: opts.applicationName ?? 'gatehouse',
   });
-  // an idle client dropped by the server (restart, pg_terminate_backend) must not crash the process
+  // a connection dropped by the server (restart, pg_terminate_backend) must not crash the process: idle clients
+  // report to the pool, checked-out ones to their own listener; the query in flight still fails and is answered
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
