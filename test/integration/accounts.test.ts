@@ -196,3 +196,16 @@ test('invitation: the invited user sets a password from the email and can sign i
   assert.equal(row.name, 'Invitee');
   assert.ok((await signIn(s, 'invitee@example.com', 'my invited passphrase')).callbackUrl);
 });
+
+test('ip-throttle: successful sign-ins from one address never add up to a lock; failures across accounts do', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  for (let i = 0; i < 60; i++) {
+    const r = await s.services.signInFlow.password(`uid-ok-${i}`, user.email, user.password, { ip: '203.0.113.7' }, {});
+    assert.equal(r.outcome, 'done', `sign-in ${i + 1} from one address`);
+  }
+  const outcomes: string[] = [];
+  for (let i = 0; i < 52; i++) outcomes.push((await s.services.signInFlow.password(`uid-bad-${i}`, `someone${i}@example.com`, 'wrong guess here', { ip: '203.0.113.8' }, {})).outcome);
+  assert.deepEqual(outcomes.slice(0, 50), Array(50).fill('invalid'), '50 free guesses across accounts');
+  assert.equal(outcomes[50], 'throttled', 'then the address waits');
+});

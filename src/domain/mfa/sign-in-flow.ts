@@ -65,7 +65,8 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check
       const accountKey = `pwd:${normalizeEmail(email)}`;
       const perAccount = await throttle.attempt(accountKey, PER_ACCOUNT);
-      const perIp = meta.ip ? await throttle.attempt(`pwd-ip:${meta.ip}`, PER_IP) : { allowed: true };
+      const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
+      const perIp = ipKey ? await throttle.attempt(ipKey, PER_IP) : { allowed: true };
       if (!perAccount.allowed || !perIp.allowed) {
         await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
         return { outcome: 'throttled' };
@@ -73,6 +74,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       const user = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
       await throttle.success(accountKey);
+      if (ipKey) await throttle.refund(ipKey, PER_IP);
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, { uid, userId: user.id, state, amr, passwordAt: clock.now() }, deps.ttlSeconds);
         return { outcome: 'next', step: state } as const;

@@ -51,6 +51,18 @@ export function createThrottleService(db: Kysely<Database>) {
     async success(key: string): Promise<void> {
       await db.deleteFrom('throttles').where('key', '=', key).execute();
     },
+
+    /** an attempt that turned out right gives its count back (shared keys such as an IP: others' failures stay) */
+    async refund(key: string, policy: ThrottlePolicy): Promise<void> {
+      await db
+        .updateTable('throttles')
+        .set({
+          failures: sql`greatest(failures - 1, 0)`,
+          locked_until: sql`CASE WHEN failures - 1 < ${policy.free} THEN NULL ELSE locked_until END`,
+        })
+        .where('key', '=', key)
+        .execute();
+    },
   };
 }
 
