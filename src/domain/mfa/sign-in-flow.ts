@@ -64,17 +64,18 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<FlowResult> {
       // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check
       const accountKey = `pwd:${normalizeEmail(email)}`;
-      const perAccount = await throttle.attempt(accountKey, PER_ACCOUNT);
       const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
-      const perIp = ipKey ? await throttle.attempt(ipKey, PER_IP) : { allowed: true };
+      const [perAccount, perIp] = await Promise.all([
+        throttle.attempt(accountKey, PER_ACCOUNT),
+        ipKey ? throttle.attempt(ipKey, PER_IP) : Promise.resolve({ allowed: true }),
+      ]);
       if (!perAccount.allowed || !perIp.allowed) {
         await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
         return { outcome: 'throttled' };
       }
       const user = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
-      await throttle.success(accountKey);
-      if (ipKey) await throttle.refund(ipKey, PER_IP);
+      await Promise.all([throttle.success(accountKey), ipKey ? throttle.refund(ipKey, PER_IP) : undefined]);
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, { uid, userId: user.id, state, amr, passwordAt: clock.now() }, deps.ttlSeconds);
         return { outcome: 'next', step: state } as const;

@@ -93,8 +93,8 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       const reason = !row ? 'unknown_user' : row.disabled_at ? 'disabled' : !ok ? 'bad_password' : undefined;
       // hash outside the transaction: never hold a connection across an argon2 run
       const rehash = good?.password_hash && hasher.needsRehash(good.password_hash) ? await hasher.hash(password) : undefined;
-      await db.transaction().execute(async (trx) => {
-        await recordAudit(trx, {
+      const audit = async (trx: Db) =>
+        recordAudit(trx, {
           event: good ? 'login.succeeded' : 'login.failed',
           targetUserId: row?.id ?? null,
           clientId: meta.clientId ?? null,
@@ -102,15 +102,16 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
           userAgent: meta.userAgent,
           data: good ? { method: 'pwd' } : { reason },
         });
-        if (good && rehash) {
-          await trx
-            .updateTable('users')
-            .set({ password_hash: rehash, updated_at: new Date() })
-            .where('id', '=', good.id)
-            .execute();
-        }
+      // the audit row alone needs no transaction; with a rehash, both commit together
+      if (!(good && rehash)) {
+        await audit(db);
+        return good ? toUser(good) : null;
+      }
+      await db.transaction().execute(async (trx) => {
+        await audit(trx);
+        await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).execute();
       });
-      return good ? toUser(good) : null;
+      return toUser(good);
     },
   };
 }
