@@ -345,3 +345,12 @@ test('no-secrets-in-logs: passwords, codes, tokens and client secrets never reac
     assert.ok(!logs.includes(secret), `a secret (${secret.slice(0, 6)}…) appeared in the logs`);
   }
 });
+
+test('PKCE: a wrong code_verifier is refused at the token endpoint', async (t) => {
+  const s = await startServer(t);
+  const { config, req, callbackUrl } = await signedIn(s);
+  await assert.rejects(
+    oidc.authorizationCodeGrant(config, new URL(callbackUrl), { pkceCodeVerifier: `${req.verifier.slice(0, -4)}AAAA`, expectedState: req.state, expectedNonce: req.nonce }),
+    (e: { error?: string }) => e.error === 'invalid_grant',
+  );
+});
