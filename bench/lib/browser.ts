@@ -1,6 +1,7 @@
 // A minimal browser over undici (cookie jar, manual redirects) and the OIDC flows the bench drives with it.
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
+import { parseSetCookie } from '../../test/helpers/http-browser.ts';
 
 /** one keep-alive agent for every browser of the bench (the server sees few connections, as behind a proxy) */
 export const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
@@ -18,13 +19,7 @@ export class Browser {
   private store(setCookie: string | string[] | undefined) {
     if (!setCookie) return;
     for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const pathAttr = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='));
-      const path = pathAttr ? pathAttr.slice(5) : '/';
-      const expired = value === '' || attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim()));
+      const { name, value, path, expired } = parseSetCookie(line);
       const key = `${name}|${path}`;
       if (expired) this.jar.delete(key);
       else this.jar.set(key, { name, value, path });

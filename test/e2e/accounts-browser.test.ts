@@ -2,14 +2,13 @@
 // sign-up with email verification, forgot password, invitation, the 2FA-rollout reminder, the device flow pages and
 // the account page, each on a desktop and a phone screen.
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
-import http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
-import { makeClient, makeUser, PASSWORD } from '../helpers/factories.ts';
-import { authorizationRequest, discover, oidc, redeem } from '../helpers/rp.ts';
-import { freePort, startServer, type TestServer } from '../helpers/server.ts';
+import { makeUser, PASSWORD } from '../helpers/factories.ts';
+import { discover, oidc, redeem } from '../helpers/rp.ts';
+import { relyingParty, type Rp } from '../helpers/rp-listener.ts';
+import { startServer } from '../helpers/server.ts';
 import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
@@ -18,41 +17,6 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 667 };
 const BAD_LOGIN = 'Incorrect email or password.';
 const TOO_SHORT = /Use at least 15 characters/;
-
-/** the RP's loopback listener: answers 200 "signed in", records every URL and announces it by path */
-async function listener(t: TestContext) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const hits: string[] = [];
-  const events = new EventEmitter();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, origin);
-    hits.push(url.href);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-    events.emit(url.pathname, url.href);
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    origin,
-    hits,
-    /** the next request to `pathname`; call it before the navigation that leads there */
-    next: (pathname: string) => once(events, pathname, { signal: AbortSignal.timeout(10_000) }).then(([url]) => url as string),
-  };
-}
-
-/** a registered client whose redirect URI points at its own listener; `authorize` asks for `params` (a scope, …) */
-async function relyingParty(t: TestContext, s: TestServer, over: Parameters<typeof makeClient>[1] = {}, params: Record<string, string> = {}) {
-  const cb = await listener(t);
-  const client = await makeClient(s.services, { redirectUris: [`${cb.origin}/callback`], postLogoutRedirectUris: [`${cb.origin}/logged-out`], ...over });
-  const config = await discover(s.issuer, client);
-  return { ...cb, client, config, authorize: () => authorizationRequest(config, client.redirectUri, params) };
-}
-type Rp = Awaited<ReturnType<typeof relyingParty>>;
 
 /**
  * `browsers` fresh Chromium profiles (each its own cookie jar), an SMTP sink, then a server that mails to it.
@@ -122,7 +86,7 @@ test('browser sign-up → real email → verify → sign in through an RP', asyn
   const { s, sink, pages } = await setup(t);
   const page = pages[0]!;
   // scope email puts email_verified in userinfo; the claims parameter asks for it in the ID token too
-  const rp = await relyingParty(t, s, {}, { scope: 'openid email', claims: JSON.stringify({ id_token: { email_verified: { essential: true } } }) });
+  const rp = await relyingParty(t, s, { params: { scope: 'openid email', claims: JSON.stringify({ id_token: { email_verified: { essential: true } } }) } });
   const email = `new.person.${Date.now()}@example.com`; // 37 characters: longer than a phone line
 
   await page.goto((await rp.authorize()).url);
@@ -243,7 +207,7 @@ test('grace reminder during a 2FA rollout', async (t) => {
   await s.services.tenants.addMember(tenant, user.email, 'member', null);
   const deadline = new Date(Date.now() + 7 * 86400_000);
   await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: deadline }, null);
-  const rp = await relyingParty(t, s, { name: 'Team Wiki' });
+  const rp = await relyingParty(t, s, { client: { name: 'Team Wiki' } });
 
   const req = await rp.authorize();
   await page.goto(req.url);
@@ -323,9 +287,9 @@ test('invitation → choose a password → the account page with sessions and ap
   await shoot(page, 'done-invite');
 
   // signed in to two apps in this browser (one third-party, with consent), and to the account page in another one
-  const wiki = await relyingParty(t, s, { name: 'Team Wiki' });
+  const wiki = await relyingParty(t, s, { client: { name: 'Team Wiki' } });
   await signInThroughRp(page, wiki, { email, password });
-  const printer = await relyingParty(t, s, { name: 'Photo Printer', firstParty: false });
+  const printer = await relyingParty(t, s, { client: { name: 'Photo Printer', firstParty: false } });
   const req = await printer.authorize();
   await page.goto(req.url);
   const callback = printer.next('/callback');

@@ -1,55 +1,15 @@
 // Sign-in, SSO, consent and logout in a real Chromium against a real Gatehouse and an openid-client RP.
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
-import http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { Page, Response } from 'playwright-core';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
-import { makeClient, makeUser } from '../helpers/factories.ts';
-import { authorizationRequest, discover, redeem } from '../helpers/rp.ts';
-import { freePort, startServer, type TestServer } from '../helpers/server.ts';
+import { makeUser } from '../helpers/factories.ts';
+import { authorizationRequest, redeem } from '../helpers/rp.ts';
+import { relyingParty, type Rp } from '../helpers/rp-listener.ts';
+import { startServer } from '../helpers/server.ts';
 
 const BAD_LOGIN = 'Incorrect email or password.';
 type User = Awaited<ReturnType<typeof makeUser>>;
-
-/** the RP's loopback listener: answers 200 "signed in", records every URL and announces it by path */
-async function listener(t: TestContext) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const hits: string[] = [];
-  const events = new EventEmitter();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, origin);
-    hits.push(url.href);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-    events.emit(url.pathname, url.href);
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    origin,
-    hits,
-    /** the next request to `pathname`; call it before the navigation that leads there */
-    next: (pathname: string) => once(events, pathname, { signal: AbortSignal.timeout(10_000) }).then(([url]) => url as string),
-  };
-}
-
-/** a registered client whose redirect and post-logout URIs point at its own listener */
-async function relyingParty(t: TestContext, s: TestServer, over: Parameters<typeof makeClient>[1] = {}) {
-  const cb = await listener(t);
-  const client = await makeClient(s.services, {
-    redirectUris: [`${cb.origin}/callback`],
-    postLogoutRedirectUris: [`${cb.origin}/logged-out`],
-    ...over,
-  });
-  const config = await discover(s.issuer, client);
-  return { ...cb, client, config, authorize: () => authorizationRequest(config, client.redirectUri) };
-}
-type Rp = Awaited<ReturnType<typeof relyingParty>>;
 
 async function setup(t: TestContext) {
   // after-hooks run in registration order: the browser's connections go before the server waits for them
@@ -98,7 +58,7 @@ test('browser sign-in through an RP gives an ID token with amr pwd', async (t) =
 test('SSO: a second client signs in without typing', async (t) => {
   const { s, user, page } = await setup(t);
   const first = await signIn(page, await relyingParty(t, s), user);
-  const rp = await relyingParty(t, s, { name: 'Second App' });
+  const rp = await relyingParty(t, s, { client: { name: 'Second App' } });
   const req = await rp.authorize();
   const shown: string[] = []; // documents that rendered (not redirects)
   page.on('response', (r) => {
@@ -142,7 +102,7 @@ test('login form fields carry the standard autocomplete tokens', async (t) => {
 
 test('consent page for a third-party client', async (t) => {
   const { s, user, page } = await setup(t);
-  const rp = await relyingParty(t, s, { name: 'Photo Printer', firstParty: false });
+  const rp = await relyingParty(t, s, { client: { name: 'Photo Printer', firstParty: false } });
   const req = await rp.authorize();
   await page.goto(req.url);
   await submitLogin(page, user.email, user.password);

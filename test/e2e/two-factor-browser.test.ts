@@ -2,18 +2,17 @@
 // account page by scanning the QR code off the screen, signing in with password + TOTP, the lost-phone path through
 // a recovery code, and every two-factor page on a desktop and a phone screen.
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { SCREENSHOT_DIR, launchBrowser, screenshot } from '../helpers/browser.ts';
-import { makeClient, makeUser } from '../helpers/factories.ts';
+import { makeUser } from '../helpers/factories.ts';
 import { decodeQr, oathtoolCode, parseOtpauth } from '../helpers/qr.ts';
-import { authorizationRequest, discover, redeem } from '../helpers/rp.ts';
-import { freePort, startServer, type TestServer } from '../helpers/server.ts';
+import { redeem } from '../helpers/rp.ts';
+import { relyingParty } from '../helpers/rp-listener.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
 import { codeFor, enrollTotp } from '../helpers/totp.ts';
 
 type User = Awaited<ReturnType<typeof makeUser>>;
@@ -22,40 +21,6 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 667 };
 const RECOVERY_CODE = /^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/;
 const ACR_MFA = 'urn:gatehouse:acr:mfa';
-
-/** the RP's loopback listener: answers 200 "signed in", records every URL and announces it by path */
-async function listener(t: TestContext) {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const hits: string[] = [];
-  const events = new EventEmitter();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, origin);
-    hits.push(url.href);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-    events.emit(url.pathname, url.href);
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    origin,
-    hits,
-    /** the next request to `pathname`; call it before the navigation that leads there */
-    next: (pathname: string) => once(events, pathname, { signal: AbortSignal.timeout(10_000) }).then(([url]) => url as string),
-  };
-}
-
-/** a registered first-party client whose redirect URI points at its own listener */
-async function relyingParty(t: TestContext, s: TestServer) {
-  const cb = await listener(t);
-  const client = await makeClient(s.services, { redirectUris: [`${cb.origin}/callback`], postLogoutRedirectUris: [`${cb.origin}/logged-out`] });
-  const config = await discover(s.issuer, client);
-  return { ...cb, client, config, authorize: () => authorizationRequest(config, client.redirectUri) };
-}
 
 /**
  * `browsers` fresh Chromium profiles (each its own cookie jar), then the server: after-hooks run in registration

@@ -6,6 +6,18 @@ export interface Page {
   headers: Headers;
 }
 
+/** one Set-Cookie header line: the cookie's name, value and path (default "/"); `expired` when it deletes the cookie */
+export function parseSetCookie(line: string): { name: string; value: string; path: string; expired: boolean } {
+  const [pair, ...attrs] = line.split(';');
+  const eq = pair!.indexOf('=');
+  const name = pair!.slice(0, eq).trim();
+  const value = pair!.slice(eq + 1).trim();
+  const pathAttr = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='));
+  const path = pathAttr ? pathAttr.slice(5) : '/';
+  const expired = attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim())) || value === '';
+  return { name, value, path, expired };
+}
+
 export class HttpBrowser {
   private jar = new Map<string, { value: string; path: string }>();
 
@@ -15,13 +27,7 @@ export class HttpBrowser {
 
   private store(res: Response) {
     for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const pathAttr = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='));
-      const path = pathAttr ? pathAttr.slice(5) : '/';
-      const expired = attrs.some((a) => /expires=thu, 01 jan 1970/i.test(a.trim())) || value === '';
+      const { name, value, path, expired } = parseSetCookie(line);
       const key = `${name}|${path}`;
       if (expired) this.jar.delete(key);
       else this.jar.set(key, { value, path });

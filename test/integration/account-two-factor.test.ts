@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { signInOnPage } from '../helpers/sign-in.ts';
 import { codeFor, fixedClock } from '../helpers/totp.ts';
 
 const T0 = new Date('2026-11-25T12:00:05Z');
@@ -12,12 +13,7 @@ const T0 = new Date('2026-11-25T12:00:05Z');
 async function accountSession(s: TestServer, user: { email: string; password: string }, code?: () => string): Promise<{ browser: HttpBrowser; page: Page }> {
   const browser = new HttpBrowser();
   const login = await browser.get(`${s.issuer}/account`);
-  const form = formOn(login, '/login');
-  let page = await browser.follow(await browser.request(form.action, { form: { ...form.fields, email: user.email, password: user.password } }));
-  if (page.url.endsWith('/totp')) {
-    const f = formOn(page, '/totp');
-    page = await browser.follow(await browser.request(f.action, { form: { ...f.fields, code: code!() } }));
-  }
+  const page = await signInOnPage(browser, login, user, code);
   assert.equal(page.url, `${s.issuer}/account`, page.body.slice(0, 300));
   return { browser, page };
 }

@@ -8,6 +8,7 @@ import type { Tenant } from '../../src/domain/tenants/tenant.service.ts';
 import { acceptInvitation, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { signInOnPage } from '../helpers/sign-in.ts';
 import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
 
 const T0 = new Date('2026-11-25T12:00:05Z');
@@ -34,12 +35,7 @@ async function consoleSession(s: TestServer, user: { email: string; password: st
   assert.equal(first.status, 303);
   assert.equal(first.headers.get('location'), '/account/sign-in');
   const login = await browser.follow(first);
-  const form = formOn(login, '/login');
-  let page = await browser.follow(await browser.request(form.action, { form: { ...form.fields, email: user.email, password: user.password } }));
-  if (page.url.endsWith('/totp')) {
-    const f = formOn(page, '/totp');
-    page = await browser.follow(await browser.request(f.action, { form: { ...f.fields, code: code!() } }));
-  }
+  const page = await signInOnPage(browser, login, user, code);
   assert.equal(page.url, `${s.issuer}/account`, page.body.slice(0, 300));
   const admin = await browser.get(`${s.issuer}/admin`);
   assert.equal(admin.status, 200);
