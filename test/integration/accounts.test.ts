@@ -209,3 +209,22 @@ test('ip-throttle: successful sign-ins from one address never add up to a lock; 
   assert.deepEqual(outcomes.slice(0, 50), Array(50).fill('invalid'), '50 free guesses across accounts');
   assert.equal(outcomes[50], 'throttled', 'then the address waits');
 });
+
+test('account page: an app signed in from two browsers is listed once; revoking it kills its tokens', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services, { name: 'Photo Printer' });
+  const config = await discover(s.issuer, client);
+  const tokens = [];
+  for (let i = 0; i < 2; i++) {
+    const req = await authorizationRequest(config, client.redirectUri);
+    const r = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
+    tokens.push(await redeem(config, req, r.callbackUrl!));
+  }
+  const apps = await s.services.accounts.grants(user.id);
+  assert.deepEqual(apps.map((a) => a.clientName), ['Photo Printer']);
+  await s.services.accounts.revokeApp(user, client.clientId, {});
+  const { oidc } = await import('../helpers/rp.ts');
+  for (const tk of tokens) await assert.rejects(oidc.refreshTokenGrant(config, tk.refresh_token!));
+  assert.deepEqual(await s.services.accounts.grants(user.id), []);
+});

@@ -11,7 +11,7 @@ import { checkPassword } from '../users/password-policy.ts';
 import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/user.repository.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { consumeEmailToken, issueEmailToken, peekEmailToken, TOKEN_TTL_SECONDS } from './email-token.ts';
-import { listGrants, listSessions, revokeEverything, revokeGrant, revokeSession } from './session-list.ts';
+import { listGrants, listSessions, revokeApp, revokeEverything, revokeSession } from './session-list.ts';
 
 export class LinkInvalidError extends DomainError {
   constructor() {
@@ -242,9 +242,9 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       });
     },
 
-    async revokeGrant(user: User, grantId: string, meta: RequestMeta): Promise<void> {
+    async revokeApp(user: User, clientId: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        if (await revokeGrant(trx, user.id, grantId)) await audit(trx, 'grant.revoked', user.id, meta, { grantId });
+        if (await revokeApp(trx, user.id, clientId)) await audit(trx, 'grant.revoked', user.id, meta, { clientId });
       });
     },
   };

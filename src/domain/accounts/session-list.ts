@@ -11,8 +11,8 @@ export interface SessionInfo {
   apps: string[];
 }
 
+/** an app with access: one entry per app, however many grants (browsers) it holds */
 export interface AppGrant {
-  grantId: string;
   clientId: string;
   clientName: string;
   scope: string;
@@ -55,17 +55,28 @@ export async function listGrants(db: Kysely<Database>, userId: string): Promise<
     .where('p.expires_at', '>', sql<Date>`now()`)
     .where(sql`p.payload->>'clientId'`, '!=', 'gatehouse-account')
     .execute();
-  return rows.map((r) => {
+  const byClient = new Map<string, AppGrant>();
+  for (const r of rows) {
     const p = r.payload as { clientId: string; openid?: { scope?: string } };
-    return { grantId: r.id, clientId: p.clientId, clientName: r.name ?? p.clientId, scope: p.openid?.scope ?? '' };
-  });
+    const seen = byClient.get(p.clientId);
+    const scopes = new Set([...(seen?.scope.split(' ') ?? []), ...(p.openid?.scope ?? '').split(' ')].filter(Boolean));
+    byClient.set(p.clientId, { clientId: p.clientId, clientName: r.name ?? p.clientId, scope: [...scopes].join(' ') });
+  }
+  return [...byClient.values()].sort((a, b) => a.clientName.localeCompare(b.clientName));
 }
 
-/** an app's authorization and every token issued under it */
-export async function revokeGrant(db: Db, userId: string, grantId: string): Promise<boolean> {
-  const owned = await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Grant').where('id', '=', grantId).where(sql`payload->>'accountId'`, '=', userId).executeTakeFirst();
-  if (!owned) return false;
-  await db.deleteFrom('oidc_payloads').where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])])).execute();
+/** every authorization of the user for one app, and every token issued under them */
+export async function revokeApp(db: Db, userId: string, clientId: string): Promise<boolean> {
+  const grants = await db
+    .selectFrom('oidc_payloads')
+    .select('id')
+    .where('model', '=', 'Grant')
+    .where(sql`payload->>'accountId'`, '=', userId)
+    .where(sql`payload->>'clientId'`, '=', clientId)
+    .execute();
+  if (!grants.length) return false;
+  const ids = grants.map((g) => g.id);
+  await db.deleteFrom('oidc_payloads').where((eb) => eb.or([eb('grant_id', 'in', ids), eb.and([eb('model', '=', 'Grant'), eb('id', 'in', ids)])])).execute();
   return true;
 }
 

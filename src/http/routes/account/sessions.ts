@@ -12,7 +12,7 @@ export default async function accountSessions(app: FastifyInstance, deps: Accoun
     return reply.redirect(req.params.id === req.accountSessionId ? '/' : '/account?done=session', 303);
   });
   app.post<{ Params: { id: string } }>('/account/apps/:id/revoke', opts, async (req, reply) => {
-    await deps.accounts.revokeGrant(req.accountUser!, req.params.id, meta(req));
+    await deps.accounts.revokeApp(req.accountUser!, req.params.id, meta(req));
     return reply.redirect('/account?done=app', 303);
   });
 }

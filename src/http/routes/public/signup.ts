@@ -21,7 +21,7 @@ export default async function signup(app: FastifyInstance, deps: PublicDeps) {
       await deps.accounts.signUp({ email: req.body.email, name: req.body.name ?? '', password: req.body.password }, meta(req));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      const html = deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, name: req.body.name, error: err.message });
+      const html = deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, name: req.body.name, error: err.message, errorField: err.code === 'invalid_email' ? 'email' : 'password' });
       return page(reply, html, err.httpStatus);
     }
     return page(reply, deps.render('public/check-email.njk', { email: req.body.email, purpose: 'signup', returnTo }));
