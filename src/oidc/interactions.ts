@@ -50,8 +50,12 @@ function parseClaims(raw: unknown): unknown {
 }
 
 export function createInteractions(provider: Provider) {
+  // one read of the interaction per request: a handler's view() and its finish share it
+  const perRequest = new WeakMap<IncomingMessage, Awaited<ReturnType<Provider['interactionDetails']>>>();
+
   async function details(req: IncomingMessage, res: ServerResponse, uid: string) {
-    let interaction;
+    let interaction = perRequest.get(req);
+    if (interaction && interaction.uid === uid) return interaction;
     try {
       interaction = await provider.interactionDetails(req, res);
     } catch (err) {
@@ -60,6 +64,7 @@ export function createInteractions(provider: Provider) {
     }
     // oidc-provider does not compare the uid in the URL with the one in the cookie
     if (interaction.uid !== uid) throw new InteractionExpiredError();
+    perRequest.set(req, interaction);
     return interaction;
   }
 
