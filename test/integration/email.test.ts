@@ -16,7 +16,12 @@ test('email-delivery: turning on 2FA mails the user through real SMTP, text and 
   assert.match(mail.subject, /two-factor authentication turned on/);
   assert.match(mail.raw, /text\/plain/);
   assert.match(mail.raw, /text\/html/);
-  const row = await s.services.db.selectFrom('email_outbox').select(['sent_at', 'attempts']).executeTakeFirstOrThrow();
+  // the worker marks the row sent when its transaction commits, just after the SMTP server accepted the message
+  let row = await s.services.db.selectFrom('email_outbox').select(['sent_at', 'attempts']).executeTakeFirstOrThrow();
+  for (let i = 0; i < 100 && !row.sent_at; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    row = await s.services.db.selectFrom('email_outbox').select(['sent_at', 'attempts']).executeTakeFirstOrThrow();
+  }
   assert.ok(row.sent_at);
   assert.equal(row.attempts, 1);
 });
