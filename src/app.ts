@@ -91,6 +91,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       users: services.users,
       twoFactor: services.twoFactor,
       accounts: services.accounts,
+      mfaPolicy: services.mfaPolicy,
       tenantsForUser: (id: string) => services.tenants.listForUser(id),
       render,
       issuer: config.issuer,

@@ -77,8 +77,10 @@ test('account 2FA: sensitive changes need the password and a second factor; add,
   const { browser, page } = await accountSession(s, user, () => codeFor(first.secret, clock.now()));
   clock.advance(30);
 
-  // add a second authenticator
-  const enroll = await post(browser, page, '/account/2fa/enroll', { password: user.password, name: 'Tablet' });
+  // add a second authenticator: with 2FA on, the password alone is not enough
+  const pwOnlyAdd = await post(browser, page, '/account/2fa/enroll', { password: user.password, name: 'Tablet' });
+  assert.equal(pwOnlyAdd.status, 403);
+  const enroll = await post(browser, page, '/account/2fa/enroll', { password: user.password, name: 'Tablet', code: codeFor(first.secret, clock.now()) });
   const added = await browser.follow(await post(browser, enroll, '/account/2fa/activate', { code: codeFor(keyOn(enroll), clock.now()) }));
   assert.match(added.body, /The authenticator was added/);
   assert.match(added.body, /Tablet/);

@@ -228,3 +228,23 @@ test('account page: an app signed in from two browsers is listed once; revoking 
   for (const tk of tokens) await assert.rejects(oidc.refreshTokenGrant(config, tk.refresh_token!));
   assert.deepEqual(await s.services.accounts.grants(user.id), []);
 });
+
+test('squatting: an unverified sign-up for someone else\'s address loses its factors and sessions when the owner takes it over', async (t) => {
+  const s = await startServer(t);
+  // the attacker signs up with the victim's address, never verifies it, and binds their own authenticator
+  const squatter = await s.services.users.create({ email: 'victim@corp.example', password: 'attacker passphrase here' });
+  await enrollTotp(s.services, squatter);
+  const tenant = await s.services.tenants.create({ slug: 'corp', name: 'Corp' });
+  const admin = await makeUser(s.services);
+  await s.services.tenants.addMember(tenant, admin.email, 'owner', null);
+  // an admin invites the address: it takes the invitation path, not a join of the attacker's account
+  const r = await s.services.tenants.addMember(tenant, 'victim@corp.example', 'member', admin.id, {});
+  assert.equal(r.invited, true);
+  const { acceptInvitation } = await import('../helpers/factories.ts');
+  await acceptInvitation(s.services, 'victim@corp.example', 'the real owner passphrase');
+  assert.equal((await s.services.twoFactor.status(squatter.id)).enabled, false, 'the attacker\'s authenticator is gone');
+  assert.equal(await s.services.users.authenticate('victim@corp.example', 'attacker passphrase here', {}), null);
+  assert.ok(await s.services.users.authenticate('victim@corp.example', 'the real owner passphrase', {}));
+  // a verified account is never offered an invitation (accepting one resets the account)
+  await assert.rejects(s.services.accounts.invite(admin.email, {}), (e: { code?: string }) => e.code === 'already_registered');
+});

@@ -227,3 +227,18 @@ test('mfa-throttle: 100 wrong codes over parallel interactions never let more th
   // recovery codes share the counter
   assert.equal(await s.services.twoFactor.useRecoveryCode(user, enrolled!.recoveryCodes[0]!, {}), 'throttled');
 });
+
+test('authn-transaction-binding: a step checked for one account cannot move or finish a sign-in swapped to another', async (t) => {
+  const { s } = await setup(t, { totp: false });
+  const { beginAuthnTransaction, moveAuthnTransaction, takeAuthnTransaction } = await import('../../src/domain/mfa/authn-transaction.ts');
+  const b = await makeUser(s.services);
+  const a = await makeUser(s.services);
+  const uid = 'uid-swap-test';
+  const checkedForB = { uid, userId: b.id, state: 'enroll' as const };
+  await beginAuthnTransaction(s.services.db, { ...checkedForB, amr: ['pwd', 'otp', 'mfa'], passwordAt: new Date() }, 600);
+  // between B's check and B's next write, a password step for A lands on the same interaction
+  await beginAuthnTransaction(s.services.db, { uid, userId: a.id, state: 'enroll', amr: ['pwd', 'otp', 'mfa'], passwordAt: new Date() }, 600);
+  assert.equal(await moveAuthnTransaction(s.services.db, checkedForB, 'recovery_codes', ['pwd', 'otp', 'mfa']), false);
+  assert.equal(await takeAuthnTransaction(s.services.db, checkedForB), null, 'A\'s sign-in cannot be completed by B\'s step');
+  assert.ok(await takeAuthnTransaction(s.services.db, { uid, userId: a.id, state: 'enroll' }), 'A\'s own step still can');
+});

@@ -104,6 +104,8 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     /** an invitation: the user exists without a password until they accept */
     async invite(email: string, meta: RequestMeta & { invitedBy?: string | null; tenantName?: string }): Promise<User> {
       const existing = await findUserRowByEmail(db, email);
+      // accepting an invitation resets the account: never offer that for an account its owner has verified
+      if (existing?.password_hash && existing.email_verified) throw new ConflictError('already_registered', 'That address already has an account.');
       const user = existing ? { id: existing.id, email: existing.email, name: existing.name, emailVerified: existing.email_verified } : await users.create({ email });
       await db.transaction().execute(async (trx) => {
         const token = await issueEmailToken(trx, user.id, 'invite');
@@ -150,6 +152,10 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         const t = await consumeEmailToken(trx, token, 'invite');
         if (!t) throw new LinkInvalidError();
         await setPassword(trx, t.userId, password, { email_verified: true });
+        // whoever had this account before the mailbox owner accepted (an unverified sign-up) loses everything bound to it
+        await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
+        await revokeEverything(trx, t.userId);
         if (name?.trim()) await trx.updateTable('users').set({ name: name.trim().slice(0, 200) }).where('id', '=', t.userId).execute();
         // setting the password from the invitation is the acceptance of the organizations that invited them
         await trx.updateTable('tenant_members').set({ accepted_at: sql`now()` }).where('user_id', '=', t.userId).where('accepted_at', 'is', null).execute();
@@ -183,6 +189,11 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         if (!t) throw new LinkInvalidError();
         // the link proved control of the mailbox
         await setPassword(trx, t.userId, password, { email_verified: true });
+        if (!row.email_verified) {
+          // factors bound to an account whose address was never proven may be someone else's: they go
+          await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
+          await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
+        }
         await revokeEverything(trx, t.userId);
         await trx.deleteFrom('throttles').where('key', '=', `pwd:${normalizeEmail(row.email)}`).execute();
         await audit(trx, 'password.reset', t.userId, meta);

@@ -35,12 +35,31 @@ export async function findAuthnTransaction(db: Db, uid: string): Promise<AuthnTr
   return row ? { uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at } : null;
 }
 
-export async function moveAuthnTransaction(db: Db, uid: string, state: AuthnState, amr: string[]): Promise<void> {
-  await db.updateTable('authn_transactions').set({ state, amr }).where('uid', '=', uid).execute();
+/**
+ * Moves the transaction on only if it still belongs to the same user and is still in the step the caller checked:
+ * a password step for another account on the same interaction in between (a race) makes the move fail.
+ */
+export async function moveAuthnTransaction(db: Db, from: { uid: string; userId: string; state: AuthnState }, state: AuthnState, amr: string[]): Promise<boolean> {
+  const res = await db
+    .updateTable('authn_transactions')
+    .set({ state, amr })
+    .where('uid', '=', from.uid)
+    .where('user_id', '=', from.userId)
+    .where('state', '=', from.state)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
 }
 
-/** single use: exactly one caller gets the transaction back */
-export async function takeAuthnTransaction(db: Db, uid: string): Promise<AuthnTransaction | null> {
-  const row = await db.deleteFrom('authn_transactions').where('uid', '=', uid).where('expires_at', '>', sql<Date>`now()`).returningAll().executeTakeFirst();
+/** single use, and only as the user and step the caller checked: exactly one caller gets the transaction back */
+export async function takeAuthnTransaction(db: Db, from: { uid: string; userId: string; state: AuthnState }): Promise<AuthnTransaction | null> {
+  const row = await db
+    .deleteFrom('authn_transactions')
+    .where('uid', '=', from.uid)
+    .where('user_id', '=', from.userId)
+    .where('state', '=', from.state)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
   return row ? { uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at } : null;
 }

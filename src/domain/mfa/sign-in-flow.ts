@@ -49,10 +49,14 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     return { outcome: 'done', user, amr };
   }
 
-  async function finish(uid: string): Promise<FlowResult> {
-    const tx = await takeAuthnTransaction(db, uid); // single use: a second finisher gets nothing
-    const user = tx && (await users.findById(undefined, tx.userId));
-    return tx && user ? done(user, tx.amr as Amr[]) : { outcome: 'expired' };
+  /** completes the sign-in with the transaction the caller checked (same user, same step), or not at all */
+  async function finish(c: { tx: AuthnTransaction; user: User }): Promise<FlowResult> {
+    const tx = await takeAuthnTransaction(db, c.tx);
+    return tx ? done(c.user, tx.amr as Amr[]) : { outcome: 'expired' };
+  }
+
+  async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult): Promise<FlowResult> {
+    return (await moveAuthnTransaction(db, c.tx, state, amr)) ? next : { outcome: 'expired' };
   }
 
   return {
@@ -98,7 +102,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.checkTotp(c.user, code, meta);
       if (r !== 'ok') return { outcome: r };
-      return finish(uid);
+      return finish(c);
     },
 
     /** a recovery code lets the user in, then takes them to set up a new authenticator (old ones go) */
@@ -107,8 +111,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.useRecoveryCode(c.user, code, meta);
       if (r !== 'ok') return { outcome: r };
-      await moveAuthnTransaction(db, uid, 'enroll', AMR_RECOVERY);
-      return { outcome: 'next', step: 'enroll' };
+      return move(c, 'enroll', AMR_RECOVERY, { outcome: 'next', step: 'enroll' });
     },
 
     /** true when this enrollment sets up a user's first factor (not a reset after a recovery code) */
@@ -121,9 +124,8 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     async grace(uid: string, choice: 'setup' | 'later'): Promise<FlowResult> {
       const c = await current(uid, 'grace');
       if (!c) return { outcome: 'expired' };
-      if (choice === 'later') return finish(uid);
-      await moveAuthnTransaction(db, uid, 'enroll', AMR_TOTP);
-      return { outcome: 'next', step: 'enroll' };
+      if (choice === 'later') return finish(c);
+      return move(c, 'enroll', AMR_TOTP, { outcome: 'next', step: 'enroll' });
     },
 
     /** the deadline to show on the grace page */
@@ -147,14 +149,14 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       const c = await current(uid, 'enroll');
       if (!c) return null;
       const { recoveryCodes } = await twoFactor.activate(c.user, credentialId, code, meta, { replaceOthers: true });
-      await moveAuthnTransaction(db, uid, 'recovery_codes', c.tx.amr);
+      if (!(await moveAuthnTransaction(db, c.tx, 'recovery_codes', c.tx.amr))) return null;
       return { recoveryCodes: recoveryCodes ?? [] };
     },
 
     /** the user confirmed they saved the codes: the sign-in completes */
     async codesSaved(uid: string): Promise<FlowResult> {
-      if (!(await current(uid, 'recovery_codes'))) return { outcome: 'expired' };
-      return finish(uid);
+      const c = await current(uid, 'recovery_codes');
+      return c ? finish(c) : { outcome: 'expired' };
     },
 
     /** the box was not ticked: the codes shown are gone, so new ones replace them */

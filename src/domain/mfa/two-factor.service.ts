@@ -118,6 +118,9 @@ export function createTwoFactorService(deps: {
       return { enabled: devices.length > 0, devices, recoveryRemaining: await remainingRecoveryCodes(db, userId) };
     },
 
+    /** password + (TOTP or recovery code), for changes that need both */
+    confirmBoth,
+
     startEnrollment(user: User, name: string): Promise<PendingEnrollment> {
       const clean = name.trim().slice(0, 60) || 'Authenticator app';
       return totp.startEnrollment(user.id, user.email, clean);

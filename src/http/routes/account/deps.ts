@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../../../domain/accounts/account.service.ts';
+import type { MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
 import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
@@ -10,6 +11,7 @@ export interface AccountDeps {
   users: UserService;
   twoFactor: TwoFactorService;
   accounts: AccountService;
+  mfaPolicy: MfaPolicy;
   tenantsForUser(userId: string): Promise<{ slug: string; name: string; role: string }[]>;
   render: Render;
   issuer: string;

@@ -16,9 +16,20 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
 
   app.post<{ Body: ConfirmBody }>('/account/2fa/enroll', { ...opts, schema: { body: confirmBody } }, async (req, reply) => {
     const user = req.accountUser!;
-    if (!(await deps.users.verifyPassword(user.id, req.body.password))) {
+    // the first authenticator needs the password; another one also needs a current factor (as removing one does)
+    const refused = async (message: string) => {
       const view = await accountView(deps, user.id, req.accountSessionId);
-      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), enrollError: 'That password is not right.' }), 403);
+      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), enrollError: message }), 403);
+    };
+    if (await deps.twoFactor.isEnabled(user.id)) {
+      try {
+        await deps.twoFactor.confirmBoth(user, req.body.password, req.body.code ?? '', meta(req));
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        return refused(err.message);
+      }
+    } else if (!(await deps.users.verifyPassword(user.id, req.body.password))) {
+      return refused('That password is not right.');
     }
     const pending = await deps.twoFactor.startEnrollment(user, req.body.name ?? '');
     return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email) }));

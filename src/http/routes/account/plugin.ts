@@ -19,7 +19,10 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
     signedIn.addHook('preHandler', async (req, reply) => {
       const session = await deps.readSession(req.raw, reply.raw);
       const user = session ? await deps.users.findById(undefined, session.accountId) : null;
-      if (!user) {
+      // a session from before a 2FA requirement (or a grace reminder) is not enough once the rule applies:
+      // signing in again goes through the policy (second factor, or enrollment)
+      const acceptable = user && (await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr));
+      if (!user || !acceptable) {
         if (req.method === 'GET') return reply.redirect('/account/sign-in', 303);
         return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }));
       }
