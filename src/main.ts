@@ -51,7 +51,7 @@ async function main() {
     '',
     `Gatehouse is running at ${config.issuer}`,
     `  discovery: ${config.issuer}/.well-known/openid-configuration`,
-    `  database:  ${embedded ? `embedded PostgreSQL in ${config.dataDir}/pg` : 'DATABASE_URL'}`,
+    `  database:  ${embedded ? `embedded PostgreSQL in ${embedded.dir}` : 'DATABASE_URL'}`,
     `  email:     ${config.smtpUrl ? 'sent through SMTP_URL' : 'not sent: set SMTP_URL. Until then each message (with its links) is written to this log as "email (development sink …)"'}`,
     `  account:   ${config.issuer}/account${config.signupEnabled ? `   sign-up: ${config.issuer}/signup` : ''}`,
     '',

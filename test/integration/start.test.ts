@@ -99,3 +99,20 @@ test('production refuses generated secrets', async () => {
   assert.match(res.stderr, /GATEHOUSE_COOKIE_KEYS/);
   void TEST_COOKIE_KEY;
 });
+
+test('a data dir below a private folder (a checkout under /root) still gets an embedded database when run as root', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+  const outer = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-private-'));
+  chmodSync(outer, 0o700); // like /root: the postgres user cannot walk through it
+  const dataDir = path.join(outer, 'project', '.gatehouse');
+  const { clusterDir } = await import('../../src/db/embedded.ts');
+  const cluster = clusterDir(dataDir);
+  t.after(() => {
+    rmSync(outer, { recursive: true, force: true });
+    rmSync(path.dirname(cluster), { recursive: true, force: true });
+  });
+  assert.ok(cluster.startsWith('/var/tmp/gatehouse-'), cluster);
+  const res = await cli(env(dataDir, await freePort(), await freePort()), ['keys', 'list', '--json']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(JSON.parse(res.stdout).keys.length, 2);
+  assert.ok(existsSync(path.join(cluster, 'PG_VERSION')), 'the cluster lives where the postgres user can reach it');
+});
