@@ -149,9 +149,9 @@ export function createTenantService(deps: {
       if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
       let row = await findUserRowByEmail(db, email);
       let invited = false;
-      // an account whose address was never verified may not be its owner's: it goes the invitation way, whose
-      // acceptance (from the mailbox) resets it
-      if (!row || !row.password_hash || !row.email_verified) {
+      // an account whose address was never verified may not be its owner's: when an admin adds it, it goes the
+      // invitation way, whose acceptance (from the mailbox) resets it. The operator (CLI) vouches for accounts directly.
+      if (!row || !row.password_hash || (!row.email_verified && actorId !== null)) {
         await deps.invite(email, { ...meta, tenantName: tenant.name, invitedBy: actorId });
         row = await findUserRowByEmail(db, email);
         invited = true;
