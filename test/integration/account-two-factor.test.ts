@@ -127,3 +127,21 @@ test('account page without a session goes through the normal sign-in', async (t)
   const post = await new HttpBrowser().request(`${s.issuer}/account/2fa/disable`, { form: { password: 'x', code: '1' } });
   assert.ok([401, 403].includes(post.status), 'no change without a session');
 });
+
+test('removing authenticators: two removals at once cannot take both of the last two', async (t) => {
+  const clock = fixedClock(T0);
+  const s = await startServer(t, { clock });
+  const user = await makeUser(s.services);
+  const { enrollTotp } = await import('../helpers/totp.ts');
+  const first = await enrollTotp(s.services, user, clock.now());
+  const second = await enrollTotp(s.services, user, clock.now());
+  clock.advance(30);
+  const devices = (await s.services.twoFactor.status(user.id)).devices;
+  assert.equal(devices.length, 2);
+  const results = await Promise.allSettled([
+    s.services.twoFactor.removeDevice(user, devices[0]!.id, user.password, codeFor(second.secret, clock.now()), {}),
+    s.services.twoFactor.removeDevice(user, devices[1]!.id, user.password, codeFor(first.secret, clock.now()), {}),
+  ]);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status === 'rejected' && (r.reason as Error).message)));
+  assert.equal((await s.services.twoFactor.status(user.id)).devices.length, 1, 'one authenticator is left');
+});

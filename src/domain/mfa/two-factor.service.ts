@@ -1,6 +1,6 @@
 // Two-factor authentication as users meet it: enroll, sign in, recover, manage. Every change is audited and mailed
 // to the user in the same transaction.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
@@ -177,7 +177,22 @@ export function createTwoFactorService(deps: {
       if (devices.length === 1) return this.disable(user, password, code, meta);
       await confirmBoth(user, password, code, meta);
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).where('id', '=', deviceId).execute();
+        // only while another authenticator remains: the user row lock serialises removals, and the count is read in the
+        // deleting statement, so two removals at once cannot take the last two ("turn off" has its own checks)
+        await trx.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
+        const res = await trx
+          .deleteFrom('totp_credentials')
+          .where('user_id', '=', user.id)
+          .where('id', '=', deviceId)
+          .where((eb) =>
+            eb(
+              eb.selectFrom('totp_credentials as other').select((o) => o.fn.countAll<string>().as('n')).where('other.user_id', '=', user.id).where('other.confirmed_at', 'is not', null).where('other.id', '!=', deviceId),
+              '>',
+              sql<string>`0`,
+            ),
+          )
+          .executeTakeFirst();
+        if (Number(res.numDeletedRows) !== 1) throw new ValidationError('last_device', 'This is your only authenticator: turn off two-factor authentication instead.');
         await record(trx, 'totp.device_removed', user, meta, { credentialId: deviceId });
       });
     },
