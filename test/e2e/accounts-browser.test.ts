@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page, Response } from 'playwright-core';
-import { launchBrowser, screenshot } from '../helpers/browser.ts';
+import { launchBrowser, shoot } from '../helpers/browser.ts';
 import { makeUser, PASSWORD } from '../helpers/factories.ts';
 import { discover, oidc, redeem } from '../helpers/rp.ts';
 import { relyingParty, type Rp } from '../helpers/rp-listener.ts';
@@ -13,8 +13,6 @@ import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 667 };
 const BAD_LOGIN = 'Incorrect email or password.';
 const TOO_SHORT = /Use at least 15 characters/;
 
@@ -71,16 +69,6 @@ async function heading(page: Page, name: string | RegExp) {
   await page.getByRole('heading', { name, level: 1 }).waitFor();
 }
 
-/** screenshots at desktop and phone sizes; on the phone, nothing may be wider than the screen */
-async function shoot(page: Page, name: string) {
-  await page.setViewportSize(DESKTOP);
-  await screenshot(page, `${name}-desktop`);
-  await page.setViewportSize(PHONE);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= PHONE.width, `${name} is ${width}px wide on a ${PHONE.width}px phone`);
-  await screenshot(page, `${name}-phone`);
-  await page.setViewportSize(DESKTOP);
-}
 
 test('browser sign-up → real email → verify → sign in through an RP', async (t) => {
   const { s, sink, pages } = await setup(t);

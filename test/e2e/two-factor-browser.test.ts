@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { SCREENSHOT_DIR, launchBrowser, screenshot } from '../helpers/browser.ts';
+import { SCREENSHOT_DIR, launchBrowser, shoot } from '../helpers/browser.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { decodeQr, oathtoolCode, parseOtpauth } from '../helpers/qr.ts';
 import { redeem } from '../helpers/rp.ts';
@@ -17,8 +17,6 @@ import { codeFor, enrollTotp } from '../helpers/totp.ts';
 
 type User = Awaited<ReturnType<typeof makeUser>>;
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 667 };
 const RECOVERY_CODE = /^[0-9A-Z]{4}(-[0-9A-Z]{4}){5}$/;
 const ACR_MFA = 'urn:gatehouse:acr:mfa';
 
@@ -74,16 +72,6 @@ async function recoveryCodesOn(page: Page): Promise<string[]> {
   return codes;
 }
 
-/** screenshots at desktop and phone sizes; on the phone, nothing may be wider than the screen */
-async function shoot(page: Page, name: string) {
-  await page.setViewportSize(DESKTOP);
-  await screenshot(page, `${name}-desktop`);
-  await page.setViewportSize(PHONE);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= PHONE.width, `${name} is ${width}px wide on a ${PHONE.width}px phone`);
-  await screenshot(page, `${name}-phone`);
-  await page.setViewportSize(DESKTOP);
-}
 
 test('enroll by scanning the QR code, then sign in with password + TOTP through an RP', async (t) => {
   const { s, user, contexts, pages } = await setup(t, 2);

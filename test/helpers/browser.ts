@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // A real headless Chromium (the system one; never `playwright install`) with a fresh profile per test.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -40,4 +41,23 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 375, height: 667 };
+
+/**
+ * Screenshots at desktop and phone sizes (<name>-desktop, <name>-phone); on the phone nothing may be wider than the
+ * screen. `check` runs at each size (e.g. controls stay usable) and returns what is wrong.
+ */
+export async function shoot(page: Page, name: string, check?: (page: Page) => Promise<unknown[]>): Promise<void> {
+  await page.setViewportSize(DESKTOP);
+  if (check) assert.deepEqual(await check(page), [], `${name} on a desktop`);
+  await screenshot(page, `${name}-desktop`);
+  await page.setViewportSize(PHONE);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `${name} is ${width}px wide on a ${PHONE.width}px phone`);
+  if (check) assert.deepEqual(await check(page), [], `${name} on a phone`);
+  await screenshot(page, `${name}-phone`);
+  await page.setViewportSize(DESKTOP);
 }

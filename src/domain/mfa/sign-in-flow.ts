@@ -39,7 +39,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
     const tx = await findAuthnTransaction(db, uid);
     if (!tx || tx.state !== state) return null;
-    const user = await users.findById(undefined, tx.userId);
+    const user = await users.findById(tx.userId);
     return user ? { tx, user } : null;
   }
 

@@ -71,8 +71,8 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       return row && !row.disabled_at ? { ...toUser(row), twoFactorEnabled: Boolean(row.two_factor) } : null;
     },
 
-    async findById(db2: Db | undefined, id: string): Promise<User | null> {
-      const row = await findUserRowById(db2 ?? db, id);
+    async findById(id: string): Promise<User | null> {
+      const row = await findUserRowById(db, id);
       return row && !row.disabled_at ? toUser(row) : null;
     },
 

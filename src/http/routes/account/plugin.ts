@@ -18,7 +18,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
     signedIn.decorateRequest('accountSessionId', null);
     signedIn.addHook('preHandler', async (req, reply) => {
       const session = await deps.readSession(req.raw, reply.raw);
-      const user = session ? await deps.users.findById(undefined, session.accountId) : null;
+      const user = session ? await deps.users.findById(session.accountId) : null;
       // a session from before a 2FA requirement (or a grace reminder) is not enough once the rule applies:
       // signing in again goes through the policy (second factor, or enrollment)
       const acceptable = user && (await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr));

@@ -22,7 +22,7 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
 
   app.addHook('onRequest', async (req, reply) => {
     const session = await deps.readSession(req.raw, reply.raw);
-    const user = session ? await deps.users.findById(undefined, session.accountId) : null;
+    const user = session ? await deps.users.findById(session.accountId) : null;
     // a password-only session of someone whose organization now requires 2FA does not administer anything: signing
     // in again steps up (the login check demands the second factor, or enrollment first)
     if (!user || !(await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr))) {

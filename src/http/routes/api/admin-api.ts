@@ -95,7 +95,7 @@ export default async function adminApi(app: FastifyInstance, deps: AdminApiDeps)
         return apiError(reply, 401, 'unauthorized', 'Send an access token: Authorization: Bearer <token>.');
       }
       const token = await deps.verifyToken(m[1]!);
-      const user = token ? await deps.users.findById(undefined, token.accountId) : null;
+      const user = token ? await deps.users.findById(token.accountId) : null;
       if (!token || !user) {
         reply.header('www-authenticate', `${REALM}, error="invalid_token", error_description="The access token is invalid or expired."`);
         return apiError(reply, 401, 'invalid_token', 'The access token is invalid or expired.');

@@ -10,7 +10,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
     const view = await deps.interactions.view(req.raw, reply.raw, uid);
     const csrfToken = reply.generateCsrf();
     if (view.prompt === 'consent') {
-      const user = view.accountId ? await deps.users.findById(undefined, view.accountId) : null;
+      const user = view.accountId ? await deps.users.findById(view.accountId) : null;
       return page(
         reply,
         deps.render('interaction/consent.njk', {
@@ -25,7 +25,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
     const step = await deps.flow.step(uid);
     if (step) return proceed(deps, req, reply, uid, { outcome: 'next', step });
     // a step-up over an existing session: the account is known, the sign-in is redone in full
-    const known = view.accountId ? await deps.users.findById(undefined, view.accountId) : null;
+    const known = view.accountId ? await deps.users.findById(view.accountId) : null;
     return page(
       reply,
       deps.render('interaction/login.njk', {
