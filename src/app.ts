@@ -8,6 +8,7 @@ import type { Services } from './container.ts';
 import { loggerOptions } from './http/log.ts';
 import oidcMount from './http/oidc-mount.ts';
 import errors from './http/plugins/errors.ts';
+import inputGuard from './http/plugins/input-guard.ts';
 import metrics from './http/plugins/metrics.ts';
 import securityHeaders from './http/plugins/security-headers.ts';
 import healthRoutes from './http/routes/health.ts';
@@ -59,14 +60,15 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   });
 
   await app.register(securityHeaders, { hsts: config.secure });
-  await app.register(metrics);
+  await app.register(metrics, { token: config.metricsToken, production: config.production });
   await app.register(errors, { render });
+  await app.register(inputGuard);
   await app.register(cookie, { secret: config.cookieKeys });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(healthRoutes, { db: services.db });
   await app.register(oidcMount, { callback: provider.callback() });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled };
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {

@@ -41,9 +41,9 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ db: 
 export function createServices(config: Config, db: Kysely<Database>, clock: Clock = systemClock) {
   const box = createSecretBox(config.encryptionKeys);
   const hasher = createPasswordHasher(config.argon2, config.hashConcurrency);
-  const users = createUserService({ db, hasher });
+  const throttle = createThrottleService(db, clock);
+  const users = createUserService({ db, hasher, throttle });
   const totp = createTotpService({ db, box, clock, issuer: config.totpIssuer });
-  const throttle = createThrottleService(db);
   const outbox = createOutbox(createEmailRenderer());
   const mfaPolicy = createMfaPolicy({ db, clock });
   const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy });

@@ -15,6 +15,7 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
   client create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
                 [--public] [--first-party] [--grant-type client_credentials|refresh_token|device_code ...]
                 [--id-token-alg ES256|RS256] [--backchannel-logout-uri U] [--tenant SLUG] [--require-mfa]
+                [--resource-server]     an API that may introspect tokens issued to other clients
   tenant create --slug S --name N
   tenant update S [--require-2fa on|off] [--from YYYY-MM-DD|now] [--name N]
   tenant add-member S --email E --role owner|admin|member   (unknown addresses get an invitation)
@@ -52,6 +53,7 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         slug: { type: 'string' },
         tenant: { type: 'string' },
         'require-mfa': { type: 'boolean', default: false },
+        'resource-server': { type: 'boolean', default: false },
         'require-2fa': { type: 'string' },
         from: { type: 'string' },
         role: { type: 'string' },
@@ -125,6 +127,7 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
           backchannelLogoutUri: v['backchannel-logout-uri'],
           tenantId: v.tenant ? (await services.tenants.bySlug(v.tenant)).id : null,
           requireMfa: v['require-mfa'],
+          resourceServer: v['resource-server'],
         });
         print(
           [`client_id:     ${c.clientId}`, ...(c.clientSecret ? [`client_secret: ${c.clientSecret}`, '(the secret is shown once; only its hash is stored)'] : [])].join('\n'),

@@ -40,6 +40,11 @@ export interface Config {
   mailFrom: string;
   /** issuer shown in authenticator apps */
   totpIssuer: string;
+  /**
+   * bearer token for /metrics. Unset: /metrics answers 404 in production, and in development serves only direct
+   * loopback requests
+   */
+  metricsToken: string | undefined;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -101,6 +106,15 @@ function parseEncryptionKeys(raw: string): { id: string; key: Buffer }[] {
   });
   if (out.length === 0) throw new ConfigError('GATEHOUSE_ENCRYPTION_KEYS', 'needs at least one key');
   return out;
+}
+
+function metricsToken(env: Env): string | undefined {
+  const raw = env.GATEHOUSE_METRICS_TOKEN;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError('GATEHOUSE_METRICS_TOKEN', 'must be at least 32 printable characters without spaces (e.g. openssl rand -hex 32)');
+  }
+  return raw;
 }
 
 function smtpUrl(env: Env): string | undefined {
@@ -222,6 +236,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
     generatedSecrets,
     smtpUrl: smtpUrl(env),
+    metricsToken: metricsToken(env),
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),

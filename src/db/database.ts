@@ -14,6 +14,8 @@ export interface UserTable {
   updated_at: Generated<Date>;
   disabled_at: Date | null;
   password_changed_at: Date | null;
+  /** bumped by every credential change: whatever was born under an older value is dead (credential-epoch.ts) */
+  credential_epoch: Generated<number>;
 }
 
 export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'invite' | 'change_email' | 'join_tenant';
@@ -28,6 +30,8 @@ export interface EmailTokenTable {
   created_at: Generated<Date>;
   expires_at: Date;
   used_at: Date | null;
+  /** the user's credential epoch when the link was sent */
+  epoch: Generated<number>;
 }
 
 export interface OidcClientTable {
@@ -41,6 +45,8 @@ export interface OidcClientTable {
   created_at: Generated<Date>;
   tenant_id: string | null;
   require_mfa: Generated<boolean>;
+  /** may introspect tokens issued to other clients */
+  resource_server: Generated<boolean>;
 }
 
 export interface TenantTable {
@@ -86,6 +92,10 @@ export interface OidcPayloadTable {
   user_code: string | null;
   expires_at: Timestamp | null;
   consumed_at: Timestamp | null;
+  /** the user the row speaks for (payload.accountId, or an interaction's signed-in user) */
+  account_id: string | null;
+  /** that user's credential epoch when the authentication behind the row happened */
+  credential_epoch: number | null;
 }
 
 export interface AuditEventTable {
@@ -129,6 +139,8 @@ export interface AuthnTransactionTable {
   state: 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
   amr: ColumnType<string[], string[] | undefined, string[]>;
   expires_at: Date;
+  /** the user's credential epoch when the password was checked */
+  epoch: number;
 }
 
 export interface ThrottleTable {

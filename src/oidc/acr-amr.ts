@@ -13,6 +13,7 @@ export function acrFor(amr: readonly string[]): string {
   return amr.includes('mfa') ? ACR_MFA : ACR_PWD;
 }
 
-export function loginResult(accountId: string, amr: Amr[], at: Date) {
-  return { login: { accountId, amr, acr: acrFor(amr), ts: Math.floor(at.getTime() / 1000) } };
+/** `epoch`: the user's credential epoch the sign-in was made under; the adapter stamps it on the interaction */
+export function loginResult(accountId: string, amr: Amr[], at: Date, epoch: number) {
+  return { login: { accountId, amr, acr: acrFor(amr), ts: Math.floor(at.getTime() / 1000), epoch } };
 }

@@ -1,13 +1,61 @@
 // oidc-provider storage in PostgreSQL. Every model lives in oidc_payloads; clients come from oidc_clients.
-import { sql, type Kysely } from 'kysely';
+// Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
+// and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
+import { currentEpoch, epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
+import { sha256Hex } from '../domain/crypto/tokens.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
 export const CLIENT_CACHE_MS = 5000;
+
+/** models whose id (or user code) is a bearer secret: a token value, a session cookie */
+const HASHED = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'ClientCredentials', 'Session', 'BackchannelAuthenticationRequest', 'RegistrationAccessToken', 'InitialAccessToken']);
+
+/** the id a row is stored under: the digest for bearer secrets, the value itself for the rest (grants, interactions) */
+export function storedId(model: string, id: string): string {
+  return HASHED.has(model) ? sha256Hex(id) : id;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The credential epochs seen by one provider request, per user: a row written during the request inherits the
+ * epoch of the live rows it was derived from (the interaction, session, code or refresh token read before it), so
+ * a credential change that commits in between cannot give the new row a fresh epoch.
+ */
+const epochsSeen = new AsyncLocalStorage<Map<string, number>>();
+
+/** koa middleware (provider.use): one epoch memory per provider request */
+export function epochScope(_ctx: unknown, next: () => Promise<unknown>) {
+  return epochsSeen.run(new Map(), next);
+}
+
+function seen(accountId: string | null, epoch: number | null): void {
+  const m = epochsSeen.getStore();
+  if (m && accountId && epoch !== null && !m.has(accountId)) m.set(accountId, epoch);
+}
+
+/** whom a row speaks for, and the epoch to stamp on it if it is new (or changes hands) */
+function stampFor(model: string, payload: AdapterPayload): { accountId: string | null; epoch: RawBuilder<number> | number | null; explicit: boolean } {
+  const p = payload as { accountId?: string; result?: { login?: { accountId?: string; epoch?: number } }; session?: { accountId?: string } };
+  let accountId = p.accountId;
+  let explicit: number | undefined;
+  if (model === 'Interaction') {
+    const login = p.result?.login;
+    // a finished login step names the epoch its password was checked under (acr-amr.ts loginResult)
+    if (login?.accountId) [accountId, explicit] = [login.accountId, typeof login.epoch === 'number' ? login.epoch : undefined];
+    else accountId = p.session?.accountId;
+  }
+  if (!accountId || !UUID.test(accountId)) return { accountId: null, epoch: null, explicit: false };
+  const epoch = explicit ?? epochsSeen.getStore()?.get(accountId) ?? currentEpoch(accountId);
+  return { accountId, epoch, explicit: explicit !== undefined };
+}
 
 /** everything issued from a grant, and the grant itself */
 async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void> {
@@ -57,16 +105,19 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       // the database's clock, as in find(): one time source for expiry
       const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
+      const stamp = stampFor(this.model, payload);
       await db
         .insertInto('oidc_payloads')
         .values({
           model: this.model,
-          id,
+          id: storedId(this.model, id),
           payload: JSON.stringify(payload),
           grant_id: payload.grantId ?? null,
           uid: payload.uid ?? null,
-          user_code: payload.userCode ?? null,
+          user_code: payload.userCode ? storedId(this.model, payload.userCode) : null,
           expires_at: expiresAt,
+          account_id: stamp.accountId,
+          credential_epoch: stamp.epoch,
         })
         .onConflict((oc) =>
           oc.columns(['model', 'id']).doUpdateSet((eb) => ({
@@ -75,20 +126,28 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
             uid: eb.ref('excluded.uid'),
             user_code: eb.ref('excluded.user_code'),
             expires_at: eb.ref('excluded.expires_at'),
+            account_id: eb.ref('excluded.account_id'),
+            // a row keeps the epoch it was born in; it takes a new one only from a login result or a change of user
+            credential_epoch: sql<number>`CASE WHEN ${stamp.explicit} OR oidc_payloads.credential_epoch IS NULL
+              OR oidc_payloads.account_id IS DISTINCT FROM excluded.account_id
+              THEN excluded.credential_epoch ELSE oidc_payloads.credential_epoch END`,
           })),
         )
         .execute();
     }
 
+    /** live rows only: not expired, and not from before the user's last credential change */
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
       const row = await db
         .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at'])
+        .select(['payload', 'consumed_at', 'account_id', 'credential_epoch'])
         .where('model', '=', this.model)
         .where(column, '=', value)
         .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+        .where((eb) => eb.or([eb('account_id', 'is', null), epochIsCurrent('account_id', 'credential_epoch')]))
         .executeTakeFirst();
       if (!row) return undefined;
+      seen(row.account_id, row.credential_epoch);
       return {
         ...row.payload,
         ...(row.consumed_at ? { consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : {}),
@@ -100,7 +159,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      * longer found: refresh fails with invalid_grant, the access token stops working.
      */
     async find(id: string) {
-      const payload = await this.findWhere('id', id);
+      const payload = await this.findWhere('id', storedId(this.model, id));
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
       return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr)) ? payload : undefined;
@@ -109,7 +168,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       return this.findWhere('uid', uid);
     }
     findByUserCode(userCode: string) {
-      return this.findWhere('user_code', userCode);
+      return this.findWhere('user_code', storedId(this.model, userCode));
     }
 
     /**
@@ -122,19 +181,19 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
         .updateTable('oidc_payloads')
         .set({ consumed_at: sql`now()` })
         .where('model', '=', this.model)
-        .where('id', '=', id)
+        .where('id', '=', storedId(this.model, id))
         .where('consumed_at', 'is', null)
         .returning('grant_id')
         .executeTakeFirst();
       if (!won) {
-        const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', id).executeTakeFirst();
+        const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).executeTakeFirst();
         if (row?.grant_id) await revokeGrant(db, row.grant_id);
         throw new errors.InvalidGrant(`${this.model} already consumed`);
       }
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', id).execute();
+      await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

@@ -20,6 +20,10 @@ export interface InteractionView {
   accountId?: string;
   loginHint?: string;
   missingScopes: string[];
+  /** claims asked for through the `claims` parameter that no granted or requested scope covers */
+  missingClaims: string[];
+  /** resource indicator → scopes asked for it */
+  missingResourceScopes: Record<string, string[]>;
   /** the relying app demands a second factor (acr_values / essential acr) */
   mfaRequired: boolean;
   acrValues?: string;
@@ -29,7 +33,7 @@ export interface InteractionView {
 const SCOPE_LABELS: Record<string, string> = {
   openid: 'Know who you are',
   email: 'See your email address',
-  profile: 'See your name',
+  profile: 'See your name and whether you use two-factor authentication',
   offline_access: 'Stay signed in to it while you are away',
   api: 'Use the Gatehouse-protected API on your behalf',
   tenants: 'See which organizations you belong to, and your role in them',
@@ -38,6 +42,34 @@ const SCOPE_LABELS: Record<string, string> = {
 
 export function scopeLabels(scopes: string[]): { scope: string; label: string }[] {
   return scopes.map((scope) => ({ scope, label: SCOPE_LABELS[scope] ?? scope }));
+}
+
+/** one line per claim the `claims` parameter can ask for (the provider ignores claims it does not support) */
+const CLAIM_LABELS: Record<string, { label: string; scope: string }> = {
+  email: { label: 'See your email address', scope: 'email' },
+  email_verified: { label: 'See whether your email address is verified', scope: 'email' },
+  name: { label: 'See your name', scope: 'profile' },
+  two_factor_enabled: { label: 'See whether you use two-factor authentication', scope: 'profile' },
+  tenants: { label: SCOPE_LABELS.tenants!, scope: 'tenants' },
+};
+
+/**
+ * Everything the consent page must show: the scopes asked for, each claim asked for through the `claims` parameter
+ * that those scopes do not already cover, and the scopes asked for at resource servers. Nothing is released that
+ * is not on this list.
+ */
+export function consentLabels(view: Pick<InteractionView, 'missingScopes' | 'missingClaims' | 'missingResourceScopes'>): { label: string }[] {
+  const scopes = view.missingScopes.length ? view.missingScopes : ['openid'];
+  const labels = scopeLabels(scopes).map((s) => s.label);
+  for (const claim of view.missingClaims) {
+    const known = CLAIM_LABELS[claim];
+    if (known && scopes.includes(known.scope)) continue;
+    labels.push(known?.label ?? `See your "${claim}" information`);
+  }
+  for (const [resource, list] of Object.entries(view.missingResourceScopes)) {
+    for (const scope of list) labels.push(`${SCOPE_LABELS[scope] ?? scope} (${resource})`);
+  }
+  return [...new Set(labels)].map((label) => ({ label }));
 }
 
 function parseClaims(raw: unknown): unknown {
@@ -73,7 +105,7 @@ export function createInteractions(provider: Provider) {
       const i = await details(req, res, uid);
       const clientId = String(i.params.client_id);
       const client = await provider.Client.find(clientId);
-      const promptDetails = i.prompt.details as { missingOIDCScope?: string[] };
+      const promptDetails = i.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
       return {
         uid: i.uid,
         prompt: i.prompt.name,
@@ -82,6 +114,8 @@ export function createInteractions(provider: Provider) {
         accountId: i.session?.accountId,
         loginHint: typeof i.params.login_hint === 'string' ? i.params.login_hint : undefined,
         missingScopes: promptDetails.missingOIDCScope ?? [],
+        missingClaims: promptDetails.missingOIDCClaims ?? [],
+        missingResourceScopes: promptDetails.missingResourceScopes ?? {},
         acrValues: i.params.acr_values as string | undefined,
         essentialAcrs: essentialAcrs(parseClaims(i.params.claims)),
         mfaRequired: requestDemandsMfa({ acrValues: i.params.acr_values as string | undefined, essentialAcrs: essentialAcrs(parseClaims(i.params.claims)) }),
@@ -89,10 +123,10 @@ export function createInteractions(provider: Provider) {
     },
 
     /** completes the login prompt of this interaction only; returns where to send the browser */
-    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date): Promise<string> {
+    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number): Promise<string> {
       const i = await details(req, res, uid);
       if (i.prompt.name !== 'login') throw new InteractionExpiredError();
-      return provider.interactionResult(req, res, loginResult(accountId, amr, at), { mergeWithLastSubmission: false });
+      return provider.interactionResult(req, res, loginResult(accountId, amr, at, epoch), { mergeWithLastSubmission: false });
     },
 
     async finishConsent(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {

@@ -8,7 +8,8 @@ import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
-import { createAdapterFactory, HASHED_SECRET_PREFIX } from './adapter.ts';
+import { hintMatchesSession, installRequestGuards, introspectionAllowedPolicy } from './request-guards.ts';
+import { createAdapterFactory, epochScope, HASHED_SECRET_PREFIX } from './adapter.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -140,7 +141,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: { properties: ['gatehouse_first_party'] },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.clients) },
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -188,13 +189,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
-          const hint = ctx.oidc.params?.id_token_hint;
+          const hint = Boolean(ctx.oidc.params?.id_token_hint);
+          const own = hint && hintMatchesSession(ctx);
           ctx.type = 'html';
           ctx.body = render('oidc/logout-confirm.njk', {
             form,
             clientName: ctx.oidc.client?.clientName ?? null,
-            // a verified id_token_hint names the RP; then the page submits itself (no confirmation needed)
-            autoSubmit: Boolean(hint && ctx.oidc.client),
+            // the page submits itself only for a hint issued to this very session (sub and sid); otherwise it asks
+            autoSubmit: own,
+            otherSession: hint && !own,
           });
         },
         postLogoutSuccessSource: async (ctx) => {
@@ -271,6 +274,10 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // outermost: errors escaping the provider go to the logger and our error page (request-guards.ts)
+  installRequestGuards(provider, { render, log: deps.log, codeVerificationPath: PROVIDER_ROUTES.code_verification });
+  // rows written by a request inherit the credential epoch of the rows it read (adapter.ts)
+  provider.use(epochScope);
 
   // Confidential clients' secrets are stored as SHA-256 digests (high-entropy values: no slow hash on the token path).
   const proto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean; clientSecret?: string };

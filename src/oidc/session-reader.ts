@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import { storedId } from './adapter.ts';
 
 export interface SignedInSession {
+  /** the session's stored id (the digest of the cookie's value), as the session list shows it */
   id: string;
   accountId: string;
   amr: string[];
@@ -16,7 +18,7 @@ export function createSessionReader(provider: Provider) {
     const ctx = provider.createContext(req, res);
     const session = await provider.Session.get(ctx as never);
     if (!session.accountId) return null;
-    return { id: (session as unknown as { jti: string }).jti, accountId: session.accountId, amr: session.amr ?? [], acr: session.acr, loginTs: session.loginTs ?? 0 };
+    return { id: storedId('Session', (session as unknown as { jti: string }).jti), accountId: session.accountId, amr: session.amr ?? [], acr: session.acr, loginTs: session.loginTs ?? 0 };
   };
 }
 

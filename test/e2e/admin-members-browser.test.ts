@@ -7,10 +7,9 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, shoot } from '../helpers/browser.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { codeFor, dayText, daysFrom, enrollTotp, fixedClock, isoDay, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
-const DAY = 86400_000;
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 
 /** controls smaller than a fingertip, or whose text spills out of them (checkboxes: their label is the target) */
 const badControls = (page: Page) =>
@@ -46,8 +45,9 @@ test('members list in Chromium: shield for enrolled, struck through for not enro
   const bob = await add('Bob Plain', 'member');
   const carol = await add('Carol Late', 'member');
   const long = await add('Maximilian Alexander Featherstonehaugh-Worthington', 'member', 'maximilian.alexander.featherstonehaugh@engineering.example-company.com');
-  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-20T09:30:00Z'), last_sign_in_amr: ['pwd', 'otp', 'mfa'] }).where('user_id', '=', alice.id).execute();
-  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-21T10:00:00Z'), last_sign_in_amr: ['pwd'] }).where('user_id', '=', bob.id).execute();
+  const aliceSignIn = daysFrom(T0, -5, '09:30');
+  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: aliceSignIn, last_sign_in_amr: ['pwd', 'otp', 'mfa'] }).where('user_id', '=', alice.id).execute();
+  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: daysFrom(T0, -4, '10:00'), last_sign_in_amr: ['pwd'] }).where('user_id', '=', bob.id).execute();
 
   // sign in: /admin → Gatehouse's sign-in → password → code → the account page; then the console
   await page.goto(`${s.issuer}/admin`);
@@ -78,7 +78,7 @@ test('members list in Chromium: shield for enrolled, struck through for not enro
   assert.equal(await row(page, alice.email).locator('.tfa-off').count(), 0);
   assert.match(await row(page, bob.email).innerText(), /Two-factor authentication not set up/, 'the struck-through state has words too');
   assert.match(await page.locator('#coverage').innerText(), /^2 of 5 members have 2FA$/);
-  assert.match(await row(page, alice.email).innerText(), /20 Nov 2026\s+password \+ 2FA/);
+  assert.match(await row(page, alice.email).innerText(), new RegExp(`${dayText(aliceSignIn)}\\s+password \\+ 2FA`));
   // every control has a name
   for (const select of await page.locator('select').all()) assert.ok(await select.evaluate((el) => (el as HTMLSelectElement).labels?.length), 'select without a label');
   await shoot(page, 'admin-members', badControls);
@@ -90,7 +90,9 @@ test('members list in Chromium: shield for enrolled, struck through for not enro
   // turn the requirement on with a grace period: the preview names who would be blocked; nothing saved before confirming
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByLabel('Require two-factor authentication for every member').check();
-  await page.getByLabel('Required from (optional)').fill(new Date(T0.getTime() + 7 * DAY).toISOString().slice(0, 10));
+  const from = isoDay(daysFrom(T0, 7));
+  const fromText = dayText(new Date(`${from}T00:00:00Z`));
+  await page.getByLabel('Required from (optional)').fill(from);
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByRole('heading', { name: 'Check before saving' }).waitFor();
   const blocked = page.getByRole('list', { name: 'Members without two-factor authentication' });
@@ -98,16 +100,16 @@ test('members list in Chromium: shield for enrolled, struck through for not enro
   assert.doesNotMatch(await blocked.innerText(), /Alice|Olga/);
   assert.equal((await s.services.tenants.bySlug('acme')).require2fa, false);
   await shoot(page, 'admin-settings-preview', badControls);
-  await page.getByRole('button', { name: 'Require two-factor authentication from 2 Dec 2026' }).click();
+  await page.getByRole('button', { name: `Require two-factor authentication from ${fromText}` }).click();
   await page.getByText('The settings were saved.').waitFor();
   assert.equal((await s.services.tenants.bySlug('acme')).require2fa, true);
   await shoot(page, 'admin-settings', badControls);
 
   // Carol's own deadline has passed: overdue; Bob is pending until the date
-  await s.services.db.updateTable('tenant_members').set({ mfa_deadline: new Date(T0.getTime() - DAY) }).where('user_id', '=', carol.id).execute();
+  await s.services.db.updateTable('tenant_members').set({ mfa_deadline: daysFrom(T0, -1) }).where('user_id', '=', carol.id).execute();
   await page.getByRole('link', { name: 'Members' }).click();
   await page.getByRole('heading', { name: 'Acme Inc', level: 1 }).waitFor();
-  assert.match(await row(page, bob.email).locator('.status').innerText(), /Pending until 2 Dec 2026/);
+  assert.match(await row(page, bob.email).locator('.status').innerText(), new RegExp(`Pending until ${fromText}`));
   assert.match(await row(page, carol.email).locator('.status').innerText(), /Overdue/);
   assert.match(await row(page, carol.email).locator('.tfa-off s').evaluate((el) => getComputedStyle(el).textDecorationLine), /line-through/);
   await shoot(page, 'admin-members-rollout', badControls);

@@ -235,8 +235,10 @@ test('two-factor pages on a desktop and a phone: screenshots, none wider than th
   await Promise.all([account.waitForURL(/\/account\?done=enabled$/), account.getByRole('button', { name: 'Continue' }).click()]);
 
   // account page, two-factor on, with two authenticators
+  // added as from this browser's account page: its session carries on under the new credential epoch
+  const session = await s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
   const tablet = await s.services.twoFactor.startEnrollment(user, 'Work tablet');
-  await s.services.twoFactor.activate(user, tablet.credentialId, codeFor(tablet.secret), {});
+  await s.services.twoFactor.activate(user, tablet.credentialId, codeFor(tablet.secret), { sessionId: session.id });
   await account.goto(`${s.issuer}/account`);
   assert.equal(await account.locator('#tfa-h .badge').innerText(), 'On');
   const section = account.locator('#two-factor');

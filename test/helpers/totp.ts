@@ -7,8 +7,20 @@ export function codeFor(secret: string, at: Date = new Date()): string {
   return generateSync({ secret, epoch: Math.floor(at.getTime() / 1000) });
 }
 
-/** a controllable clock for TOTP windows and expiries */
-export function fixedClock(start: Date) {
+const STEP_MS = 30_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The real current time rounded down to a 30-second TOTP step, plus 5 s: a fixed clock starts here, so that the app's
+ * parts that still read the real time (oidc-provider, the browser, cookies) agree with it, and `advance(30)` lands
+ * in the next step.
+ */
+export function stepStart(at: Date = new Date()): Date {
+  return new Date(Math.floor(at.getTime() / STEP_MS) * STEP_MS + 5_000);
+}
+
+/** a controllable clock for TOTP windows and expiries; it starts at the real time (see stepStart) unless told */
+export function fixedClock(start: Date = stepStart()) {
   let now = start.getTime();
   return {
     now: () => new Date(now),
@@ -23,3 +35,21 @@ export async function enrollTotp(services: Services, user: User, at: Date = serv
   const { recoveryCodes } = await services.twoFactor.activate(user, pending.credentialId, codeFor(pending.secret, at), {});
   return { secret: pending.secret, recoveryCodes: recoveryCodes ?? [], credentialId: pending.credentialId };
 }
+
+/** `days` days after `base` (before it when negative), at base's time of day or at the UTC time given ("09:30") */
+export function daysFrom(base: Date, days: number, utcTime?: string): Date {
+  const d = new Date(base.getTime() + days * DAY_MS);
+  if (utcTime) {
+    const [h, m] = utcTime.split(':').map(Number);
+    d.setUTCHours(h!, m!, 0, 0);
+  }
+  return d;
+}
+
+/** "2026-12-02": the UTC calendar day, as a date input sends it */
+export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "2 Dec 2026": the UTC day as the pages show it (written out here, not imported: `day` in src/http/routes/admin/deps.ts is under test) */
+export const dayText = (d: Date): string => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;

@@ -5,9 +5,9 @@ import { makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
-import { codeFor, fixedClock } from '../helpers/totp.ts';
+import { codeFor, fixedClock, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 
 /** signs in to /account with the password (and a code when the user has 2FA), as a browser would */
 async function accountSession(s: TestServer, user: { email: string; password: string }, code?: () => string): Promise<{ browser: HttpBrowser; page: Page }> {

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { errors, type AdapterPayload } from 'oidc-provider';
 import { createDb } from '../../src/db/database.ts';
 import { createClientService } from '../../src/domain/clients/client.service.ts';
-import { createAdapterFactory } from '../../src/oidc/adapter.ts';
+import { createAdapterFactory, storedId } from '../../src/oidc/adapter.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const db = createDb(await createTestDatabase({ after }), { max: 10 });
@@ -17,7 +17,7 @@ const id = () => randomUUID();
 const HOUR = 3600;
 
 async function expire(model: string, rowId: string) {
-  await db.updateTable('oidc_payloads').set({ expires_at: sql`now() - interval '1 second'` }).where('model', '=', model).where('id', '=', rowId).execute();
+  await db.updateTable('oidc_payloads').set({ expires_at: sql`now() - interval '1 second'` }).where('model', '=', model).where('id', '=', storedId(model, rowId)).execute();
 }
 
 test('upsert then find returns the payload; upsert again replaces it; models are separate', async () => {
@@ -129,4 +129,35 @@ test('Client model: find returns the metadata with client_secret "sha256:" + hex
   assert.equal(foundPub?.token_endpoint_auth_method, 'none');
   assert.ok(foundPub && !('client_secret' in foundPub));
   assert.equal(await adapter('Client').find('gh_unknown'), undefined);
+});
+
+test('tokens-stored-as-digests: bearer values never appear as row ids, yet every lookup works', async () => {
+  const [at, sessionId, dc, userCode] = [id(), id(), id(), 'BCDF-GHJK'];
+  await adapter('AccessToken').upsert(at, { jti: at, grantId: id() }, HOUR);
+  await adapter('Session').upsert(sessionId, { jti: sessionId, uid: id() }, HOUR);
+  await adapter('DeviceCode').upsert(dc, { jti: dc, userCode }, HOUR);
+  const rows = await db.selectFrom('oidc_payloads').select(['model', 'id', 'user_code']).where('model', 'in', ['AccessToken', 'Session', 'DeviceCode']).execute();
+  for (const secret of [at, sessionId, dc, userCode]) assert.ok(!rows.some((r) => r.id === secret || r.user_code === secret), 'stored as a digest');
+  assert.ok(rows.some((r) => r.id === createHash('sha256').update(at).digest('hex')), 'SHA-256 hex of the value');
+  assert.ok(await adapter('AccessToken').find(at));
+  assert.ok(await adapter('Session').find(sessionId));
+  assert.equal((await adapter('DeviceCode').findByUserCode(userCode))?.jti, dc);
+  await adapter('AccessToken').destroy(at);
+  assert.equal(await adapter('AccessToken').find(at), undefined);
+});
+
+test('credential-epoch-kills-provider-rows: a user\'s session and tokens are not found once the epoch moves; others\' are', async () => {
+  const [mine, theirs] = await db.insertInto('users').values([{ email: `${id()}@example.test`, email_normalized: `${id()}@example.test` }, { email: `${id()}@example.test`, email_normalized: `${id()}@example.test` }]).returning('id').execute();
+  const [s1, s2, rt] = [id(), id(), id()];
+  await adapter('Session').upsert(s1, { jti: s1, accountId: mine!.id }, HOUR);
+  await adapter('Session').upsert(s2, { jti: s2, accountId: theirs!.id }, HOUR);
+  await adapter('RefreshToken').upsert(rt, { jti: rt, accountId: mine!.id, grantId: id() }, HOUR);
+  assert.ok(await adapter('Session').find(s1));
+  await db.updateTable('users').set({ credential_epoch: sql`credential_epoch + 1` }).where('id', '=', mine!.id).execute();
+  assert.equal(await adapter('Session').find(s1), undefined);
+  assert.equal(await adapter('RefreshToken').find(rt), undefined);
+  assert.ok(await adapter('Session').find(s2), 'another user is untouched');
+  // a row saved again keeps the epoch it was born in: re-saving a dead session does not revive it
+  await adapter('Session').upsert(s1, { jti: s1, accountId: mine!.id, loginTs: 1 }, HOUR);
+  assert.equal(await adapter('Session').find(s1), undefined);
 });

@@ -8,9 +8,9 @@ import { acceptInvitation, makeClient, makeUser } from '../helpers/factories.ts'
 import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
 import { authorizationRequest, discover, redeem } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { codeFor, daysFrom, enrollTotp, fixedClock, isoDay, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 type Clock = ReturnType<typeof fixedClock>;
 type TestUser = Awaited<ReturnType<typeof makeUser>> & { totp?: Awaited<ReturnType<typeof enrollTotp>> };
 
@@ -123,14 +123,15 @@ test('admin API: members with 2FA state and coverage, policy, preview, invite, r
   assert.deepEqual((await a.get('/tenants/acme/policy')).body, { require2fa: false, enforceFrom: null, allowedMethods: ['password'] });
   const blocked = await a.get('/tenants/acme/policy/would-be-blocked');
   assert.deepEqual(blocked.body.members.map((m: { email: string }) => m.email).sort(), [owner.email, bob.email].sort());
-  const put = await a.put('/tenants/acme/policy', { require2fa: true, enforceFrom: '2026-12-02T00:00:00Z' });
+  const weekOn = `${isoDay(daysFrom(T0, 7))}T00:00:00`;
+  const put = await a.put('/tenants/acme/policy', { require2fa: true, enforceFrom: `${weekOn}Z` });
   assert.equal(put.status, 200, put.text);
-  assert.deepEqual(put.body, { require2fa: true, enforceFrom: '2026-12-02T00:00:00.000Z', allowedMethods: ['password'] });
+  assert.deepEqual(put.body, { require2fa: true, enforceFrom: `${weekOn}.000Z`, allowedMethods: ['password'] });
   const policyAudit = await auditRows(s, tenant.id, 'tenant.policy_changed');
   assert.equal(policyAudit.length, 1);
   assert.equal(policyAudit[0]!.actor_user_id, admin.id);
   const pending = (await a.get('/tenants/acme/members')).body.members.find((m: { id: string }) => m.id === bob.id);
-  assert.deepEqual(pending.twoFactor, { enrolled: false, state: 'pending', deadline: '2026-12-02T00:00:00.000Z' });
+  assert.deepEqual(pending.twoFactor, { enrolled: false, state: 'pending', deadline: `${weekOn}.000Z` });
 
   // invite, conflict, owner-only
   const invited = await a.post('/tenants/acme/members', { email: 'newcomer@example.com', role: 'member' });

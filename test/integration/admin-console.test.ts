@@ -9,10 +9,9 @@ import { acceptInvitation, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
-import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { codeFor, dayText, daysFrom, enrollTotp, fixedClock, isoDay, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
-const DAY = 86400_000;
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 type TestUser = Awaited<ReturnType<typeof makeUser>>;
 
 async function setup(t: Parameters<typeof startServer>[0]) {
@@ -82,8 +81,10 @@ test('members list: shield for enrolled, struck through for not enrolled, pendin
   const bob = await member(s, tenant, 'member', 'Bob Plain');
   const carol = await member(s, tenant, 'admin', 'Carol Late');
   const mallory = await member(s, tenant, 'member', '<img src=x onerror=alert(1)>"');
-  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-20T09:30:00Z'), last_sign_in_amr: ['pwd', 'otp', 'mfa'] }).where('user_id', '=', alice.id).execute();
-  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: new Date('2026-11-21T10:00:00Z'), last_sign_in_amr: ['pwd'] }).where('user_id', '=', bob.id).execute();
+  const aliceSignIn = daysFrom(T0, -5, '09:30');
+  const bobSignIn = daysFrom(T0, -4, '10:00');
+  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: aliceSignIn, last_sign_in_amr: ['pwd', 'otp', 'mfa'] }).where('user_id', '=', alice.id).execute();
+  await s.services.db.updateTable('tenant_members').set({ last_sign_in_at: bobSignIn, last_sign_in_amr: ['pwd'] }).where('user_id', '=', bob.id).execute();
 
   const { browser, page: orgs } = await signedInAdmin(s, clock, admin);
   assert.match(orgs.body, /href="\/admin\/acme"/);
@@ -96,24 +97,25 @@ test('members list: shield for enrolled, struck through for not enrolled, pendin
   assert.match(rowOf(page, mallory.id), /&lt;img src=x onerror=alert\(1\)&gt;&quot;/);
   const aliceRow = rowOf(page, alice.id);
   assert.match(aliceRow, /<svg class="tfa-icon" role="img" aria-label="Two-factor authentication on"/);
-  assert.match(aliceRow, /20 Nov 2026/);
+  assert.match(aliceRow, new RegExp(dayText(aliceSignIn)));
   assert.match(aliceRow, /password \+ 2FA/);
   const bobRow = rowOf(page, bob.id);
   assert.match(bobRow, /<s class="tfa-text" aria-hidden="true">2FA<\/s><span class="visually-hidden">Two-factor authentication not set up<\/span>/);
   assert.doesNotMatch(bobRow, /aria-label="Two-factor authentication on"/);
-  assert.match(bobRow, /21 Nov 2026<\/time><span class="muted small method">password</);
+  assert.match(bobRow, new RegExp(`${dayText(bobSignIn)}</time><span class="muted small method">password<`));
   assert.match(bobRow, /data-state="not_enrolled"/);
   assert.match(rowOf(page, carol.id), /Never/);
   assert.match(page.body, /Two-factor authentication is optional/);
 
   // a rollout: required from a week on; Carol's own deadline has already passed
-  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: new Date(T0.getTime() + 7 * DAY) }, admin.id);
-  await s.services.db.updateTable('tenant_members').set({ mfa_deadline: new Date(T0.getTime() - DAY) }).where('user_id', '=', carol.id).execute();
+  const weekOn = daysFrom(T0, 7);
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: weekOn }, admin.id);
+  await s.services.db.updateTable('tenant_members').set({ mfa_deadline: daysFrom(T0, -1) }).where('user_id', '=', carol.id).execute();
   page = await browser.get(`${s.issuer}/admin/acme`);
-  assert.match(rowOf(page, bob.id), /data-state="pending"[\s\S]*Pending until <time datetime="2026-12-02T12:00:05.000Z">2 Dec 2026<\/time>/);
+  assert.match(rowOf(page, bob.id), new RegExp(`data-state="pending"[\\s\\S]*Pending until <time datetime="${weekOn.toISOString()}">${dayText(weekOn)}</time>`));
   assert.match(rowOf(page, carol.id), /data-state="overdue"[\s\S]*<span class="badge overdue">Overdue<\/span>/);
   assert.match(rowOf(page, alice.id), /data-state="enrolled"/);
-  assert.match(page.body, /required from <time datetime="2026-12-02T12:00:05.000Z">2 Dec 2026<\/time>/);
+  assert.match(page.body, new RegExp(`required from <time datetime="${weekOn.toISOString()}">${dayText(weekOn)}</time>`));
   assert.match(page.body, /<strong>2 of 5<\/strong> members have 2FA/);
 });
 
@@ -158,14 +160,16 @@ test('settings: the preview lists who would be blocked and saves nothing; confir
   assert.match(rowOf(members, bob.id), /<span class="badge overdue">Overdue<\/span>/);
 
   // a grace period: the preview says from when; saving stores the day (00:00 UTC)
-  const withDate = await post(browser, savedPage, '/settings', { require2fa: 'on', enforceFrom: '2026-12-15', methods: 'password' });
-  assert.match(withDate.body, /From <time datetime="2026-12-15T00:00:00.000Z">15 Dec 2026<\/time> they must set it up/);
+  const graceDay = isoDay(daysFrom(T0, 20));
+  const graceStart = new Date(`${graceDay}T00:00:00Z`);
+  const withDate = await post(browser, savedPage, '/settings', { require2fa: 'on', enforceFrom: graceDay, methods: 'password' });
+  assert.match(withDate.body, new RegExp(`From <time datetime="${graceStart.toISOString()}">${dayText(graceStart)}</time> they must set it up`));
   assert.equal((await post(browser, withDate, '/settings', {})).status, 303);
-  assert.equal((await s.services.tenants.bySlug('acme')).enforceFrom?.toISOString(), '2026-12-15T00:00:00.000Z');
-  assert.match(rowOf(await browser.get(`${s.issuer}/admin/acme`), bob.id), /Pending until <time datetime="2026-12-15T00:00:00.000Z">15 Dec 2026/);
+  assert.equal((await s.services.tenants.bySlug('acme')).enforceFrom?.toISOString(), graceStart.toISOString());
+  assert.match(rowOf(await browser.get(`${s.issuer}/admin/acme`), bob.id), new RegExp(`Pending until <time datetime="${graceStart.toISOString()}">${dayText(graceStart)}`));
 
   // turning it off needs no preview; bad input is a 400 with a message, and nothing changes
-  const badDate = await post(browser, savedPage, '/settings', { require2fa: 'on', enforceFrom: '2026-02-30', methods: 'password' });
+  const badDate = await post(browser, savedPage, '/settings', { require2fa: 'on', enforceFrom: `${T0.getUTCFullYear()}-02-30`, methods: 'password' });
   assert.equal(badDate.status, 400);
   assert.match(badDate.body, /Enter the date as YYYY-MM-DD/);
   const noMethod = await browser.request(`${s.issuer}/admin/acme/settings`, { form: { _csrf: csrfOf(savedPage), require2fa: 'on' } });
@@ -472,7 +476,7 @@ test('admin actions follow the 2FA policy: once the organization requires 2FA, a
   assert.equal(page.status, 200);
 
   // a grace period changes nothing yet
-  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: new Date(T0.getTime() + 7 * 86400_000) }, null);
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: daysFrom(T0, 7) }, null);
   assert.equal((await browser.request(`${s.issuer}/admin/acme`)).status, 200);
 
   // enforced: the password-only session no longer administers; signing in again asks for more than the session has

@@ -49,7 +49,7 @@ test('device flow: a CLI gets tokens after the user approves in a browser; amr r
 });
 
 test('device flow under a 2FA requirement: approval needs the second factor; the device gets mfa tokens', async (t) => {
-  const clock = fixedClock(new Date('2026-11-25T12:00:05Z'));
+  const clock = fixedClock();
   const s = await startServer(t, { clock });
   const tenant = await s.services.tenants.create({ slug: 'corp', name: 'Corp' });
   const user = await makeUser(s.services);

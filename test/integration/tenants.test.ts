@@ -7,9 +7,9 @@ import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, oidc, redeem, signInOverHttp } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { TEST_COOKIE_KEY, TEST_ENCRYPTION_KEYS } from '../helpers/config.ts';
-import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { codeFor, daysFrom, enrollTotp, fixedClock, isoDay, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 
 async function setup(t: Parameters<typeof startServer>[0]) {
   const clock = fixedClock(T0);
@@ -83,7 +83,7 @@ test('enforcement-existing-sessions: turning the requirement on kills silent sig
 
 test('grace period (injected clock): before the date a reminder and "later"; after it enrollment is forced; a member\'s deadline does not move', async (t) => {
   const { s, clock, tenant, user, client, config } = await setup(t);
-  const deadline = new Date(T0.getTime() + 7 * 86400_000);
+  const deadline = daysFrom(T0, 7);
   await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: deadline }, null);
 
   const browser = new HttpBrowser();
@@ -184,9 +184,10 @@ test('CLI: tenant create, update --require-2fa on --from, add-member, client cre
       c.on('exit', (code) => resolve({ code: code ?? 1, out, err }));
     });
   assert.equal((await run(['tenant', 'create', '--slug', 'globex', '--name', 'Globex'])).code, 0);
-  const upd = await run(['tenant', 'update', 'globex', '--require-2fa', 'on', '--from', '2027-01-15']);
+  const from = isoDay(daysFrom(T0, 51));
+  const upd = await run(['tenant', 'update', 'globex', '--require-2fa', 'on', '--from', from]);
   assert.equal(upd.code, 0, upd.err);
-  assert.deepEqual(JSON.parse(upd.out), { slug: 'globex', require_2fa: true, enforce_from: '2027-01-15T00:00:00.000Z' });
+  assert.deepEqual(JSON.parse(upd.out), { slug: 'globex', require_2fa: true, enforce_from: `${from}T00:00:00.000Z` });
   const add = await run(['tenant', 'add-member', 'globex', '--email', user.email, '--role', 'admin']);
   assert.equal(add.code, 0, add.err);
   const c = await run(['client', 'create', '--name', 'Globex app', '--redirect-uri', 'https://globex.example/cb', '--tenant', 'globex']);

@@ -6,9 +6,9 @@ import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, oidc, redeem } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { codeFor, enrollTotp, fixedClock, stepStart } from '../helpers/totp.ts';
 
-const T0 = new Date('2026-11-25T12:00:05Z');
+const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 
 async function setup(t: Parameters<typeof startServer>[0], opts: { totp?: boolean } = { totp: true }) {
   const clock = fixedClock(T0);
@@ -162,7 +162,11 @@ test('step-up: a password-only SSO session + an RP asking for the mfa acr → TO
   // sign in with the password only (no 2FA yet), then enroll
   const first = await passwordStep(s, config, client.redirectUri, user);
   assert.ok(first.page.url.startsWith(client.redirectUri));
-  const e = await enrollTotp(s.services, user, clock.now());
+  // enrolled from this browser's account page: the session that made the change carries on (credential-epoch.ts)
+  const session = await s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
+  const pending = await s.services.twoFactor.startEnrollment(user, 'Phone');
+  await s.services.twoFactor.activate(user, pending.credentialId, codeFor(pending.secret, clock.now()), { sessionId: session.id });
+  const e = { secret: pending.secret };
   clock.advance(30);
   const browser = first.browser;
 
@@ -234,11 +238,12 @@ test('authn-transaction-binding: a step checked for one account cannot move or f
   const b = await makeUser(s.services);
   const a = await makeUser(s.services);
   const uid = 'uid-swap-test';
-  const checkedForB = { uid, userId: b.id, state: 'enroll' as const };
-  await beginAuthnTransaction(s.services.db, { ...checkedForB, amr: ['pwd', 'otp', 'mfa'], passwordAt: new Date() }, 600);
+  const { db, clock } = s.services;
+  const checkedForB = { uid, userId: b.id, state: 'enroll' as const, epoch: 0 };
+  await beginAuthnTransaction(db, clock, { ...checkedForB, amr: ['pwd', 'otp', 'mfa'], passwordAt: clock.now() }, 600);
   // between B's check and B's next write, a password step for A lands on the same interaction
-  await beginAuthnTransaction(s.services.db, { uid, userId: a.id, state: 'enroll', amr: ['pwd', 'otp', 'mfa'], passwordAt: new Date() }, 600);
-  assert.equal(await moveAuthnTransaction(s.services.db, checkedForB, 'recovery_codes', ['pwd', 'otp', 'mfa']), false);
-  assert.equal(await takeAuthnTransaction(s.services.db, checkedForB), null, 'A\'s sign-in cannot be completed by B\'s step');
-  assert.ok(await takeAuthnTransaction(s.services.db, { uid, userId: a.id, state: 'enroll' }), 'A\'s own step still can');
+  await beginAuthnTransaction(db, clock, { uid, userId: a.id, state: 'enroll', amr: ['pwd', 'otp', 'mfa'], passwordAt: clock.now(), epoch: 0 }, 600);
+  assert.equal(await moveAuthnTransaction(db, clock, checkedForB, 'recovery_codes', ['pwd', 'otp', 'mfa']), false);
+  assert.equal(await takeAuthnTransaction(db, clock, checkedForB), null, 'A\'s sign-in cannot be completed by B\'s step');
+  assert.ok(await takeAuthnTransaction(db, clock, { uid, userId: a.id, state: 'enroll', epoch: 0 }), 'A\'s own step still can');
 });

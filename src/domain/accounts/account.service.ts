@@ -11,7 +11,8 @@ import { checkPassword } from '../users/password-policy.ts';
 import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/user.repository.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { consumeEmailToken, issueEmailToken, peekEmailToken, TOKEN_TTL_SECONDS } from './email-token.ts';
-import { listGrants, listSessions, revokeApp, revokeEverything, revokeSession } from './session-list.ts';
+import { listGrants, listSessions, revokeApp, revokeSession } from './session-list.ts';
+import { bumpCredentialEpoch } from './credential-epoch.ts';
 
 export class LinkInvalidError extends DomainError {
   constructor() {
@@ -83,7 +84,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       try {
         const user = await users.create({ email, name: input.name, password: input.password });
         await db.transaction().execute(async (trx) => {
-          const token = await issueEmailToken(trx, user.id, 'verify_email');
+          const token = await issueEmailToken(trx, deps.clock, user.id, 'verify_email');
           await mailLink(trx, user.email, user.name, 'verify_email', token, { subject: 'Confirm your email address', intro: 'Welcome to Gatehouse. Confirm your email address to finish creating your account:', action: 'Confirm your email' });
           await audit(trx, 'user.signed_up', user.id, meta);
         });
@@ -94,7 +95,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const t = await consumeEmailToken(trx, token, 'verify_email');
+        const t = await consumeEmailToken(trx, deps.clock, token, 'verify_email');
         if (!t) throw new LinkInvalidError();
         await trx.updateTable('users').set({ email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
         await audit(trx, 'email.verified', t.userId, meta);
@@ -108,7 +109,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       if (existing?.password_hash && existing.email_verified) throw new ConflictError('already_registered', 'That address already has an account.');
       const user = existing ? { id: existing.id, email: existing.email, name: existing.name, emailVerified: existing.email_verified } : await users.create({ email });
       await db.transaction().execute(async (trx) => {
-        const token = await issueEmailToken(trx, user.id, 'invite');
+        const token = await issueEmailToken(trx, deps.clock, user.id, 'invite');
         await mailLink(trx, user.email, user.name, 'invite', token, {
           subject: meta.tenantName ? `You are invited to ${meta.tenantName} on Gatehouse` : 'You are invited to Gatehouse',
           intro: meta.tenantName ? `You have been invited to join ${meta.tenantName}. Set your password to accept:` : 'You have been invited to Gatehouse. Set your password to accept:',
@@ -121,7 +122,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     /** an existing user invited to an organization: a link to accept (nothing is granted until then) */
     async inviteToTenant(trx: Db, user: { id: string; email: string; name: string | null }, tenant: { id: string; name: string }): Promise<void> {
-      const token = await issueEmailToken(trx, user.id, 'join_tenant', undefined, tenant.id);
+      const token = await issueEmailToken(trx, deps.clock, user.id, 'join_tenant', undefined, tenant.id);
       await mailLink(trx, user.email, user.name, 'join_tenant', token, {
         subject: `Join ${tenant.name} on Gatehouse`,
         intro: `You have been invited to join ${tenant.name}. Its administrators will see your name, email, sign-ins and two-factor status, and its rules (such as requiring two-factor authentication) will apply to you. Accept here:`,
@@ -131,7 +132,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     async joinTenant(token: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const t = await consumeEmailToken(trx, token, 'join_tenant');
+        const t = await consumeEmailToken(trx, deps.clock, token, 'join_tenant');
         if (!t?.tenantId) throw new LinkInvalidError();
         const res = await trx.updateTable('tenant_members').set({ accepted_at: sql`now()` }).where('tenant_id', '=', t.tenantId).where('user_id', '=', t.userId).where('accepted_at', 'is', null).executeTakeFirst();
         if (Number(res.numUpdatedRows) !== 1) throw new LinkInvalidError();
@@ -140,22 +141,22 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     },
 
     async linkValid(token: string, purpose: EmailTokenPurpose): Promise<boolean> {
-      return (await peekEmailToken(db, token, purpose)) !== null;
+      return (await peekEmailToken(db, deps.clock, token, purpose)) !== null;
     },
 
     async acceptInvite(token: string, password: string, name: string | undefined, meta: RequestMeta): Promise<void> {
-      const peek = await peekEmailToken(db, token, 'invite');
+      const peek = await peekEmailToken(db, deps.clock, token, 'invite');
       if (!peek) throw new LinkInvalidError();
       const row = await findUserRowById(db, peek.userId);
       checkPassword(password, { email: row?.email, name: name ?? row?.name });
       await db.transaction().execute(async (trx) => {
-        const t = await consumeEmailToken(trx, token, 'invite');
+        const t = await consumeEmailToken(trx, deps.clock, token, 'invite');
         if (!t) throw new LinkInvalidError();
         await setPassword(trx, t.userId, password, { email_verified: true });
         // whoever had this account before the mailbox owner accepted (an unverified sign-up) loses everything bound to it
         await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
-        await revokeEverything(trx, t.userId);
+        await bumpCredentialEpoch(trx, t.userId);
         if (name?.trim()) await trx.updateTable('users').set({ name: name.trim().slice(0, 200) }).where('id', '=', t.userId).execute();
         // setting the password from the invitation is the acceptance of the organizations that invited them
         await trx.updateTable('tenant_members').set({ accepted_at: sql`now()` }).where('user_id', '=', t.userId).where('accepted_at', 'is', null).execute();
@@ -168,7 +169,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       const row = await findUserRowByEmail(db, email);
       if (!row || row.disabled_at) return;
       await db.transaction().execute(async (trx) => {
-        const token = await issueEmailToken(trx, row.id, 'reset_password');
+        const token = await issueEmailToken(trx, deps.clock, row.id, 'reset_password');
         await mailLink(trx, row.email, row.name, 'reset_password', token, { subject: 'Reset your Gatehouse password', intro: 'Someone (we hope you) asked to reset the password of your Gatehouse account:', action: 'Choose a new password' });
         await audit(trx, 'password.reset_requested', row.id, meta);
       });
@@ -179,13 +180,13 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
      * user in: they sign in again, with their second factor if they have one.
      */
     async resetPassword(token: string, password: string, meta: RequestMeta): Promise<void> {
-      const peek = await peekEmailToken(db, token, 'reset_password');
+      const peek = await peekEmailToken(db, deps.clock, token, 'reset_password');
       if (!peek) throw new LinkInvalidError();
       const row = await findUserRowById(db, peek.userId);
       if (!row) throw new LinkInvalidError();
       checkPassword(password, { email: row.email, name: row.name });
       await db.transaction().execute(async (trx) => {
-        const t = await consumeEmailToken(trx, token, 'reset_password');
+        const t = await consumeEmailToken(trx, deps.clock, token, 'reset_password');
         if (!t) throw new LinkInvalidError();
         // the link proved control of the mailbox
         await setPassword(trx, t.userId, password, { email_verified: true });
@@ -194,7 +195,8 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
           await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
           await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
         }
-        await revokeEverything(trx, t.userId);
+        // every session, token, sign-in in progress and other email link (of any purpose) dies with the old password
+        await bumpCredentialEpoch(trx, t.userId);
         await trx.deleteFrom('throttles').where('key', '=', `pwd:${normalizeEmail(row.email)}`).execute();
         await audit(trx, 'password.reset', t.userId, meta);
         await notice(trx, row, 'password reset', 'The password of your account was reset, and you were signed out everywhere.', meta);
@@ -202,11 +204,11 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     },
 
     async changePassword(user: User, current: string, next: string, meta: RequestMeta, keepSessionId?: string): Promise<void> {
-      if (!(await users.verifyPassword(user.id, current))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      if (!(await users.verifyPassword(user.id, current, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
       checkPassword(next, { email: user.email, name: user.name });
       await db.transaction().execute(async (trx) => {
         await setPassword(trx, user.id, next);
-        await revokeEverything(trx, user.id, keepSessionId);
+        await bumpCredentialEpoch(trx, user.id, { sessionId: keepSessionId });
         await audit(trx, 'password.changed', user.id, meta);
         await notice(trx, user, 'password changed', 'The password of your account was changed. Your other sessions were signed out.', meta);
       });
@@ -222,11 +224,13 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     /** a link to the new address; the change happens when it is followed. Needs the password. */
     async requestEmailChange(user: User, password: string, newEmail: string, meta: RequestMeta): Promise<void> {
-      if (!(await users.verifyPassword(user.id, password))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      // an address never proven may be someone else's: its holder cannot move the account to an address of theirs
+      if (!user.emailVerified) throw new DomainError('email_unverified', 'Confirm your current email address first (follow the link we sent you, or reset your password).', 403);
+      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
       const email = newEmail.trim();
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
       await db.transaction().execute(async (trx) => {
-        const token = await issueEmailToken(trx, user.id, 'change_email', email);
+        const token = await issueEmailToken(trx, deps.clock, user.id, 'change_email', email);
         await mailLink(trx, email, user.name, 'change_email', token, { subject: 'Confirm your new email address', intro: 'Confirm that this is the new email address of your Gatehouse account:', action: 'Confirm the new address' });
         await notice(trx, user, 'email change requested', `Someone asked to change the email address of your account to ${email}. It changes only if the link sent there is followed.`, meta);
         await audit(trx, 'email.change_requested', user.id, meta, { newEmail: email });
@@ -235,12 +239,16 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     async confirmEmailChange(token: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const t = await consumeEmailToken(trx, token, 'change_email');
+        const t = await consumeEmailToken(trx, deps.clock, token, 'change_email');
         if (!t?.newEmail) throw new LinkInvalidError();
         const taken = await trx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(t.newEmail)).executeTakeFirst();
         if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.');
+        const old = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', t.userId).forUpdate().executeTakeFirstOrThrow();
         await trx.updateTable('users').set({ email: t.newEmail, email_normalized: normalizeEmail(t.newEmail), email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
+        // every other link (a reset sent to the old address, another change) and every session dies with the old address
+        await bumpCredentialEpoch(trx, t.userId);
         await audit(trx, 'email.changed', t.userId, meta, { newEmail: t.newEmail });
+        await notice(trx, old, 'email address changed', `The email address of your account was changed to ${t.newEmail}, and you were signed out everywhere. If this was not you, contact your administrator.`, meta);
       });
     },
 

@@ -2,6 +2,7 @@
 // revocation. Rows of oidc-provider models carry payload.accountId.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
+import { epochIsCurrent } from './credential-epoch.ts';
 
 export interface SessionInfo {
   id: string;
@@ -23,7 +24,8 @@ export async function listSessions(db: Db, userId: string): Promise<SessionInfo[
     .selectFrom('oidc_payloads')
     .select(['id', 'payload', 'expires_at'])
     .where('model', '=', 'Session')
-    .where(sql`payload->>'accountId'`, '=', userId)
+    .where('account_id', '=', userId)
+    .where(epochIsCurrent('account_id', 'credential_epoch'))
     .where('expires_at', '>', sql<Date>`now()`)
     .execute();
   return rows
@@ -41,7 +43,7 @@ export async function listSessions(db: Db, userId: string): Promise<SessionInfo[
 }
 
 export async function revokeSession(db: Db, userId: string, sessionId: string): Promise<boolean> {
-  const res = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', sessionId).where(sql`payload->>'accountId'`, '=', userId).executeTakeFirst();
+  const res = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', sessionId).where('account_id', '=', userId).executeTakeFirst();
   return Number(res.numDeletedRows) === 1;
 }
 
@@ -51,7 +53,8 @@ export async function listGrants(db: Kysely<Database>, userId: string): Promise<
     .leftJoin('oidc_clients as c', (j) => j.on(sql`c.client_id`, '=', sql`p.payload->>'clientId'`))
     .select(['p.id', 'p.payload', 'c.name'])
     .where('p.model', '=', 'Grant')
-    .where(sql`p.payload->>'accountId'`, '=', userId)
+    .where('p.account_id', '=', userId)
+    .where(epochIsCurrent('p.account_id', 'p.credential_epoch'))
     .where('p.expires_at', '>', sql<Date>`now()`)
     .where(sql`p.payload->>'clientId'`, '!=', 'gatehouse-account')
     .execute();
@@ -71,18 +74,11 @@ export async function revokeApp(db: Db, userId: string, clientId: string): Promi
     .selectFrom('oidc_payloads')
     .select('id')
     .where('model', '=', 'Grant')
-    .where(sql`payload->>'accountId'`, '=', userId)
+    .where('account_id', '=', userId)
     .where(sql`payload->>'clientId'`, '=', clientId)
     .execute();
   if (!grants.length) return false;
   const ids = grants.map((g) => g.id);
   await db.deleteFrom('oidc_payloads').where((eb) => eb.or([eb('grant_id', 'in', ids), eb.and([eb('model', '=', 'Grant'), eb('id', 'in', ids)])])).execute();
   return true;
-}
-
-/** every session, grant and token of the user (password reset, 2FA reset), optionally keeping one session */
-export async function revokeEverything(db: Db, userId: string, keepSessionId?: string): Promise<void> {
-  let q = db.deleteFrom('oidc_payloads').where(sql`payload->>'accountId'`, '=', userId).where('model', '!=', 'Interaction');
-  if (keepSessionId) q = q.where((eb) => eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', keepSessionId)])));
-  await q.execute();
 }

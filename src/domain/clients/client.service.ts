@@ -27,6 +27,8 @@ export interface CreateClientInput {
   tenantId?: string | null;
   /** every sign-in to this app needs a second factor */
   requireMfa?: boolean;
+  /** may introspect tokens issued to other clients (an API that checks the access tokens it receives); confidential only */
+  resourceServer?: boolean;
 }
 
 export interface CreatedClient {
@@ -69,7 +71,11 @@ export function createClientService(deps: { db: Kysely<Database> }) {
       if (grants.has('authorization_code') && !redirectUris.length) {
         throw new ValidationError('redirect_uri_required', 'A client using the authorization code flow needs at least one redirect URI.');
       }
-      if (grants.size === 0) throw new ValidationError('grant_type_required', 'Give a redirect URI or a grant type.');
+      if (input.resourceServer && input.public) {
+        throw new ValidationError('invalid_resource_server', 'A resource server must be a confidential client (it authenticates to introspect tokens).');
+      }
+      // a resource server may only introspect: no grant at all
+      if (grants.size === 0 && !input.resourceServer) throw new ValidationError('grant_type_required', 'Give a redirect URI or a grant type.');
       if (input.public && grants.has('client_credentials')) {
         throw new ValidationError('invalid_grant_type', 'A public client cannot use client_credentials.');
       }
@@ -99,9 +105,10 @@ export function createClientService(deps: { db: Kysely<Database> }) {
             first_party: input.firstParty ?? false,
             tenant_id: input.tenantId ?? null,
             require_mfa: input.requireMfa ?? false,
+            resource_server: input.resourceServer ?? false,
           })
           .execute();
-        await recordAudit(trx, { event: 'client.created', clientId, data: { name, grants: [...grants] } });
+        await recordAudit(trx, { event: 'client.created', clientId, data: { name, grants: [...grants], resourceServer: input.resourceServer ?? false } });
       });
       return { clientId, clientSecret, metadata };
     },
@@ -130,6 +137,12 @@ export function createClientService(deps: { db: Kysely<Database> }) {
       return row
         ? { clientId: row.client_id, name: row.name, firstParty: row.first_party, secretSha256: row.secret_sha256, metadata: row.metadata }
         : null;
+    },
+
+    /** registered as a resource server: may introspect tokens of other clients */
+    async isResourceServer(clientId: string): Promise<boolean> {
+      const row = await db.selectFrom('oidc_clients').select('resource_server').where('client_id', '=', clientId).executeTakeFirst();
+      return row?.resource_server === true;
     },
 
     async list(): Promise<StoredClient[]> {

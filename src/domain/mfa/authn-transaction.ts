@@ -1,7 +1,10 @@
 // The state of a sign-in between its password step and its end, keyed by the interaction uid (which oidc-provider
-// binds to the browser with its interaction cookie). Only the step that follows the password can complete it.
+// binds to the browser with its interaction cookie). Only the step that follows the password can complete it, and
+// only while the user's credential epoch is still the one its password was checked under.
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { epochIsCurrent } from '../accounts/credential-epoch.ts';
+import { sqlNow, type Clock } from '../clock.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -12,54 +15,72 @@ export interface AuthnTransaction {
   /** what the sign-in will be reported as when it completes */
   amr: string[];
   passwordAt: Date;
+  /** the user's credential epoch when the password was checked */
+  epoch: number;
 }
 
-export async function beginAuthnTransaction(db: Db, t: AuthnTransaction, ttlSeconds: number): Promise<void> {
+type Row = { uid: string; user_id: string; state: AuthnState; amr: string[]; password_at: Date; epoch: number };
+const toTransaction = (row: Row): AuthnTransaction => ({ uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at, epoch: row.epoch });
+
+export async function beginAuthnTransaction(db: Db, clock: Clock, t: AuthnTransaction, ttlSeconds: number): Promise<void> {
   await db
     .insertInto('authn_transactions')
-    .values({ uid: t.uid, user_id: t.userId, state: t.state, amr: t.amr, password_at: t.passwordAt, expires_at: sql`now() + make_interval(secs => ${ttlSeconds})` })
+    .values({ uid: t.uid, user_id: t.userId, state: t.state, amr: t.amr, password_at: t.passwordAt, epoch: t.epoch, expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${ttlSeconds})` })
     .onConflict((oc) =>
       oc.column('uid').doUpdateSet((eb) => ({
         user_id: eb.ref('excluded.user_id'),
         state: eb.ref('excluded.state'),
         amr: eb.ref('excluded.amr'),
         password_at: eb.ref('excluded.password_at'),
+        epoch: eb.ref('excluded.epoch'),
         expires_at: eb.ref('excluded.expires_at'),
       })),
     )
     .execute();
 }
 
-export async function findAuthnTransaction(db: Db, uid: string): Promise<AuthnTransaction | null> {
-  const row = await db.selectFrom('authn_transactions').selectAll().where('uid', '=', uid).where('expires_at', '>', sql<Date>`now()`).executeTakeFirst();
-  return row ? { uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at } : null;
+export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): Promise<AuthnTransaction | null> {
+  const row = await db
+    .selectFrom('authn_transactions')
+    .selectAll()
+    .where('uid', '=', uid)
+    .where('expires_at', '>', sqlNow(clock))
+    .where(epochIsCurrent('user_id', 'epoch'))
+    .executeTakeFirst();
+  return row ? toTransaction(row) : null;
 }
 
+type From = { uid: string; userId: string; state: AuthnState; epoch: number };
+
 /**
- * Moves the transaction on only if it still belongs to the same user and is still in the step the caller checked:
- * a password step for another account on the same interaction in between (a race) makes the move fail.
+ * Moves the transaction on only if it still belongs to the same user, is still in the step the caller checked, and
+ * no credential changed since its password step: anything in between (a race, a reset) makes the move fail.
  */
-export async function moveAuthnTransaction(db: Db, from: { uid: string; userId: string; state: AuthnState }, state: AuthnState, amr: string[]): Promise<boolean> {
+export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, state: AuthnState, amr: string[]): Promise<boolean> {
   const res = await db
     .updateTable('authn_transactions')
     .set({ state, amr })
     .where('uid', '=', from.uid)
     .where('user_id', '=', from.userId)
     .where('state', '=', from.state)
-    .where('expires_at', '>', sql<Date>`now()`)
+    .where('epoch', '=', from.epoch)
+    .where('expires_at', '>', sqlNow(clock))
+    .where(epochIsCurrent('user_id', 'epoch'))
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
-/** single use, and only as the user and step the caller checked: exactly one caller gets the transaction back */
-export async function takeAuthnTransaction(db: Db, from: { uid: string; userId: string; state: AuthnState }): Promise<AuthnTransaction | null> {
+/** single use, and only as the user, step and epoch the caller checked: exactly one caller gets the transaction back */
+export async function takeAuthnTransaction(db: Db, clock: Clock, from: From): Promise<AuthnTransaction | null> {
   const row = await db
     .deleteFrom('authn_transactions')
     .where('uid', '=', from.uid)
     .where('user_id', '=', from.userId)
     .where('state', '=', from.state)
-    .where('expires_at', '>', sql<Date>`now()`)
+    .where('epoch', '=', from.epoch)
+    .where('expires_at', '>', sqlNow(clock))
+    .where(epochIsCurrent('user_id', 'epoch'))
     .returningAll()
     .executeTakeFirst();
-  return row ? { uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at } : null;
+  return row ? toTransaction(row) : null;
 }

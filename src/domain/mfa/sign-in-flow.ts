@@ -4,13 +4,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
-import type { RequestMeta, User, UserService } from '../users/user.service.ts';
+import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
 import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
 import type { PendingEnrollment } from './totp.service.ts';
-import type { TwoFactorService } from './two-factor.service.ts';
+import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
 import type { MfaPolicy } from './mfa-policy.ts';
-import { normalizeEmail } from '../users/user.repository.ts';
+import { findUserRowByEmail } from '../users/user.repository.ts';
+import { passwordThrottleKey } from '../users/password-throttle.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 export type Amr = 'pwd' | 'otp' | 'mfa';
@@ -21,11 +22,14 @@ export const AMR_RECOVERY: Amr[] = ['pwd', 'mfa'];
 export type Step = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
 export type FlowResult =
-  | { outcome: 'done'; user: User; amr: Amr[] }
+  | { outcome: 'done'; user: User; amr: Amr[]; epoch: number }
   | { outcome: 'next'; step: Step }
   | { outcome: 'invalid' }
   | { outcome: 'throttled' }
   | { outcome: 'expired' };
+
+/** the password step's result, and whose password it was when right (for the device cookie) */
+export type PasswordResult = FlowResult & { userId?: string };
 
 export interface RequestContext {
   clientId?: string;
@@ -37,37 +41,39 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
   const { db, users, twoFactor, throttle, clock } = deps;
 
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
-    const tx = await findAuthnTransaction(db, uid);
+    const tx = await findAuthnTransaction(db, clock, uid);
     if (!tx || tx.state !== state) return null;
     const user = await users.findById(tx.userId);
     return user ? { tx, user } : null;
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
-  async function done(user: User, amr: Amr[]): Promise<FlowResult> {
+  async function done(user: User, amr: Amr[], epoch: number): Promise<FlowResult> {
     await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
-    return { outcome: 'done', user, amr };
+    return { outcome: 'done', user, amr, epoch };
   }
 
   /** completes the sign-in with the transaction the caller checked (same user, same step), or not at all */
   async function finish(c: { tx: AuthnTransaction; user: User }): Promise<FlowResult> {
-    const tx = await takeAuthnTransaction(db, c.tx);
-    return tx ? done(c.user, tx.amr as Amr[]) : { outcome: 'expired' };
+    const tx = await takeAuthnTransaction(db, clock, c.tx);
+    return tx ? done(c.user, tx.amr as Amr[], tx.epoch) : { outcome: 'expired' };
   }
 
   async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult): Promise<FlowResult> {
-    return (await moveAuthnTransaction(db, c.tx, state, amr)) ? next : { outcome: 'expired' };
+    return (await moveAuthnTransaction(db, clock, c.tx, state, amr)) ? next : { outcome: 'expired' };
   }
 
   return {
     /** where this interaction stands, if past its password step */
     async step(uid: string): Promise<Step | null> {
-      return (await findAuthnTransaction(db, uid))?.state ?? null;
+      return (await findAuthnTransaction(db, clock, uid))?.state ?? null;
     },
 
-    async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<FlowResult> {
-      // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check
-      const accountKey = `pwd:${normalizeEmail(email)}`;
+    async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<PasswordResult> {
+      // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
+      // browser that signed in to this account before counts against its own counter (password-throttle.ts)
+      const knownId = meta.device ? (await findUserRowByEmail(db, email))?.id : undefined;
+      const accountKey = passwordThrottleKey(email, knownId, meta.device);
       const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
       const [perAccount, perIp] = await Promise.all([
         throttle.attempt(accountKey, PER_ACCOUNT),
@@ -77,12 +83,12 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
         await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
         return { outcome: 'throttled' };
       }
-      const user = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
+      const user: AuthenticatedUser | null = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
       await Promise.all([throttle.success(accountKey), ipKey ? throttle.refund(ipKey, PER_IP) : undefined]);
       const begin = async (state: Step, amr: Amr[]) => {
-        await beginAuthnTransaction(db, { uid, userId: user.id, state, amr, passwordAt: clock.now() }, deps.ttlSeconds);
-        return { outcome: 'next', step: state } as const;
+        await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch }, deps.ttlSeconds);
+        return { outcome: 'next', step: state, userId: user.id } as const;
       };
       if (await twoFactor.isEnabled(user.id)) return begin('second_factor', AMR_TOTP);
       const decision = await deps.policy.decide({ userId: user.id, ...request });
@@ -90,7 +96,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
       if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return done(user, AMR_PASSWORD);
+      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch)), userId: user.id };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {
@@ -116,14 +122,19 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
 
     /** true when this enrollment sets up a user's first factor (not a reset after a recovery code) */
     async isFirstEnrollment(uid: string): Promise<boolean> {
-      const tx = await findAuthnTransaction(db, uid);
+      const tx = await findAuthnTransaction(db, clock, uid);
       return Boolean(tx?.amr.includes('otp'));
     },
 
-    /** the grace reminder: "set up now" moves to enrollment, "later" finishes with the password only */
+    /**
+     * The grace reminder: "set up now" moves to enrollment, "later" finishes with the password only. If 2FA became
+     * active since the password step (the owner set it up elsewhere), this sign-in must use it: either way, it moves
+     * to the second factor. (An epoch change would already have ended it; this keeps the rule local too.)
+     */
     async grace(uid: string, choice: 'setup' | 'later'): Promise<FlowResult> {
       const c = await current(uid, 'grace');
       if (!c) return { outcome: 'expired' };
+      if (await twoFactor.isEnabled(c.user.id)) return move(c, 'second_factor', AMR_TOTP, { outcome: 'next', step: 'second_factor' });
       if (choice === 'later') return finish(c);
       return move(c, 'enroll', AMR_TOTP, { outcome: 'next', step: 'enroll' });
     },
@@ -144,13 +155,27 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       return c ? twoFactor.pendingEnrollment(c.user, credentialId) : null;
     },
 
-    /** activates the new authenticator (removing all others) and returns the new recovery codes, shown once */
+    /**
+     * Activates the new authenticator and returns the new recovery codes, shown once. A first enrollment never
+     * replaces anything: if the account got a factor meanwhile, the sign-in moves to the second factor instead (null).
+     * After a recovery code (which proved a second factor) the new authenticator replaces all others (lost phone).
+     */
     async activate(uid: string, credentialId: string, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[] } | null> {
       const c = await current(uid, 'enroll');
       if (!c) return null;
-      const { recoveryCodes } = await twoFactor.activate(c.user, credentialId, code, meta, { replaceOthers: true });
-      if (!(await moveAuthnTransaction(db, c.tx, 'recovery_codes', c.tx.amr))) return null;
-      return { recoveryCodes: recoveryCodes ?? [] };
+      const first = c.tx.amr.includes('otp');
+      let result: { recoveryCodes: string[] | null; epoch: number };
+      try {
+        result = await twoFactor.activate(c.user, credentialId, code, meta, { replaceOthers: !first, firstOnly: first, signIn: { uid, epoch: c.tx.epoch } });
+      } catch (err) {
+        if (err instanceof FactorAlreadyActiveError) {
+          await moveAuthnTransaction(db, clock, c.tx, 'second_factor', AMR_TOTP);
+          return null;
+        }
+        throw err;
+      }
+      if (!(await moveAuthnTransaction(db, clock, { ...c.tx, epoch: result.epoch }, 'recovery_codes', c.tx.amr))) return null;
+      return { recoveryCodes: result.recoveryCodes ?? [] };
     },
 
     /** the user confirmed they saved the codes: the sign-in completes */
@@ -162,7 +187,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     /** the box was not ticked: the codes shown are gone, so new ones replace them */
     async reissueCodes(uid: string, meta: RequestMeta): Promise<string[] | null> {
       const c = await current(uid, 'recovery_codes');
-      return c ? twoFactor.reissueRecoveryCodes(c.user, meta) : null;
+      return c ? twoFactor.reissueRecoveryCodes(c.user, meta, { uid, epoch: c.tx.epoch }) : null;
     },
   };
 }

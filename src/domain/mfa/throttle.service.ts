@@ -3,6 +3,7 @@
 // never get past the cap (decision D5: delays, no permanent lockout).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { sqlNow, systemClock, type Clock } from '../clock.ts';
 
 export interface ThrottlePolicy {
   free: number;
@@ -19,32 +20,33 @@ export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelay
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
-export function createThrottleService(db: Kysely<Database>) {
+export function createThrottleService(db: Kysely<Database>, clock: Clock = systemClock) {
   return {
     /** admits one attempt or refuses it; call success() when the attempt turned out right */
     async attempt(key: string, policy: ThrottlePolicy = PER_ACCOUNT): Promise<ThrottleDecision> {
+      const now = sqlNow(clock);
       const lockAfter = (failures: ReturnType<typeof sql>) =>
         sql`CASE WHEN ${failures} >= ${policy.free}
-          THEN now() + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
+          THEN ${now} + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
           ELSE NULL END`;
-      const next = sql<number>`CASE WHEN throttles.updated_at < now() - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
+      const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
       const admitted = await db
         .insertInto('throttles')
-        .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}` })
+        .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
         .onConflict((oc) =>
           oc
             .column('key')
             .doUpdateSet({
               failures: next,
               locked_until: sql`${lockAfter(next)}`,
-              updated_at: sql`now()`,
+              updated_at: now,
             })
-            .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', sql<Date>`now()`)])),
+            .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
         )
         .returning('failures')
         .executeTakeFirst();
       if (admitted) return { allowed: true };
-      const row = await db.selectFrom('throttles').select(sql<number>`ceil(extract(epoch from locked_until - now()))`.as('wait')).where('key', '=', key).executeTakeFirst();
+      const row = await db.selectFrom('throttles').select(sql<number>`ceil(extract(epoch from locked_until - ${now}))`.as('wait')).where('key', '=', key).executeTakeFirst();
       return { allowed: false, retryAfterSeconds: Math.max(1, Number(row?.wait ?? 1)) };
     },
 

@@ -2,6 +2,7 @@
 // to the user in the same transaction.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
+import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
@@ -24,6 +25,24 @@ export class TwoFactorRequiredByPolicyError extends DomainError {
   constructor() {
     super('two_factor_required', 'Your organization requires two-factor authentication, so it cannot be turned off.', 409);
   }
+}
+
+export class FactorAlreadyActiveError extends DomainError {
+  constructor() {
+    super('factor_already_active', 'Two-factor authentication is already on for this account: sign in with it.', 409);
+  }
+}
+
+export class SignInChangedError extends DomainError {
+  constructor() {
+    super('interaction_expired', 'This sign-in is no longer valid because the account changed. Start again.', 400);
+  }
+}
+
+/** inside a sign-in: the transaction the change belongs to, and the epoch its password was checked under */
+export interface SignInContext {
+  uid: string;
+  epoch: number;
 }
 
 export interface TwoFactorStatus {
@@ -103,7 +122,7 @@ export function createTwoFactorService(deps: {
 
   /** password + (TOTP code or recovery code): the proof sensitive changes need */
   async function confirmBoth(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
-    const passwordOk = await users.verifyPassword(user.id, password);
+    const passwordOk = await users.verifyPassword(user.id, password, meta);
     const factor = /^\s*\d{3}\s?\d{3}\s*$/.test(code) ? await checkTotp(user, code, meta) : await useRecoveryCode(user, code, meta);
     if (!passwordOk || factor !== 'ok') throw new SecondFactorRequiredError();
   }
@@ -121,6 +140,12 @@ export function createTwoFactorService(deps: {
     /** password + (TOTP or recovery code), for changes that need both */
     confirmBoth,
 
+    /** adding an authenticator: the password, and a current second factor once 2FA is on */
+    async confirmToAdd(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
+      if ((await totp.devices(user.id)).length > 0) return confirmBoth(user, password, code, meta);
+      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'That password is not right.', 403);
+    },
+
     startEnrollment(user: User, name: string): Promise<PendingEnrollment> {
       const clean = name.trim().slice(0, 60) || 'Authenticator app';
       return totp.startEnrollment(user.id, user.email, clean);
@@ -132,11 +157,23 @@ export function createTwoFactorService(deps: {
 
     /**
      * Activates a pending authenticator with a code from it. The first authenticator (or a reset after a recovery
-     * code, which removes all others) comes with a fresh set of recovery codes, returned once.
+     * code, which removes all others) comes with a fresh set of recovery codes, returned once. Inside a sign-in
+     * (`signIn`), the user row is locked and the sign-in's epoch must still be current: a credential change since its
+     * password step (the owner reset the password, or turned 2FA on) ends it. A first enrollment (`firstOnly`) never
+     * lands on an account that meanwhile got a factor: that sign-in must use the factor instead.
      */
-    async activate(user: User, credentialId: string, code: string, meta: RequestMeta, opts: { replaceOthers?: boolean } = {}): Promise<{ recoveryCodes: string[] | null }> {
+    async activate(
+      user: User,
+      credentialId: string,
+      code: string,
+      meta: RequestMeta,
+      opts: { replaceOthers?: boolean; firstOnly?: boolean; signIn?: SignInContext } = {},
+    ): Promise<{ recoveryCodes: string[] | null; epoch: number }> {
       return db.transaction().execute(async (trx) => {
+        const { credential_epoch } = await trx.selectFrom('users').select('credential_epoch').where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
+        if (opts.signIn && opts.signIn.epoch !== credential_epoch) throw new SignInChangedError();
         const hadFactor = (await trx.selectFrom('totp_credentials').select('id').where('user_id', '=', user.id).where('confirmed_at', 'is not', null).executeTakeFirst()) !== undefined;
+        if (hadFactor && opts.firstOnly) throw new FactorAlreadyActiveError();
         if (!(await totp.confirm(trx, user.id, credentialId, code))) {
           throw new ValidationError('invalid_code', 'That code did not match. Check the time on your phone and enter the current code.');
         }
@@ -145,8 +182,9 @@ export function createTwoFactorService(deps: {
         }
         const fresh = !hadFactor || opts.replaceOthers;
         const recoveryCodes = fresh ? await issueRecoveryCodes(trx, user.id) : null;
+        const epoch = await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined, authnUid: opts.signIn?.uid });
         await record(trx, fresh ? 'totp.enabled' : 'totp.device_added', user, meta, { credentialId, reset: Boolean(opts.replaceOthers) });
-        return { recoveryCodes };
+        return { recoveryCodes, epoch };
       });
     },
 
@@ -157,15 +195,19 @@ export function createTwoFactorService(deps: {
       await confirmBoth(user, password, code, meta);
       return db.transaction().execute(async (trx) => {
         const codes = await issueRecoveryCodes(trx, user.id);
+        await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
         await record(trx, 'recovery_codes.regenerated', user, meta);
         return codes;
       });
     },
 
     /** during enrollment, before any code was saved: replaces the batch just shown (no extra proof needed) */
-    async reissueRecoveryCodes(user: User, meta: RequestMeta): Promise<string[]> {
+    async reissueRecoveryCodes(user: User, meta: RequestMeta, signIn: SignInContext): Promise<string[]> {
       return db.transaction().execute(async (trx) => {
+        const { credential_epoch } = await trx.selectFrom('users').select('credential_epoch').where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
+        if (signIn.epoch !== credential_epoch) throw new SignInChangedError();
         const codes = await issueRecoveryCodes(trx, user.id);
+        await bumpCredentialEpoch(trx, user.id, { authnUid: signIn.uid });
         await recordAudit(trx, { event: 'recovery_codes.regenerated', actorUserId: user.id, targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { reason: 'not_confirmed_saved' } });
         return codes;
       });
@@ -193,6 +235,7 @@ export function createTwoFactorService(deps: {
           )
           .executeTakeFirst();
         if (Number(res.numDeletedRows) !== 1) throw new ValidationError('last_device', 'This is your only authenticator: turn off two-factor authentication instead.');
+        await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
         await record(trx, 'totp.device_removed', user, meta, { credentialId: deviceId });
       });
     },
@@ -203,6 +246,7 @@ export function createTwoFactorService(deps: {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
+        await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
         await record(trx, 'totp.disabled', user, meta);
       });
     },

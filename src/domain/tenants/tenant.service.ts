@@ -1,7 +1,7 @@
 // Tenants ("organizations" to people): members with roles, and the 2FA policy tenant admins control.
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, TenantRole } from '../../db/database.ts';
-import { revokeEverything } from '../accounts/session-list.ts';
+import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
@@ -87,6 +87,23 @@ export function createTenantService(deps: {
     return row?.role ?? null;
   }
 
+  /**
+   * Demoting or removing an owner needs another owner who has ACCEPTED (a pending invitation owns nothing). The tenant
+   * row is locked first, so two owners demoting each other at once cannot both pass the check.
+   */
+  async function assertAnotherOwner(trx: Transaction<Database>, tenantId: string, userId: string): Promise<void> {
+    await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
+    const other = await trx
+      .selectFrom('tenant_members')
+      .select('user_id')
+      .where('tenant_id', '=', tenantId)
+      .where('role', '=', 'owner')
+      .where('accepted_at', 'is not', null)
+      .where('user_id', '!=', userId)
+      .executeTakeFirst();
+    if (!other) throw new ConflictError('last_owner', 'An organization needs at least one owner who has accepted the invitation.');
+  }
+
   async function memberRow(tenantId: string, userId: string) {
     if (!UUID_RE.test(userId)) return undefined;
     return db.selectFrom('tenant_members').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
@@ -132,8 +149,11 @@ export function createTenantService(deps: {
           .where('id', '=', tenant.id)
           .returningAll()
           .executeTakeFirstOrThrow();
-        // a new rollout date applies to members who have not seen a deadline yet; turning the rule off clears them
-        if (!row.require_2fa || input.enforceFrom !== undefined) await trx.updateTable('tenant_members').set({ mfa_deadline: null }).where('tenant_id', '=', tenant.id).execute();
+        // A member's deadline, once fixed (shown to them), never moves later: a later date applies to members who have
+        // not seen one yet. An earlier date (or "now") pulls later deadlines in. Turning the rule off clears them all.
+        const members = trx.updateTable('tenant_members').where('tenant_id', '=', tenant.id);
+        if (!row.require_2fa || (input.enforceFrom === null && tenant.enforceFrom !== null)) await members.set({ mfa_deadline: null }).execute();
+        else if (input.enforceFrom) await members.set({ mfa_deadline: input.enforceFrom }).where('mfa_deadline', '>', input.enforceFrom).execute();
         await audit(tenant.id, 'tenant.policy_changed', actorId, null, meta, { require2fa: row.require_2fa, enforceFrom: row.enforce_from, allowedMethods: row.allowed_methods }, trx as unknown as Kysely<Database>);
         return toTenant(row);
       });
@@ -166,8 +186,10 @@ export function createTenantService(deps: {
           .executeTakeFirst();
         if (Number(added.numInsertedOrUpdatedRows ?? 0) === 0) throw new ConflictError('already_member', 'That person is already a member.');
         if (pending && !invited) await deps.inviteToTenant(trx as unknown as Kysely<Database>, { id: user.id, email: user.email, name: user.name }, tenant);
-        await audit(tenant.id, 'tenant.member_added', actorId, user.id, meta, { role, invited, pending }, trx as unknown as Kysely<Database>);
-        return { userId: user.id, invited, pending };
+        // `invited`: an invitation was mailed. An admin's addition always mails one (to create an account, or to join),
+        // so the answer (and the audit row admins can read) never tells whether the address already had an account
+        await audit(tenant.id, 'tenant.member_added', actorId, user.id, meta, { role, invited: pending, pending }, trx as unknown as Kysely<Database>);
+        return { userId: user.id, invited: pending, pending };
       });
     },
 
@@ -175,22 +197,21 @@ export function createTenantService(deps: {
       if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
       const m = await memberRow(tenant.id, userId);
       if (!m) throw new NotFoundError('member_not_found', 'No such member.');
-      if (m.role === 'owner' && role !== 'owner') await this.assertAnotherOwner(tenant.id, userId);
-      await db.updateTable('tenant_members').set({ role }).where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
-      await audit(tenant.id, 'tenant.role_changed', actorId, userId, meta, { from: m.role, to: role });
+      await db.transaction().execute(async (trx) => {
+        if (m.role === 'owner' && role !== 'owner' && m.accepted_at) await assertAnotherOwner(trx, tenant.id, userId);
+        await trx.updateTable('tenant_members').set({ role }).where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
+        await audit(tenant.id, 'tenant.role_changed', actorId, userId, meta, { from: m.role, to: role }, trx as unknown as Kysely<Database>);
+      });
     },
 
     async removeMember(tenant: Tenant, userId: string, actorId: string | null, meta: RequestMeta = {}): Promise<void> {
       const m = await memberRow(tenant.id, userId);
       if (!m) throw new NotFoundError('member_not_found', 'No such member.');
-      if (m.role === 'owner') await this.assertAnotherOwner(tenant.id, userId);
-      await db.deleteFrom('tenant_members').where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
-      await audit(tenant.id, 'tenant.member_removed', actorId, userId, meta);
-    },
-
-    async assertAnotherOwner(tenantId: string, userId: string): Promise<void> {
-      const other = await db.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenantId).where('role', '=', 'owner').where('user_id', '!=', userId).executeTakeFirst();
-      if (!other) throw new ConflictError('last_owner', 'An organization needs at least one owner.');
+      await db.transaction().execute(async (trx) => {
+        if (m.role === 'owner' && m.accepted_at) await assertAnotherOwner(trx, tenant.id, userId);
+        await trx.deleteFrom('tenant_members').where('tenant_id', '=', tenant.id).where('user_id', '=', userId).execute();
+        await audit(tenant.id, 'tenant.member_removed', actorId, userId, meta, {}, trx as unknown as Kysely<Database>);
+      });
     },
 
     /** members with their 2FA state, for the admin list; coverage = how many have 2FA */
@@ -206,8 +227,9 @@ export function createTenantService(deps: {
         .execute();
       const members = rows.map((r): Member => {
         if (!r.accepted_at) {
-          // nothing about a person who has not accepted is shown to the organization
-          return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: null, lastSignInAmr: null, twoFactor: false, state: 'not_enrolled', deadline: null, invitationPending: true };
+          // nothing about a person who has not accepted is shown to the organization (not even whether they have an
+          // account: no name)
+          return { userId: r.id, email: r.email, name: null, role: r.role, lastSignInAt: null, lastSignInAmr: null, twoFactor: false, state: 'not_enrolled', deadline: null, invitationPending: true };
         }
         const deadline = r.mfa_deadline ?? tenant.enforceFrom;
         const twoFactor = Boolean(r.two_factor);
@@ -239,7 +261,7 @@ export function createTenantService(deps: {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('totp_credentials').where('user_id', '=', memberId).execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', memberId).execute();
-        await revokeEverything(trx, memberId);
+        await bumpCredentialEpoch(trx, memberId);
         await recordAudit(trx, { event: 'tenant.member_2fa_reset', tenantId: tenant.id, actorUserId: admin.id, targetUserId: memberId, ip: meta.ip, userAgent: meta.userAgent, data: { reason: reason.trim().slice(0, 500) } });
         await deps.outbox.enqueue(trx, target.email, 'security-notice', {
           title: 'two-factor authentication reset by an administrator',

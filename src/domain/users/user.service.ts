@@ -5,6 +5,8 @@ import { ConflictError, ValidationError } from '../errors.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { checkPassword } from './password-policy.ts';
 import { findUserRowByEmail, findUserRowById, normalizeEmail } from './user.repository.ts';
+import { PER_ACCOUNT, type ThrottleService } from '../mfa/throttle.service.ts';
+import { passwordThrottleKey, TooManyAttemptsError, type KnownDevice } from './password-throttle.ts';
 
 export interface User {
   id: string;
@@ -28,9 +30,18 @@ const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export interface RequestMeta {
   ip?: string | null;
   userAgent?: string | null;
+  /** the stored id of the provider session the request came with (it survives the changes it makes) */
+  sessionId?: string | null;
+  /** this browser's verified device cookie, if any (password-throttle.ts) */
+  device?: KnownDevice | null;
 }
 
-export function createUserService(deps: { db: Kysely<Database>; hasher: PasswordHasher }) {
+/** a user whose password was just checked, with the credential epoch it was checked under */
+export interface AuthenticatedUser extends User {
+  credentialEpoch: number;
+}
+
+export function createUserService(deps: { db: Kysely<Database>; hasher: PasswordHasher; throttle: ThrottleService }) {
   const { db, hasher } = deps;
   return {
     async create(input: { email: string; name?: string | null; password?: string | null; emailVerified?: boolean }): Promise<User> {
@@ -76,17 +87,25 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       return row && !row.disabled_at ? toUser(row) : null;
     },
 
-    /** re-confirms the password of a signed-in user (sensitive changes) */
-    async verifyPassword(userId: string, password: string): Promise<boolean> {
+    /**
+     * Re-confirms the password of a signed-in user (sensitive changes). It counts against the same guess counter as
+     * signing in (a stolen session must not become a fast password oracle); too many wrong ones → TooManyAttemptsError.
+     */
+    async verifyPassword(userId: string, password: string, meta: RequestMeta = {}): Promise<boolean> {
       const row = await findUserRowById(db, userId);
-      return hasher.verify(row && !row.disabled_at ? row.password_hash : undefined, password);
+      const key = passwordThrottleKey(row?.email ?? userId, row?.id, meta.device);
+      const gate = await deps.throttle.attempt(key, PER_ACCOUNT);
+      if (!gate.allowed) throw new TooManyAttemptsError(gate.retryAfterSeconds);
+      const ok = await hasher.verify(row && !row.disabled_at ? row.password_hash : undefined, password);
+      if (ok) await deps.throttle.success(key);
+      return ok;
     },
 
     /**
      * Email + password. Unknown email, disabled user and wrong password all cost one argon2 verify and
      * return null; every outcome is audited. Rehashes when the parameters have risen.
      */
-    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }): Promise<User | null> {
+    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }): Promise<AuthenticatedUser | null> {
       const row = await findUserRowByEmail(db, email);
       const ok = await hasher.verify(row?.password_hash, password);
       const good = ok && row && !row.disabled_at ? row : undefined;
@@ -105,13 +124,13 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       // the audit row alone needs no transaction; with a rehash, both commit together
       if (!(good && rehash)) {
         await audit(db);
-        return good ? toUser(good) : null;
+        return good ? { ...toUser(good), credentialEpoch: good.credential_epoch } : null;
       }
       await db.transaction().execute(async (trx) => {
         await audit(trx);
         await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).execute();
       });
-      return toUser(good);
+      return { ...toUser(good), credentialEpoch: good.credential_epoch };
     },
   };
 }

@@ -24,13 +24,16 @@ export default fp(
         message = 'The service is temporarily unavailable. Please try again in a moment.';
         reply.header('retry-after', '5');
       }
-      if (status >= 500) req.log.error({ err }, 'request failed');
+      // the database's (or library's) own code goes to the log only; the answer carries ours
+      if (status >= 500) req.log.error({ err, cause_code: (err as { code?: string }).code }, 'request failed');
       else req.log.info({ code: (err as { code?: string }).code, status }, 'request rejected');
       reply.status(status);
       if (req.headers.accept?.includes('text/html')) {
         return reply.type('text/html').send(opts.render('errors/error.njk', { title: TITLES[status] ?? 'Error', message }));
       }
-      return reply.send({ error: (err as { code?: string }).code ?? (status >= 500 ? 'server_error' : 'invalid_request'), message });
+      const code =
+        err instanceof DomainError ? err.code : status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : ((err as { code?: string }).code ?? 'invalid_request');
+      return reply.send({ error: code, message });
     });
     app.setNotFoundHandler((req, reply) => {
       reply.status(404);

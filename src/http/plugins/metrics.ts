@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 declare module 'fastify' {
@@ -15,9 +17,32 @@ export interface Metrics {
   loginOutcomes: Counter<'outcome'>;
 }
 
-/** Prometheus metrics: request counts and latencies by route, login outcomes. Served at /metrics. */
+export interface MetricsOptions {
+  /** bearer token a scraper must send (GATEHOUSE_METRICS_TOKEN) */
+  token?: string;
+  production: boolean;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * Who may read /metrics: with a token configured, whoever sends it (constant-time compare); without one, nobody in
+ * production (404, as if it did not exist) and, in development, direct loopback connections only (not through a proxy).
+ */
+function access(req: FastifyRequest, opts: MetricsOptions): 'ok' | 'unauthorized' | 'hidden' {
+  if (opts.token) {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    return m && timingSafeEqual(digest(m[1]!), digest(opts.token)) ? 'ok' : 'unauthorized';
+  }
+  if (opts.production) return 'hidden';
+  const direct = !req.headers['x-forwarded-for'] && !req.headers.forwarded;
+  return direct && LOOPBACK.test(req.socket.remoteAddress ?? '') ? 'ok' : 'hidden';
+}
+
+/** Prometheus metrics: request counts and latencies by route, login outcomes. Served at /metrics (see access()). */
 export default fp(
-  async (app) => {
+  async (app, opts: MetricsOptions) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const requests = new Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -42,7 +67,13 @@ export default fp(
       });
     });
 
-    app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      const allowed = access(req, opts);
+      if (allowed === 'hidden') return reply.callNotFound();
+      if (allowed === 'unauthorized') {
+        return reply.status(401).header('www-authenticate', 'Bearer realm="metrics"').send({ error: 'unauthorized', message: 'Send the metrics token: Authorization: Bearer <token>.' });
+      }
       reply.header('content-type', registry.contentType);
       return registry.metrics();
     });

@@ -5,6 +5,7 @@ import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts
 import type { User, UserService } from '../../../domain/users/user.service.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
+import { knownDevice } from '../../device-cookie.ts';
 
 export interface AccountDeps {
   readSession: SessionReader;
@@ -29,8 +30,9 @@ export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
 }
 
+/** who asks, and from which session (a credential change keeps that session alive under the new epoch) */
 export function meta(req: FastifyRequest) {
-  return { ip: req.ip, userAgent: req.headers['user-agent'] };
+  return { ip: req.ip, userAgent: req.headers['user-agent'], sessionId: req.accountSessionId, device: knownDevice(req) };
 }
 
 export const confirmBody = {

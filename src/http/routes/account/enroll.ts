@@ -21,15 +21,11 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
       const view = await accountView(deps, user.id, req.accountSessionId);
       return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), enrollError: message }), 403);
     };
-    if (await deps.twoFactor.isEnabled(user.id)) {
-      try {
-        await deps.twoFactor.confirmBoth(user, req.body.password, req.body.code ?? '', meta(req));
-      } catch (err) {
-        if (!(err instanceof DomainError)) throw err;
-        return refused(err.message);
-      }
-    } else if (!(await deps.users.verifyPassword(user.id, req.body.password))) {
-      return refused('That password is not right.');
+    try {
+      await deps.twoFactor.confirmToAdd(user, req.body.password, req.body.code ?? '', meta(req));
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      return refused(err.message);
     }
     const pending = await deps.twoFactor.startEnrollment(user, req.body.name ?? '');
     return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email) }));

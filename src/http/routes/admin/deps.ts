@@ -65,8 +65,7 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }) {
 }
 
 export const DONE_MESSAGES: Record<string, string> = {
-  invited: 'Invitation sent. They become a member now and choose a password from the email.',
-  added: 'Added. They already had a Gatehouse account and are a member now.',
+  invited: 'Invitation sent. They become a member when they accept it from the email.',
   role: 'The role was changed.',
   removed: 'The member was removed from the organization.',
   reset: 'Two-factor authentication was reset. The member was signed out everywhere and notified by email.',

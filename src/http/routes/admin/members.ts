@@ -53,8 +53,9 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
       try {
         assertMayInvite(req.adminRole!, req.body.role);
         if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new DomainError('invalid_email', 'Enter a valid email address.');
-        const { invited } = await deps.tenants.addMember(tenant, email, req.body.role, req.adminUser!.id, meta(req));
-        return reply.redirect(`/admin/${tenant.slug}?done=${invited ? 'invited' : 'added'}`, 303);
+        // one answer whether or not the address has an account: an admin's addition is always an invitation
+        await deps.tenants.addMember(tenant, email, req.body.role, req.adminUser!.id, meta(req));
+        return reply.redirect(`/admin/${tenant.slug}?done=invited`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         return show(req, reply, { inviteError: err.message, inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);

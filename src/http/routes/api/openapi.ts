@@ -129,7 +129,7 @@ export function openApiDocument(issuer: string) {
           'Invite a member',
           'Adds the person with this email address. Only owners may invite an owner.',
           {
-            '201': { description: 'Added (and invited by email if they had no password).', content: json({ allOf: [ref('Member'), { type: 'object', properties: { invited: { type: 'boolean' } } }] }) },
+            '201': { description: 'Invited: an email asks them to accept (and to choose a password if they have no account). The answer is the same whether or not the address has an account; until they accept, the member has no name, role power or sign-in data here.', content: json({ allOf: [ref('Member'), { type: 'object', properties: { invited: { type: 'boolean' } } }] }) },
             '409': errorResponse('Already a member (`already_member`).'),
           },
           { requestBody: { required: true, content: json(ref('Invite')) } },

@@ -4,6 +4,7 @@ import type { FlowResult, SignInFlow } from '../../../domain/mfa/sign-in-flow.ts
 import type { UserService } from '../../../domain/users/user.service.ts';
 import type { Interactions } from '../../../oidc/interactions.ts';
 import type { Render } from '../../views.ts';
+import { knownDevice } from '../../device-cookie.ts';
 
 export interface InteractionDeps {
   interactions: Interactions;
@@ -12,10 +13,12 @@ export interface InteractionDeps {
   render: Render;
   clock: Clock;
   signupEnabled: boolean;
+  /** cookies marked Secure (https issuer) */
+  secure: boolean;
 }
 
 export function meta(req: FastifyRequest) {
-  return { ip: req.ip, userAgent: req.headers['user-agent'] };
+  return { ip: req.ip, userAgent: req.headers['user-agent'], device: knownDevice(req) };
 }
 
 export function page(reply: FastifyReply, html: string, status = 200) {
@@ -31,7 +34,7 @@ export function codeError(result: FlowResult): { message: string; status: number
 /** sends the browser on after a step: back to the provider when the sign-in is done, else to the next step */
 export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult) {
   if (result.outcome === 'done') {
-    const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, deps.clock.now());
+    const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, deps.clock.now(), result.epoch);
     return reply.redirect(next, 303);
   }
   if (result.outcome === 'next') {

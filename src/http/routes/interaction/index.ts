@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { scopeLabels } from '../../../oidc/interactions.ts';
+import { consentLabels } from '../../../oidc/interactions.ts';
 import { page, proceed, type InteractionDeps } from './deps.ts';
 import { uidParams, type UidParams } from './schemas.ts';
 
@@ -18,7 +18,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
           csrfToken,
           clientName: view.clientName,
           email: user?.email ?? '',
-          scopes: scopeLabels(view.missingScopes.length ? view.missingScopes : ['openid']),
+          scopes: consentLabels(view),
         }),
       );
     }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { rememberDevice } from '../../device-cookie.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
 
@@ -25,6 +26,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         });
         return page(reply, html, throttled ? 429 : 401);
       }
+      if (result.userId) rememberDevice(req, reply, result.userId, deps.secure);
       return proceed(deps, req, reply, uid, result);
     },
   );

@@ -1,0 +1,58 @@
+// The credential epoch: one number per user, bumped by every credential change (password change and reset,
+// invitation acceptance, email change, 2FA on/off, an authenticator added or removed, new recovery codes, an admin's
+// 2FA reset, account disable). Everything that can still act for the user records the epoch it was born in: sign-ins
+// in progress (authn_transactions.epoch), email links (email_tokens.epoch), and every provider row — interactions,
+// sessions, grants, codes, tokens (oidc_payloads.credential_epoch). A row whose epoch differs from the user's is dead.
+// One function bumps (and clears what it kills); one SQL predicate checks.
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../../db/database.ts';
+
+/** what survives a bump: the session and the sign-in of the person making the change move to the new epoch */
+export interface KeepAlive {
+  /** the provider session's stored id (as listSessions and the session reader give it) */
+  sessionId?: string;
+  /** the interaction uid of the sign-in that is making the change (enrollment inside a sign-in) */
+  authnUid?: string;
+}
+
+/** "the epoch in this row is the user's current one", for a row whose user id and epoch are in the given columns */
+export function epochIsCurrent(userIdColumn: string, epochColumn: string): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(epochColumn)} = (SELECT u.credential_epoch FROM users u WHERE u.id = ${sql.ref(userIdColumn)})`;
+}
+
+/** the user's current epoch, as a subquery (for rows written now) */
+export function currentEpoch(userId: string): RawBuilder<number> {
+  return sql<number>`(SELECT u.credential_epoch FROM users u WHERE u.id = ${userId})`;
+}
+
+/**
+ * Bumps the user's epoch inside the caller's transaction (the one making the credential change) and deletes what it
+ * killed, so that nothing dead waits to be found by a check someone forgets: sign-ins in progress, pending
+ * enrollments, unused email links of every purpose, and every provider row (interactions, sessions, grants, codes,
+ * tokens). The caller's own session and sign-in, if named, carry on under the new epoch.
+ */
+export async function bumpCredentialEpoch(trx: Db, userId: string, keep: KeepAlive = {}): Promise<number> {
+  const { credential_epoch: epoch } = await trx
+    .updateTable('users')
+    .set((eb) => ({ credential_epoch: eb('credential_epoch', '+', 1), updated_at: sql`now()` }))
+    .where('id', '=', userId)
+    .returning('credential_epoch')
+    .executeTakeFirstOrThrow();
+
+  let pendingSignIns = trx.deleteFrom('authn_transactions').where('user_id', '=', userId);
+  if (keep.authnUid) pendingSignIns = pendingSignIns.where('uid', '!=', keep.authnUid);
+  await pendingSignIns.execute();
+  // only what was alive a moment ago carries on: a kept row still on an older epoch stays dead
+  if (keep.authnUid) await trx.updateTable('authn_transactions').set({ epoch }).where('uid', '=', keep.authnUid).where('user_id', '=', userId).where('epoch', '=', epoch - 1).execute();
+
+  await trx.updateTable('email_tokens').set({ used_at: sql`now()` }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+  // an authenticator shown but not yet confirmed (in this or another browser) must be started again
+  await trx.deleteFrom('totp_credentials').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+
+  const kept = keep.sessionId;
+  let provider = trx.deleteFrom('oidc_payloads').where('account_id', '=', userId);
+  if (kept) provider = provider.where((eb) => eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', kept)])));
+  await provider.execute();
+  if (kept) await trx.updateTable('oidc_payloads').set({ credential_epoch: epoch }).where('model', '=', 'Session').where('id', '=', kept).where('account_id', '=', userId).where('credential_epoch', '=', epoch - 1).execute();
+  return epoch;
+}

@@ -1,0 +1,76 @@
+// Guards around oidc-provider's request handling: who may introspect a token, when sign-out may skip its question,
+// and what happens to errors that escape the provider's own error handling.
+import type Provider from 'oidc-provider';
+import type { Client, KoaContextWithOIDC } from 'oidc-provider';
+import type { ClientService } from '../domain/clients/client.service.ts';
+
+type Render = (template: string, context: Record<string, unknown>) => string;
+type Log = { error(obj: unknown, msg?: string): void };
+
+/**
+ * Introspection answers only the client the token was issued to, and confidential clients registered as resource
+ * servers (`client create --resource-server`); anyone else gets `active: false`, as for an unknown token.
+ */
+export function introspectionAllowedPolicy(clients: Pick<ClientService, 'isResourceServer'>) {
+  return async (_ctx: KoaContextWithOIDC, client: Client, token: { clientId?: string }): Promise<boolean> => {
+    if (token.clientId === client.clientId) return true;
+    if (client.clientAuthMethod === 'none') return false;
+    return clients.isResourceServer(client.clientId);
+  };
+}
+
+/**
+ * A logout request may end the session without asking only when its id_token_hint was issued for THIS session:
+ * same account (`sub`) and the session id (`sid`) this session has with the hint's client. Any other valid ID
+ * token (another user's, an older session's) only names the app; the user is asked.
+ */
+export function hintMatchesSession(ctx: KoaContextWithOIDC): boolean {
+  const hint = (ctx.oidc.entities as { IdTokenHint?: { payload?: { sub?: unknown; sid?: unknown } } }).IdTokenHint?.payload;
+  const session = ctx.oidc.session;
+  const client = ctx.oidc.client;
+  if (!hint || !session?.accountId || !client) return false;
+  const sid = session.sidFor(client.clientId);
+  return typeof hint.sub === 'string' && hint.sub === session.accountId && typeof hint.sid === 'string' && Boolean(sid) && hint.sid === sid;
+}
+
+function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {
+  ctx.status = status;
+  if (ctx.accepts('json', 'html') === 'html') {
+    ctx.type = 'html';
+    ctx.body = render('oidc/error.njk', { error, explanation, retryUrl });
+  } else {
+    ctx.body = { error, error_description: explanation };
+  }
+}
+
+/**
+ * Koa middleware in front of the provider's routes:
+ * - errors that escape the provider's own handler (a session that cannot be saved, …) are logged through the
+ *   application's structured logger and answered with our error page, never koa's bare text with no headers;
+ * - a device-code form posted without a live session (no cookie, or an expired one) gets a 400 page: the provider
+ *   would otherwise fail while saving the new, empty session.
+ * Also replaces koa's default 'error' listener (which prints to stderr) with the logger.
+ */
+export function installRequestGuards(provider: Provider, deps: { render: Render; log: Log; codeVerificationPath: string }) {
+  const { render, log } = deps;
+  // koa prints uncaught errors to stderr unless an 'error' listener exists (the typings only list the provider's events)
+  (provider as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => log.error({ err }, 'oidc request failed'));
+  provider.use(async (ctx, next) => {
+    try {
+      if (ctx.method === 'POST' && ctx.path === deps.codeVerificationPath) {
+        const cookies = { signed: true } as const;
+        const id = ctx.cookies.get(provider.cookieName('session'), cookies);
+        const session = id ? await provider.Session.find(id) : undefined;
+        if (!session) {
+          errorPage(ctx as KoaContextWithOIDC, render, 400, 'invalid_request', 'This page expired or your browser did not keep its cookie. Open the device page again and enter the code.', deps.codeVerificationPath);
+          return;
+        }
+      }
+      await next();
+    } catch (err) {
+      log.error({ err }, 'oidc request failed');
+      if (ctx.headerSent || !ctx.writable) return;
+      errorPage(ctx as KoaContextWithOIDC, render, 500, 'server_error', 'Something went wrong on our side. Please try again.');
+    }
+  });
+}
