@@ -15,6 +15,11 @@ export function createTransport(smtpUrl: string | undefined): Transporter {
 
 const MAX_BACKOFF_SECONDS = 3600;
 
+/** every emailed link carries its single-use secret in `token=`: what is kept after delivery has it replaced */
+export function redactLinks(body: string): string {
+  return body.replace(/([?&](?:amp;)?token=)[A-Za-z0-9_-]+/g, '$1[redacted]');
+}
+
 export function createMailer(deps: { db: Kysely<Database>; transport: Transporter; from: string; log: MailerLog; devSink: boolean }) {
   const { db, transport, log } = deps;
 
@@ -36,7 +41,10 @@ export function createMailer(deps: { db: Kysely<Database>; transport: Transporte
         if (!row) return null;
         try {
           await transport.sendMail({ from: deps.from, to: row.to_address, subject: row.subject, text: row.text_body, html: row.html_body });
-          await trx.updateTable('email_outbox').set({ sent_at: sql`now()`, attempts: row.attempts + 1, last_error: null }).where('id', '=', row.id).execute();
+          // once delivered, the row stays for the record without the link's secret (a database leak yields no live link);
+          // the development sink keeps it: without SMTP the outbox row is the developer's only mailbox
+          const body = deps.devSink ? {} : { text_body: redactLinks(row.text_body), html_body: redactLinks(row.html_body) };
+          await trx.updateTable('email_outbox').set({ sent_at: sql`now()`, attempts: row.attempts + 1, last_error: null, ...body }).where('id', '=', row.id).execute();
           if (deps.devSink) log.info({ mail: { to: row.to_address, subject: row.subject, text: row.text_body } }, 'email (development sink: set SMTP_URL to send for real)');
           return true;
         } catch (err) {

@@ -8,7 +8,7 @@ import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
-import { hintMatchesSession, installRequestGuards, introspectionAllowedPolicy } from './request-guards.ts';
+import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
 import { createAdapterFactory, epochScope, HASHED_SECRET_PREFIX } from './adapter.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
@@ -142,7 +142,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.clients) },
-      revocation: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
       claimsParameter: { enabled: true },
@@ -276,6 +276,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   // outermost: errors escaping the provider go to the logger and our error page (request-guards.ts)
   installRequestGuards(provider, { render, log: deps.log, codeVerificationPath: PROVIDER_ROUTES.code_verification });
+  includeSidInIdTokens(provider);
   // rows written by a request inherit the credential epoch of the rows it read (adapter.ts)
   provider.use(epochScope);
 

@@ -1,7 +1,7 @@
 // Guards around oidc-provider's request handling: who may introspect a token, when sign-out may skip its question,
 // and what happens to errors that escape the provider's own error handling.
+import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import type { Client, KoaContextWithOIDC } from 'oidc-provider';
 import type { ClientService } from '../domain/clients/client.service.ts';
 
 type Render = (template: string, context: Record<string, unknown>) => string;
@@ -19,6 +19,13 @@ export function introspectionAllowedPolicy(clients: Pick<ClientService, 'isResou
   };
 }
 
+/** a client revokes only its own tokens (the library's default, stated so that it does not warn on every call) */
+export async function revocationAllowedPolicy(_ctx: KoaContextWithOIDC, client: Client, token: { clientId?: string }): Promise<boolean> {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+}
+
 /**
  * A logout request may end the session without asking only when its id_token_hint was issued for THIS session:
  * same account (`sub`) and the session id (`sid`) this session has with the hint's client. Any other valid ID
@@ -31,6 +38,14 @@ export function hintMatchesSession(ctx: KoaContextWithOIDC): boolean {
   if (!hint || !session?.accountId || !client) return false;
   const sid = session.sidFor(client.clientId);
   return typeof hint.sub === 'string' && hint.sub === session.accountId && typeof hint.sid === 'string' && Boolean(sid) && hint.sid === sid;
+}
+
+/**
+ * Every ID token carries `sid` (OIDC session id, as back-channel logout clients already get), so that a logout's
+ * id_token_hint can be matched to the session it came from.
+ */
+export function includeSidInIdTokens(provider: Provider) {
+  (provider.Client.prototype as unknown as { includeSid(): boolean }).includeSid = () => true;
 }
 
 function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {

@@ -290,7 +290,8 @@ export function createTenantService(deps: {
         )
         .orderBy('a.id', 'desc')
         .limit(Math.min(filter.limit ?? 100, 500));
-      if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[%_]/g, '')}%`);
+      // a prefix match: LIKE's wildcards in the filter are escaped (event names contain "_")
+      if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[\\%_]/g, '\\$&')}%`);
       if (filter.userId && UUID_RE.test(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
       return q.execute();
     },
