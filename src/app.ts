@@ -54,6 +54,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     mfaPolicy: services.mfaPolicy,
     tenantsForUser: (id) => services.tenants.listForUser(id),
     clients: services.clients,
+    box: services.box,
     jwks: await services.keys.privateJwks(),
     render,
     log: app.log,

@@ -7,6 +7,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import { currentEpoch, epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
+import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 
@@ -20,6 +21,23 @@ const HASHED = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'Dev
 /** the id a row is stored under: the digest for bearer secrets, the value itself for the rest (grants, interactions) */
 export function storedId(model: string, id: string): string {
   return HASHED.has(model) ? sha256Hex(id) : id;
+}
+
+/**
+ * The payload of such a row repeats the secret (its `jti`, a device flow's `userCode`): those go into one sealed
+ * field (AES-256-GCM, the secret box), opened when the row is read back, so the stored JSON holds no usable value.
+ */
+function sealSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
+  if (!HASHED.has(model)) return payload;
+  const { jti, userCode, ...rest } = payload as AdapterPayload & { userCode?: string };
+  return { ...rest, sealed: box.seal(JSON.stringify({ jti, userCode }), model) } as AdapterPayload;
+}
+
+function openSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
+  const { sealed, ...rest } = payload as AdapterPayload & { sealed?: string };
+  if (typeof sealed !== 'string') return payload;
+  const secrets = JSON.parse(box.open(sealed, model).toString('utf8')) as { jti?: string; userCode?: string };
+  return { ...rest, ...(secrets.jti ? { jti: secrets.jti } : {}), ...(secrets.userCode ? { userCode: secrets.userCode } : {}) } as AdapterPayload;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -68,7 +86,7 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
 /** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
 const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
 
-export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, policy?: MfaPolicy) {
+export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, box: SecretBox, policy?: MfaPolicy) {
   // clients are read on every token and authorization request: a short cache spares a query each time
   // (changes made with the CLI, in another process, take effect within CLIENT_CACHE_MS)
   const clientCache = new Map<string, { at: number; payload: AdapterPayload | undefined }>();
@@ -111,7 +129,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
         .values({
           model: this.model,
           id: storedId(this.model, id),
-          payload: JSON.stringify(payload),
+          payload: JSON.stringify(sealSecrets(this.model, payload, box)),
           grant_id: payload.grantId ?? null,
           uid: payload.uid ?? null,
           user_code: payload.userCode ? storedId(this.model, payload.userCode) : null,
@@ -149,7 +167,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       if (!row) return undefined;
       seen(row.account_id, row.credential_epoch);
       return {
-        ...row.payload,
+        ...openSecrets(this.model, row.payload as AdapterPayload, box),
         ...(row.consumed_at ? { consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : {}),
       } as AdapterPayload;
     }

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
+import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
@@ -20,6 +21,8 @@ export interface ProviderDeps {
   tenantsForUser(userId: string): Promise<unknown[]>;
   mfaPolicy: MfaPolicy;
   clients: ClientService;
+  /** seals the token values repeated inside stored payloads */
+  box: SecretBox;
   jwks: Record<string, unknown>[];
   render: Render;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -99,7 +102,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, render } = deps;
   const ttl = config.ttl;
   const configuration: Configuration = {
-    adapter: createAdapterFactory(deps.db, deps.clients, deps.mfaPolicy) as unknown as Configuration['adapter'],
+    adapter: createAdapterFactory(deps.db, deps.clients, deps.box, deps.mfaPolicy) as unknown as Configuration['adapter'],
     jwks: { keys: deps.jwks as never[] },
     cookies: {
       keys: config.cookieKeys,
@@ -211,13 +214,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!user) return undefined;
       return {
         accountId: user.id,
-        claims: async (_use, scope) => ({
+        // the provider releases only what the grant covers (scopes, and claims asked for through `claims`)
+        claims: async (_use, scope, requested) => ({
           sub: user.id,
           email: user.email,
           email_verified: user.emailVerified,
           name: user.name ?? undefined,
-          ...(scope.includes('profile') ? { two_factor_enabled: user.twoFactorEnabled } : {}),
-          ...(scope.includes('tenants') ? { tenants: await deps.tenantsForUser(user.id) } : {}),
+          two_factor_enabled: user.twoFactorEnabled,
+          ...(scope.includes('tenants') || (requested && 'tenants' in requested) ? { tenants: await deps.tenantsForUser(user.id) } : {}),
         }),
       };
     },

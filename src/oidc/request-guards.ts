@@ -36,7 +36,8 @@ export function hintMatchesSession(ctx: KoaContextWithOIDC): boolean {
   const session = ctx.oidc.session;
   const client = ctx.oidc.client;
   if (!hint || !session?.accountId || !client) return false;
-  const sid = session.sidFor(client.clientId);
+  // read, not sidFor(): that would add an empty authorization for a client this session never signed in to
+  const sid = (session as unknown as { authorizations?: Record<string, { sid?: string }> }).authorizations?.[client.clientId]?.sid;
   return typeof hint.sub === 'string' && hint.sub === session.accountId && typeof hint.sid === 'string' && Boolean(sid) && hint.sid === sid;
 }
 
