@@ -279,7 +279,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   // outermost: errors escaping the provider go to the logger and our error page (request-guards.ts)
-  installRequestGuards(provider, { render, log: deps.log, codeVerificationPath: PROVIDER_ROUTES.code_verification });
+  installRequestGuards(provider, { render, log: deps.log, codeVerificationPath: PROVIDER_ROUTES.code_verification, authorizationPath: PROVIDER_ROUTES.authorization });
   includeSidInIdTokens(provider);
   // rows written by a request inherit the credential epoch of the rows it read (adapter.ts)
   provider.use(epochScope);

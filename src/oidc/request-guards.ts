@@ -63,22 +63,30 @@ function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, erro
  * Koa middleware in front of the provider's routes:
  * - errors that escape the provider's own handler (a session that cannot be saved, …) are logged through the
  *   application's structured logger and answered with our error page, never koa's bare text with no headers;
- * - a device-code form posted without a live session (no cookie, or an expired one) gets a 400 page: the provider
- *   would otherwise fail while saving the new, empty session.
+ * - a device-code form posted (or a device sign-in resumed) without a live session (no cookie, or an expired one)
+ *   gets a 400 page: the provider would otherwise fail while saving the new, empty session;
+ * - an authorization resume (/oidc/auth/:uid) ignores its query string.
  * Also replaces koa's default 'error' listener (which prints to stderr) with the logger.
  */
-export function installRequestGuards(provider: Provider, deps: { render: Render; log: Log; codeVerificationPath: string }) {
+export function installRequestGuards(provider: Provider, deps: { render: Render; log: Log; codeVerificationPath: string; authorizationPath: string }) {
   const { render, log } = deps;
+  const cv = deps.codeVerificationPath;
+  // the device pages that need the session the input page created: the code form's POST and the resume after sign-in
+  const needsDeviceSession = (method: string, path: string) => (method === 'POST' && path === cv) || (method === 'GET' && path.startsWith(`${cv}/`));
+  const isResume = (method: string, path: string) => method === 'GET' && path.startsWith(`${deps.authorizationPath}/`);
   // koa prints uncaught errors to stderr unless an 'error' listener exists (the typings only list the provider's events)
   (provider as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => log.error({ err }, 'oidc request failed'));
   provider.use(async (ctx, next) => {
     try {
-      if (ctx.method === 'POST' && ctx.path === deps.codeVerificationPath) {
+      // a resume uses the stored request only; query parameters there only confuse the provider's error page (a
+      // client_id without the stored request made it fail with a 500)
+      if (isResume(ctx.method, ctx.path)) ctx.querystring = '';
+      if (needsDeviceSession(ctx.method, ctx.path)) {
         const cookies = { signed: true } as const;
         const id = ctx.cookies.get(provider.cookieName('session'), cookies);
         const session = id ? await provider.Session.find(id) : undefined;
         if (!session) {
-          errorPage(ctx as KoaContextWithOIDC, render, 400, 'invalid_request', 'This page expired or your browser did not keep its cookie. Open the device page again and enter the code.', deps.codeVerificationPath);
+          errorPage(ctx as KoaContextWithOIDC, render, 400, 'invalid_request', 'This page expired or your browser did not keep its cookie. Open the device page again and enter the code.', cv);
           return;
         }
       }

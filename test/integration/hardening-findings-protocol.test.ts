@@ -134,12 +134,36 @@ test('device-page-posted-without-a-session-is-400-with-security-headers', async 
     assertSecurityHeaders(res, '/oidc/device');
     assert.match(res.body, /href="\/oidc\/device"/, 'a way to start again');
   }
+  // the same for the resume after a device sign-in, and for an authorization resume with a stray query
+  const client = await makeClient(s.services);
+  for (const url of [`${s.issuer}/oidc/device/abc`, `${s.issuer}/oidc/device/auth`, `${s.issuer}/oidc/auth/abc?client_id=${client.clientId}`]) {
+    const res = await browser.request(url);
+    assert.equal(res.status, 400, `${url}: ${res.body.slice(0, 200)}`);
+    assertSecurityHeaders(res, url);
+  }
   // the page itself still works: the input form, then a post with its session is no 400
   const input = await browser.get(`${s.issuer}/oidc/device`);
   const f = formOn(input, '/oidc/device');
   const wrong = await browser.request(f.action, { form: { ...f.fields, user_code: 'BCDF-GHJK' } });
   assert.equal(wrong.status, 200);
   assert.match(wrong.body, /That code is not right/);
+  // and a whole device approval (code form, sign-in, resume at /oidc/device/:uid) still works
+  const user = await makeUser(s.services);
+  const cliClient = await s.services.clients.create({ name: 'CLI', public: true, grantTypes: ['device_code'] });
+  const config = await discover(s.issuer, { clientId: cliClient.clientId });
+  const auth = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+  const person = new HttpBrowser();
+  const codeForm = formOn(await person.get(auth.verification_uri), '/oidc/device');
+  const confirm = formOn(await person.request(codeForm.action, { form: { ...codeForm.fields, user_code: auth.user_code } }), '/oidc/device');
+  const login = formOn(await person.follow(await person.request(confirm.action, { form: confirm.fields })), '/login');
+  let page = await person.follow(await person.request(login.action, { form: { ...login.fields, email: user.email, password: user.password } }));
+  if (page.body.includes('/consent"')) {
+    const c = formOn(page, '/consent');
+    page = await person.follow(await person.request(c.action, { form: c.fields }));
+  }
+  assert.match(page.body, /Device connected/);
+  const tokens = await oidc.pollDeviceAuthorizationGrant(config, { ...auth, interval: 0.1 } as typeof auth);
+  assert.equal(tokens.claims()!.sub, user.id);
   assert.ok(!errors.some((e) => /persist can only be called|\n\s+at /.test(e)), `nothing printed on stderr: ${errors.join('')}`);
 });
 
