@@ -12,6 +12,8 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
   migrate [--down]                       apply pending migrations (or revert the last one)
   user create --email E [--name N] [--password-stdin]
   user invite --email E                  emails an invitation link (the user sets their password)
+  user disable --email E                 the user cannot sign in; every session, token and link ends
+  user enable --email E
   client create --name N --redirect-uri U [--redirect-uri U2] [--post-logout-redirect-uri U]
                 [--public] [--first-party] [--grant-type client_credentials|refresh_token|device_code ...]
                 [--id-token-alg ES256|RS256] [--backchannel-logout-uri U] [--tenant SLUG] [--require-mfa]
@@ -106,6 +108,14 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         const user = await services.accounts.invite(v.email, { ip: null, userAgent: 'gatehouse-cli' });
         await drainOutbox();
         print(`Invitation sent to ${user.email}`, { id: user.id, email: user.email });
+        return 0;
+      }
+      case 'user disable':
+      case 'user enable': {
+        if (!v.email) throw new UsageError(`${command} needs --email`);
+        const disable = command === 'user disable';
+        const user = await services.users.setDisabled(v.email, disable, { userAgent: 'gatehouse-cli' });
+        print(disable ? `Disabled ${user.email}: signed out everywhere, cannot sign in` : `Enabled ${user.email}`, { id: user.id, email: user.email, disabled: disable });
         return 0;
       }
       case 'client create': {

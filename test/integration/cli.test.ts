@@ -45,6 +45,19 @@ describe('gatehouse CLI', { concurrency: true }, () => {
     for (const r of results) assert.deepEqual([r.direction, r.status], ['Up', 'Success']);
   });
 
+  test('user disable / enable: an operator switch, audited; an unknown address exits 1', async () => {
+    await json(['user', 'create', '--email', 'switch@example.com']);
+    const off = await json(['user', 'disable', '--email', 'switch@example.com']);
+    assert.equal(off.disabled, true);
+    const row = await db.selectFrom('users').select(['disabled_at', 'credential_epoch']).where('email', '=', 'switch@example.com').executeTakeFirstOrThrow();
+    assert.ok(row.disabled_at);
+    assert.equal(row.credential_epoch, 1, 'disabling moves the credential epoch');
+    assert.equal((await json(['user', 'enable', '--email', 'switch@example.com'])).disabled, false);
+    const unknown = await gatehouse(['user', 'disable', '--email', 'nobody@example.com']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /No user with the address/);
+  });
+
   test('user create reads the password from stdin; a duplicate email exits 1', async () => {
     const password = 'correct horse battery staple';
     const created = await json(['user', 'create', '--email', 'cli@example.com', '--name', 'Cli User', '--password-stdin'], `${password}\n`);

@@ -197,3 +197,21 @@ test('reset-link-dies-on-email-change: a reset link sent to the old address stop
   assert.match(told.raw.replace(/=\r?\n/g, ''), /new\.home@example\.net/);
   assert.equal((await anyone.get(reset)).status, 400, 'the reset link sent to the old address is dead');
 });
+
+test('account-disable-ends-everything: a disabled user\'s sessions and refresh tokens die and sign-in is refused; enabling gives nothing back', async (t) => {
+  const { s, client, config } = await setup(t);
+  const user = await makeUser(s.services);
+  const b = await passwordStep(s, config, client, user);
+  assert.ok((await b.browser.follow(b.res, (u) => u.startsWith(client.redirectUri))).url.startsWith(client.redirectUri));
+  await s.services.users.setDisabled(user.email, true, {});
+  const silent = await authorizationRequest(config, client.redirectUri, { prompt: 'none' });
+  const res = await b.browser.request(silent.url);
+  assert.equal(new URL(String(res.headers.get('location'))).searchParams.get('error'), 'login_required', 'the session is gone');
+  const again = await passwordStep(s, config, client, user);
+  assert.equal(again.res.status, 401, 'a disabled user cannot sign in');
+  await s.services.users.setDisabled(user.email, false, {});
+  const back = await passwordStep(s, config, client, user);
+  assert.ok((await back.browser.follow(back.res, (u) => u.startsWith(client.redirectUri))).url.startsWith(client.redirectUri));
+  const rows = await s.services.db.selectFrom('audit_events').select('event').where('target_user_id', '=', user.id).where('event', 'in', ['user.disabled', 'user.enabled']).orderBy('id').execute();
+  assert.deepEqual(rows.map((r) => r.event), ['user.disabled', 'user.enabled']);
+});

@@ -4,6 +4,8 @@ export type AuditEventName =
   | 'login.succeeded'
   | 'login.failed'
   | 'user.created'
+  | 'user.disabled'
+  | 'user.enabled'
   | 'client.created'
   | 'key.rotated'
   | 'logout'

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { ConflictError, ValidationError } from '../errors.ts';
+import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { checkPassword } from './password-policy.ts';
 import { findUserRowByEmail, findUserRowById, normalizeEmail } from './user.repository.ts';
@@ -64,6 +65,25 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
           .executeTakeFirst();
         if (!row) throw new ConflictError('email_taken', 'A user with this email already exists.');
         await recordAudit(trx, { event: 'user.created', targetUserId: row.id });
+        return toUser(row);
+      });
+    },
+
+    /**
+     * An operator's switch. Disabling ends everything the user had (credential epoch): sessions, tokens, sign-ins in
+     * progress, email links; a disabled user cannot sign in. Enabling gives nothing back: they sign in again.
+     */
+    async setDisabled(email: string, disabled: boolean, meta: RequestMeta = {}): Promise<User> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('users')
+          .set({ disabled_at: disabled ? new Date() : null, updated_at: new Date() })
+          .where('email_normalized', '=', normalizeEmail(email))
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) throw new NotFoundError('user_not_found', `No user with the address ${email}.`);
+        if (disabled) await bumpCredentialEpoch(trx, row.id);
+        await recordAudit(trx, { event: disabled ? 'user.disabled' : 'user.enabled', targetUserId: row.id, ip: meta.ip, userAgent: meta.userAgent });
         return toUser(row);
       });
     },
