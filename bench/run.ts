@@ -1,4 +1,4 @@
-// `npm run bench`: performance targets of /work/shared/reference/performance-targets.md, each a ratio against a
+// `npm run bench`: the performance targets of bench/README.md, each a ratio against a
 // baseline measured in the same run, baseline and ours interleaved per round (A/B/A/B…).
 //
 //   B_argon   raw argon2.verify/s at the production parameters, in-flight = cores      (child process)
