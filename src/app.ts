@@ -55,6 +55,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     tenantsForUser: (id) => services.tenants.listForUser(id),
     clients: services.clients,
     box: services.box,
+    clock: services.clock,
     jwks: await services.keys.privateJwks(),
     render,
     log: app.log,

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
+import type { Clock } from '../domain/clock.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
@@ -23,6 +24,8 @@ export interface ProviderDeps {
   clients: ClientService;
   /** seals the token values repeated inside stored payloads */
   box: SecretBox;
+  /** the time our sign-ins are stamped with (login results' ts) */
+  clock: Clock;
   jwks: Record<string, unknown>[];
   render: Render;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -267,10 +270,11 @@ export function createProvider(deps: ProviderDeps): Provider {
         const iat = (token as unknown as { iiat?: number; iat?: number }).iiat ?? Math.floor(Date.now() / 1000);
         return Math.max(1, iat + ttl.refreshTokenSeconds - Math.floor(Date.now() / 1000));
       },
-      // idle limit, capped by the absolute limit counted from sign-in
+      // idle limit, capped by the absolute limit counted from sign-in; loginTs comes from our clock, so "now" does too
       Session: (_ctx, session) => {
-        const loginTs = (session as unknown as { loginTs?: number }).loginTs ?? Math.floor(Date.now() / 1000);
-        const remaining = loginTs + ttl.sessionSeconds - Math.floor(Date.now() / 1000);
+        const now = Math.floor(deps.clock.now().getTime() / 1000);
+        const loginTs = (session as unknown as { loginTs?: number }).loginTs ?? now;
+        const remaining = loginTs + ttl.sessionSeconds - now;
         return Math.max(1, Math.min(ttl.sessionIdleSeconds, remaining));
       },
     },

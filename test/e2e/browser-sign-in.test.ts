@@ -108,7 +108,7 @@ test('consent page for a third-party client', async (t) => {
   await submitLogin(page, user.email, user.password);
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
   assert.match(await page.locator('main').innerText(), /Photo Printer would like to:/);
-  assert.deepEqual(await page.getByRole('listitem').allInnerTexts(), ['Know who you are', 'See your email address', 'See your name']);
+  assert.deepEqual(await page.getByRole('listitem').allInnerTexts(), ['Know who you are', 'See your email address', 'See your name and whether you use two-factor authentication']);
   await screenshot(page, 'consent');
   assert.deepEqual(rp.hits, [], 'nothing reaches the app before the user allows it');
   const callback = rp.next('/callback');

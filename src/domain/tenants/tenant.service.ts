@@ -152,7 +152,8 @@ export function createTenantService(deps: {
         // A member's deadline, once fixed (shown to them), never moves later: a later date applies to members who have
         // not seen one yet. An earlier date (or "now") pulls later deadlines in. Turning the rule off clears them all.
         const members = trx.updateTable('tenant_members').where('tenant_id', '=', tenant.id);
-        if (!row.require_2fa || (input.enforceFrom === null && tenant.enforceFrom !== null)) await members.set({ mfa_deadline: null }).execute();
+        // "now" (no date) is the earliest date of all: every personal deadline goes
+        if (!row.require_2fa || input.enforceFrom === null) await members.set({ mfa_deadline: null }).execute();
         else if (input.enforceFrom) await members.set({ mfa_deadline: input.enforceFrom }).where('mfa_deadline', '>', input.enforceFrom).execute();
         await audit(tenant.id, 'tenant.policy_changed', actorId, null, meta, { require2fa: row.require_2fa, enforceFrom: row.enforce_from, allowedMethods: row.allowed_methods }, trx as unknown as Kysely<Database>);
         return toTenant(row);
