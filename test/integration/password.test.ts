@@ -43,7 +43,7 @@ test('authenticate: right password → user, wrong → null, unknown email → n
 
   let result: unknown;
   let rows = await audited(async () => (result = await services.users.authenticate(user.email, PASSWORD, meta)));
-  assert.deepEqual(result, user);
+  assert.deepEqual(result, { ...user, credentialEpoch: 0 }, 'the user, with the credential epoch the password was checked under');
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.event, 'login.succeeded');
   assert.equal(rows[0]!.target_user_id, user.id);
