@@ -19,6 +19,7 @@ import { createMfaPolicy } from './domain/mfa/mfa-policy.ts';
 import { createEmailRenderer } from './email/render.ts';
 import { createAccountService } from './domain/accounts/account.service.ts';
 import { createTenantService } from './domain/tenants/tenant.service.ts';
+import { createPersonalTokenService } from './domain/tokens/personal-token.service.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -64,6 +65,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     accounts,
     tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer }),
     clients: createClientService({ db }),
+    personalTokens: createPersonalTokenService({ db, clock, policy: mfaPolicy, outbox, issuer: config.issuer, maxDays: config.patMaxDays }),
     keys: createSigningKeyService({
       db,
       box,
@@ -82,4 +84,5 @@ export async function prepare(services: Services): Promise<void> {
   await services.keys.ensure();
   await services.keys.purgeRetired();
   await services.clients.ensureAccountClient(services.config.issuer);
+  await services.clients.ensurePersonalTokenClient();
 }

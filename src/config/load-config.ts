@@ -40,11 +40,17 @@ export interface Config {
   mailFrom: string;
   /** issuer shown in authenticator apps */
   totpIssuer: string;
+  /** WebAuthn relying party: id = the issuer's host, origin = the issuer's origin, name = what authenticators show */
+  webauthn: { rpId: string; origin: string; rpName: string };
+  /** recovery codes are kept sealed beside their hash and can be viewed again (off: only the hash is kept) */
+  recoveryCodesViewable: boolean;
   /**
    * bearer token for /metrics. Unset: /metrics answers 404 in production, and in development serves only direct
    * loopback requests
    */
   metricsToken: string | undefined;
+  /** deployment maximum lifetime of personal access tokens, in days */
+  patMaxDays: number;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -237,9 +243,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     generatedSecrets,
     smtpUrl: smtpUrl(env),
     metricsToken: metricsToken(env),
+    patMaxDays: int(env, 'GATEHOUSE_PAT_MAX_DAYS', 90, 1, 3650),
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),
+    webauthn: { rpId: issuerUrl.hostname, origin: issuer, rpName: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64) },
+    recoveryCodesViewable: bool(env, 'GATEHOUSE_RECOVERY_CODES_VIEWABLE', true),
     ttl: {
       sessionSeconds: int(env, 'GATEHOUSE_SESSION_TTL', 12 * 3600, 60, 30 * 86400),
       sessionIdleSeconds: int(env, 'GATEHOUSE_SESSION_IDLE_TTL', 30 * 60, 60, 30 * 86400),

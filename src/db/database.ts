@@ -56,6 +56,8 @@ export interface TenantTable {
   require_2fa: Generated<boolean>;
   enforce_from: Date | null;
   allowed_methods: ColumnType<string[], string[] | undefined, string[]>;
+  /** maximum lifetime of personal access tokens bound to the tenant; null: the deployment's */
+  token_max_days: number | null;
   created_at: Generated<Date>;
 }
 
@@ -128,6 +130,8 @@ export interface RecoveryCodeTable {
   user_id: string;
   batch_id: string;
   code_hash: string;
+  /** the code, AES-256-GCM sealed (user-bound AAD) so that it can be viewed again; null when viewing is off or once used */
+  code_sealed: string | null;
   created_at: Generated<Date>;
   used_at: Date | null;
 }
@@ -141,6 +145,40 @@ export interface AuthnTransactionTable {
   expires_at: Date;
   /** the user's credential epoch when the password was checked */
   epoch: number;
+  /** the second factors this sign-in may use (the policy at its password step) */
+  allowed_factors: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface WebAuthnCredentialTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  /** base64url credential id, unique across users */
+  credential_id: string;
+  /** base64url COSE public key */
+  public_key: string;
+  /** bigint comes back as a string from pg */
+  sign_count: ColumnType<string, number | undefined, number>;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  aaguid: string;
+  backup_eligible: boolean;
+  backed_up: boolean;
+  discoverable: boolean | null;
+  created_at: Generated<Date>;
+  /** null while pending (registered, not used once yet) */
+  confirmed_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface WebAuthnChallengeTable {
+  id: Generated<string>;
+  /** the interaction uid (sign-in) or the session id (account pages) the ceremony belongs to */
+  binding: string;
+  purpose: string;
+  user_id: string | null;
+  challenge: string;
+  data: ColumnType<Record<string, unknown>, string | undefined, string>;
+  expires_at: Date;
 }
 
 export interface ThrottleTable {
@@ -163,12 +201,33 @@ export interface EmailOutboxTable {
   last_error: string | null;
 }
 
+export interface PersonalTokenTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  token_sha256: string;
+  scopes: ColumnType<string[], string[], string[]>;
+  tenant_id: string | null;
+  amr: ColumnType<string[], string[], string[]>;
+  acr: string;
+  auth_time: Date;
+  epoch: number;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+  expiry_notified_at: Date | null;
+}
+
 export interface Database {
+  personal_tokens: PersonalTokenTable;
   tenants: TenantTable;
   tenant_members: TenantMemberTable;
   email_tokens: EmailTokenTable;
   totp_credentials: TotpCredentialTable;
   recovery_codes: RecoveryCodeTable;
+  webauthn_credentials: WebAuthnCredentialTable;
+  webauthn_challenges: WebAuthnChallengeTable;
   authn_transactions: AuthnTransactionTable;
   throttles: ThrottleTable;
   email_outbox: EmailOutboxTable;

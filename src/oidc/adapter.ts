@@ -10,6 +10,8 @@ import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
+import { PERSONAL_TOKEN_PREFIX } from '../domain/tokens/personal-token-format.ts';
+import { PERSONAL_TOKEN_CLIENT_ID, type PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
@@ -86,7 +88,27 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
 /** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
 const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
 
-export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, box: SecretBox, policy?: MfaPolicy) {
+/**
+ * A personal access token read as the provider's AccessToken model, so that the standard introspection endpoint
+ * (and userinfo) answer for it: a fixed client, the creator's sign-in provenance, the organization it is bound to.
+ */
+async function personalTokenPayload(value: string, tokens: Pick<PersonalTokenService, 'findLive'>): Promise<AdapterPayload | undefined> {
+  const t = await tokens.findLive(value);
+  if (!t) return undefined;
+  return {
+    jti: value,
+    kind: 'AccessToken',
+    gty: 'personal_token',
+    accountId: t.userId,
+    clientId: PERSONAL_TOKEN_CLIENT_ID,
+    scope: t.scopes.join(' '),
+    iat: t.issuedAt,
+    exp: t.expiresAt,
+    extra: { amr: t.amr, acr: t.acr, auth_time: t.authTime, ...(t.tenantSlug ? { tenant: t.tenantSlug } : {}) },
+  } as AdapterPayload;
+}
+
+export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, box: SecretBox, policy?: MfaPolicy, personalTokens?: Pick<PersonalTokenService, 'findLive'>) {
   // clients are read on every token and authorization request: a short cache spares a query each time
   // (changes made with the CLI, in another process, take effect within CLIENT_CACHE_MS)
   const clientCache = new Map<string, { at: number; payload: AdapterPayload | undefined }>();
@@ -177,6 +199,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      * longer found: refresh fails with invalid_grant, the access token stops working.
      */
     async find(id: string) {
+      if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const payload = await this.findWhere('id', storedId(this.model, id));
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };

@@ -6,6 +6,7 @@ import type { Database } from '../db/database.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
+import type { PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
@@ -26,6 +27,8 @@ export interface ProviderDeps {
   box: SecretBox;
   /** the time our sign-ins are stamped with (login results' ts) */
   clock: Clock;
+  /** personal access tokens, answered by introspection like access tokens */
+  personalTokens: Pick<PersonalTokenService, 'findLive'>;
   jwks: Record<string, unknown>[];
   render: Render;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
@@ -105,7 +108,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config, render } = deps;
   const ttl = config.ttl;
   const configuration: Configuration = {
-    adapter: createAdapterFactory(deps.db, deps.clients, deps.box, deps.mfaPolicy) as unknown as Configuration['adapter'],
+    adapter: createAdapterFactory(deps.db, deps.clients, deps.box, deps.mfaPolicy, deps.personalTokens) as unknown as Configuration['adapter'],
     jwks: { keys: deps.jwks as never[] },
     cookies: {
       keys: config.cookieKeys,

@@ -13,6 +13,8 @@ export const GRANT_TYPES = {
 export type GrantTypeName = keyof typeof GRANT_TYPES;
 
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+/** personal access tokens (domain/tokens) report this client id */
+export const PERSONAL_TOKEN_CLIENT = 'gatehouse-personal-token';
 
 export interface CreateClientInput {
   name: string;
@@ -128,6 +130,23 @@ export function createClientService(deps: { db: Kysely<Database> }) {
       await db
         .insertInto('oidc_clients')
         .values({ client_id: ACCOUNT_CLIENT_ID, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
+        .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
+        .execute();
+    },
+
+    /** the client every personal access token is reported as: it signs nobody in and gets no tokens itself */
+    async ensurePersonalTokenClient(): Promise<void> {
+      const metadata = {
+        client_id: PERSONAL_TOKEN_CLIENT,
+        client_name: 'Personal access tokens',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+        token_endpoint_auth_method: 'none',
+      };
+      await db
+        .insertInto('oidc_clients')
+        .values({ client_id: PERSONAL_TOKEN_CLIENT, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
         .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
         .execute();
     },

@@ -3,6 +3,7 @@ import type { AccountService } from '../../../domain/accounts/account.service.ts
 import type { MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
 import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
+import type { PersonalTokenService, Provenance } from '../../../domain/tokens/personal-token.service.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
 import { knownDevice } from '../../device-cookie.ts';
@@ -13,6 +14,7 @@ export interface AccountDeps {
   twoFactor: TwoFactorService;
   accounts: AccountService;
   mfaPolicy: MfaPolicy;
+  personalTokens: PersonalTokenService;
   tenantsForUser(userId: string): Promise<{ slug: string; name: string; role: string }[]>;
   render: Render;
   issuer: string;
@@ -23,6 +25,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     accountUser: User | null;
     accountSessionId: string | null;
+    /** how this session signed in: the provenance of what it creates (personal access tokens) */
+    accountSignIn: Provenance | null;
   }
 }
 

@@ -8,6 +8,7 @@ import accountDevices from './devices.ts';
 import accountDisable from './disable.ts';
 import accountProfile from './profile.ts';
 import accountSessions from './sessions.ts';
+import accountTokens from './tokens.ts';
 
 /** /account: self-service, for whoever holds a Gatehouse session. */
 export default async function accountPlugin(app: FastifyInstance, deps: AccountDeps) {
@@ -16,6 +17,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
   await app.register(async (signedIn) => {
     signedIn.decorateRequest('accountUser', null);
     signedIn.decorateRequest('accountSessionId', null);
+    signedIn.decorateRequest('accountSignIn', null);
     signedIn.addHook('preHandler', async (req, reply) => {
       const session = await deps.readSession(req.raw, reply.raw);
       const user = session ? await deps.users.findById(session.accountId) : null;
@@ -28,6 +30,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
       }
       req.accountUser = user;
       req.accountSessionId = session!.id;
+      req.accountSignIn = { amr: session!.amr, acr: session!.acr ?? '', authTime: session!.loginTs };
     });
     await signedIn.register(accountIndex, deps);
     await signedIn.register(accountEnroll, deps);
@@ -36,5 +39,6 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
     await signedIn.register(accountDisable, deps);
     await signedIn.register(accountProfile, deps);
     await signedIn.register(accountSessions, deps);
+    await signedIn.register(accountTokens, deps);
   });
 }
