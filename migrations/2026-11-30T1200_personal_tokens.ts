@@ -24,6 +24,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('personal_tokens_user').on('personal_tokens').column('user_id').execute();
   await db.schema.createIndex('personal_tokens_tenant').on('personal_tokens').column('tenant_id').where('tenant_id', 'is not', null).execute();
+  // a terminal sign-in between its password and its second factor (the first-party authorization challenge): what the
+  // first request asked for, bound to the auth_session (kept as its SHA-256, like the sign-in step it shares)
+  await db.schema
+    .createTable('challenge_sessions')
+    .addColumn('uid', 'text', (c) => c.primaryKey())
+    .addColumn('client_id', 'text', (c) => c.notNull())
+    .addColumn('scope', 'text', (c) => c.notNull())
+    .addColumn('code_challenge', 'text', (c) => c.notNull())
+    .addColumn('redirect_uri', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+    .execute();
   // an organization's maximum lifetime for tokens bound to it (null: the deployment's maximum)
   await db.schema.alterTable('tenants').addColumn('token_max_days', 'integer').execute();
 }
@@ -31,4 +42,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('tenants').dropColumn('token_max_days').execute();
   await db.schema.dropTable('personal_tokens').execute();
+  await db.schema.dropTable('challenge_sessions').execute();
 }

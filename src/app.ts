@@ -7,6 +7,8 @@ import fastifyStatic from '@fastify/static';
 import type { Services } from './container.ts';
 import { loggerOptions } from './http/log.ts';
 import oidcMount from './http/oidc-mount.ts';
+import oidcChallenge from './http/routes/oidc-challenge.ts';
+import { createChallengeEndpoint } from './oidc/challenge-endpoint.ts';
 import errors from './http/plugins/errors.ts';
 import inputGuard from './http/plugins/input-guard.ts';
 import metrics from './http/plugins/metrics.ts';
@@ -70,6 +72,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(healthRoutes, { db: services.db });
   await app.register(oidcMount, { callback: provider.callback() });
+  await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer }) });
 
   const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure };
   await app.register(async (forms) => {

@@ -56,6 +56,8 @@ export interface TenantTable {
   require_2fa: Generated<boolean>;
   enforce_from: Date | null;
   allowed_methods: ColumnType<string[], string[] | undefined, string[]>;
+  /** the second factors members may use while the organization requires 2FA ('totp', 'webauthn') */
+  second_factors: ColumnType<string[], string[] | undefined, string[]>;
   /** maximum lifetime of personal access tokens bound to the tenant; null: the deployment's */
   token_max_days: number | null;
   created_at: Generated<Date>;
@@ -219,7 +221,17 @@ export interface PersonalTokenTable {
   expiry_notified_at: Date | null;
 }
 
+export interface ChallengeSessionTable {
+  uid: string;
+  client_id: string;
+  scope: string;
+  code_challenge: string;
+  redirect_uri: string;
+  expires_at: Date;
+}
+
 export interface Database {
+  challenge_sessions: ChallengeSessionTable;
   personal_tokens: PersonalTokenTable;
   tenants: TenantTable;
   tenant_members: TenantMemberTable;

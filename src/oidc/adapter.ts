@@ -56,6 +56,11 @@ export function epochScope(_ctx: unknown, next: () => Promise<unknown>) {
   return epochsSeen.run(new Map(), next);
 }
 
+/** runs `fn` with rows it writes for `accountId` stamped with `epoch` (a sign-in made outside a provider request) */
+export function withEpoch<T>(accountId: string, epoch: number, fn: () => Promise<T>): Promise<T> {
+  return epochsSeen.run(new Map([[accountId, epoch]]), fn);
+}
+
 function seen(accountId: string | null, epoch: number | null): void {
   const m = epochsSeen.getStore();
   if (m && accountId && epoch !== null && !m.has(accountId)) m.set(accountId, epoch);

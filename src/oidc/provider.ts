@@ -10,9 +10,10 @@ import type { PersonalTokenService } from '../domain/tokens/personal-token.servi
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
-import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
+import { satisfiedBy, type MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
 import { createAdapterFactory, epochScope, HASHED_SECRET_PREFIX } from './adapter.ts';
+import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -80,15 +81,19 @@ function loginPolicy(mfaPolicy: MfaPolicy) {
   policy.get('login')!.checks.add(
     new interactionPolicy.Check('mfa_required', 'two-factor authentication is required', 'login_required', async (ctx) => {
       const accountId = ctx.oidc.session?.accountId;
-      if (!accountId || ctx.oidc.session?.acr === ACR_MFA) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // the request, the client and the user's tenants: a password-only session is not enough if any demands 2FA
-      const { required } = await mfaPolicy.decide({
+      const amr = ctx.oidc.session?.amr ?? [];
+      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // a security key satisfies every rule (including "security keys only"): no query
+      if (ctx.oidc.session?.acr === ACR_MFA && (amr.includes('hwk') || amr.includes('swk'))) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // the request, the client and the user's tenants: a password-only session is not enough if any demands 2FA, and
+      // an authenticator-app session is not enough where only security keys count
+      const decision = await mfaPolicy.decide({
         userId: accountId,
         clientId: ctx.oidc.client?.clientId,
         acrValues: ctx.oidc.params?.acr_values as string | undefined,
         essentialAcrs: essentialAcrs(ctx.oidc.claims),
       });
-      if (!required) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (satisfiedBy(decision, ctx.oidc.session?.acr === ACR_MFA ? amr : [])) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       // a sign-in just completed and still is not strong enough: fail instead of looping back to the sign-in page
       if (ctx.oidc.result?.login) throw new errors.AccessDenied('two-factor authentication was required but not performed');
       return interactionPolicy.Check.REQUEST_PROMPT;
@@ -148,6 +153,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       return globalThis.fetch(url, options);
     },
     extraClientMetadata: { properties: ['gatehouse_first_party'] },
+    // the first-party terminal sign-in (challenge-endpoint.ts) is ours, outside the library: published here
+    discovery: { authorization_challenge_endpoint: `${config.issuer}${CHALLENGE_PATH}` },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.clients) },
