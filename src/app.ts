@@ -23,6 +23,10 @@ import interactionRecoveryCode from './http/routes/interaction/recovery-code.ts'
 import interactionEnroll from './http/routes/interaction/enroll.ts';
 import interactionRecoveryCodes from './http/routes/interaction/recovery-codes.ts';
 import interactionGrace from './http/routes/interaction/grace.ts';
+import interactionSecurityKey from './http/routes/interaction/security-key.ts';
+import interactionSecurityKeyEnroll from './http/routes/interaction/security-key-enroll.ts';
+import interactionPasskey from './http/routes/interaction/passkey.ts';
+import vendorAssets from './http/routes/vendor.ts';
 import type { InteractionDeps } from './http/routes/interaction/deps.ts';
 import { createRenderer, publicDir } from './http/views.ts';
 import { purgeExpiredPayloads } from './oidc/adapter.ts';
@@ -38,11 +42,13 @@ import join from './http/routes/public/join.ts';
 import { createProvider } from './oidc/provider.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
 import adminApi from './http/routes/api/admin-api.ts';
+import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
+import meTokensApi from './http/routes/api/me-tokens-api.ts';
 import { createTokenVerifier } from './oidc/token-verifier.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
-  const render = createRenderer();
+  const render = createRenderer({ globals: { webauthnAvailable: config.webauthn.available } });
   const app = Fastify({
     logger: loggerOptions(opts.logLevel ?? config.logLevel, opts.logStream),
     trustProxy: config.trustProxy,
@@ -70,11 +76,12 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(inputGuard);
   await app.register(cookie, { secret: config.cookieKeys });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
+  await app.register(vendorAssets);
   await app.register(healthRoutes, { db: services.db });
   await app.register(oidcMount, { callback: provider.callback() });
   await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer }) });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure };
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {
@@ -88,6 +95,9 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionEnroll, interactionDeps);
     await forms.register(interactionRecoveryCodes, interactionDeps);
     await forms.register(interactionGrace, interactionDeps);
+    await forms.register(interactionSecurityKey, interactionDeps);
+    await forms.register(interactionSecurityKeyEnroll, interactionDeps);
+    await forms.register(interactionPasskey, interactionDeps);
     const publicDeps = { accounts: services.accounts, render };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);
@@ -106,12 +116,13 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       issuer: config.issuer,
       secure: config.secure,
     });
-    await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render });
+    await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render, personalTokens: services.personalTokens, tokenPolicy: services.tokenPolicy });
     await forms.register(interactionConsent, interactionDeps);
     await forms.register(interactionAbort, interactionDeps);
   });
 
-  await app.register(adminApi, { prefix: '/api/v1', verifyToken: createTokenVerifier(provider), tenants: services.tenants, users: services.users, issuer: config.issuer });
+  await app.register(adminApi, { prefix: '/api/v1', verifyToken: createTokenVerifier(provider), tenants: services.tenants, users: services.users, issuer: config.issuer, personalTokens: services.personalTokens, tokenPolicy: services.tokenPolicy });
+  await app.register(meTokensApi, { prefix: '/api/v1', verifyToken: createTokenVerifier(provider), users: services.users, personalTokens: services.personalTokens });
 
   app.get('/', async (_req, reply) => reply.type('text/html').send(render('home.njk', { issuer: config.issuer })));
 
@@ -121,8 +132,10 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   app.addHook('onClose', async () => mailer.stop());
 
   // expired protocol rows are ignored on read and purged here
+  // … and personal access tokens about to expire get their reminder mail (once each, whichever node claims it)
   const purge = setInterval(() => {
     purgeExpiredPayloads(services.db).catch((err) => app.log.warn({ err }, 'purge of expired oidc payloads failed'));
+    remindExpiringTokens({ ...services, issuer: config.issuer }).catch((err) => app.log.warn({ err }, 'personal token expiry reminders failed'));
   }, 10 * 60 * 1000);
   purge.unref();
   app.addHook('onClose', async () => clearInterval(purge));

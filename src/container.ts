@@ -16,10 +16,15 @@ import { createThrottleService } from './domain/mfa/throttle.service.ts';
 import { createTotpService } from './domain/mfa/totp.service.ts';
 import { createTwoFactorService } from './domain/mfa/two-factor.service.ts';
 import { createMfaPolicy } from './domain/mfa/mfa-policy.ts';
+import { createSecurityKeys } from './domain/mfa/security-keys.service.ts';
+import { createSecurityRecorder } from './domain/mfa/security-notice.ts';
+import { dropSealedRecoveryCodes } from './domain/mfa/recovery-codes.ts';
+import { createWebAuthn } from './domain/mfa/webauthn/webauthn.service.ts';
 import { createEmailRenderer } from './email/render.ts';
 import { createAccountService } from './domain/accounts/account.service.ts';
 import { createTenantService } from './domain/tenants/tenant.service.ts';
 import { createPersonalTokenService } from './domain/tokens/personal-token.service.ts';
+import { createTokenPolicyService } from './domain/tokens/token-policy.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -47,7 +52,11 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const totp = createTotpService({ db, box, clock, issuer: config.totpIssuer });
   const outbox = createOutbox(createEmailRenderer());
   const mfaPolicy = createMfaPolicy({ db, clock });
-  const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy });
+  const record = createSecurityRecorder({ outbox, clock, issuer: config.issuer });
+  const webauthn = createWebAuthn({ db, clock, rp: config.webauthn, record });
+  const recoveryCodesViewable = config.recoveryCodesViewable;
+  const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy, webauthn, box, recoveryCodesViewable });
+  const securityKeys = createSecurityKeys({ db, clock, webauthn, twoFactor, record, box, recoveryCodesViewable });
   const accounts = createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled });
   return {
     config,
@@ -60,11 +69,14 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     throttle,
     outbox,
     twoFactor,
+    webauthn,
+    securityKeys,
     mfaPolicy,
-    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds }),
+    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds, webauthn, keys: securityKeys }),
     accounts,
     tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer }),
     clients: createClientService({ db }),
+    tokenPolicy: createTokenPolicyService({ db, deploymentMaxDays: config.patMaxDays }),
     personalTokens: createPersonalTokenService({ db, clock, policy: mfaPolicy, outbox, issuer: config.issuer, maxDays: config.patMaxDays }),
     keys: createSigningKeyService({
       db,
@@ -84,5 +96,7 @@ export async function prepare(services: Services): Promise<void> {
   await services.keys.ensure();
   await services.keys.purgeRetired();
   await services.clients.ensureAccountClient(services.config.issuer);
+  // viewing recovery codes switched off: only their hashes are kept
+  if (!services.config.recoveryCodesViewable) await dropSealedRecoveryCodes(services.db);
   await services.clients.ensurePersonalTokenClient();
 }

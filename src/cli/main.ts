@@ -19,7 +19,8 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
                 [--id-token-alg ES256|RS256] [--backchannel-logout-uri U] [--tenant SLUG] [--require-mfa]
                 [--resource-server]     an API that may introspect tokens issued to other clients
   tenant create --slug S --name N
-  tenant update S [--require-2fa on|off] [--from YYYY-MM-DD|now] [--name N]
+  tenant update S [--require-2fa on|off] [--from YYYY-MM-DD|now] [--second-factors any|security-keys] [--name N]
+                [--token-max-days N|default [--shorten-existing]]   longest life of access tokens bound to it
   tenant add-member S --email E --role owner|admin|member   (unknown addresses get an invitation)
   keys rotate                            a new signing key takes over; old keys stay published
   keys list
@@ -57,6 +58,9 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         'require-mfa': { type: 'boolean', default: false },
         'resource-server': { type: 'boolean', default: false },
         'require-2fa': { type: 'string' },
+        'token-max-days': { type: 'string' },
+        'shorten-existing': { type: 'boolean', default: false },
+        'second-factors': { type: 'string' },
         from: { type: 'string' },
         role: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -161,10 +165,18 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
           from = v.from === 'now' ? null : new Date(`${v.from}${/^\d{4}-\d{2}-\d{2}$/.test(v.from) ? 'T00:00:00Z' : ''}`);
           if (from && Number.isNaN(from.getTime())) throw new UsageError('--from must be a date (YYYY-MM-DD) or now');
         }
-        const updated = await services.tenants.updatePolicy(t, { require2fa: flag === undefined ? undefined : flag === 'on', enforceFrom: from }, null, { userAgent: 'gatehouse-cli' });
+        const factors = v['second-factors'];
+        if (factors !== undefined && factors !== 'any' && factors !== 'security-keys') throw new UsageError('--second-factors must be any or security-keys');
+        const secondFactors = factors === undefined ? undefined : factors === 'any' ? ['totp', 'webauthn'] : ['webauthn'];
+        const maxDaysFlag = v['token-max-days'];
+        const tokenMaxDays = maxDaysFlag === undefined ? undefined : maxDaysFlag === 'default' ? null : Number(maxDaysFlag);
+        if (tokenMaxDays !== undefined && tokenMaxDays !== null && !Number.isInteger(tokenMaxDays)) throw new UsageError('--token-max-days must be a number of days (or default)');
+        const updated = await services.tenants.updatePolicy(t, { require2fa: flag === undefined ? undefined : flag === 'on', enforceFrom: from, secondFactors }, null, { userAgent: 'gatehouse-cli' });
+        const tokens = tokenMaxDays === undefined ? undefined : await services.tokenPolicy.set(t.id, tokenMaxDays, Boolean(v['shorten-existing']), null, { userAgent: 'gatehouse-cli' });
+        const maxDays = (await services.tokenPolicy.get(t.id)).maxDays;
         print(
-          `${updated.slug}: 2FA ${updated.require2fa ? `required${updated.enforceFrom ? ` from ${updated.enforceFrom.toISOString()}` : ''}` : 'not required'}`,
-          { slug: updated.slug, require_2fa: updated.require2fa, enforce_from: updated.enforceFrom },
+          `${updated.slug}: 2FA ${updated.require2fa ? `required${updated.enforceFrom ? ` from ${updated.enforceFrom.toISOString()}` : ''}` : 'not required'}; access tokens last at most ${maxDays ?? services.tokenPolicy.deploymentMaxDays} days${tokens?.shortened ? ` (${tokens.shortened} existing token${tokens.shortened === 1 ? '' : 's'} shortened)` : ''}`,
+          { slug: updated.slug, require_2fa: updated.require2fa, enforce_from: updated.enforceFrom, token_max_days: maxDays, shortened: tokens?.shortened ?? 0 },
         );
         return 0;
       }

@@ -1,6 +1,7 @@
 // The only module that reads process.env. Everything else receives a frozen Config.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
@@ -40,8 +41,11 @@ export interface Config {
   mailFrom: string;
   /** issuer shown in authenticator apps */
   totpIssuer: string;
-  /** WebAuthn relying party: id = the issuer's host, origin = the issuer's origin, name = what authenticators show */
-  webauthn: { rpId: string; origin: string; rpName: string };
+  /**
+   * WebAuthn relying party: id = the issuer's host, origin = the issuer's origin, name = what authenticators show;
+   * available = the host is a domain name (browsers refuse IP addresses as RP IDs)
+   */
+  webauthn: { rpId: string; origin: string; rpName: string; available: boolean };
   /** recovery codes are kept sealed beside their hash and can be viewed again (off: only the hash is kept) */
   recoveryCodesViewable: boolean;
   /**
@@ -247,7 +251,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),
-    webauthn: { rpId: issuerUrl.hostname, origin: issuer, rpName: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64) },
+    webauthn: { rpId: issuerUrl.hostname, origin: issuer, rpName: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64), available: isIP(issuerUrl.hostname.replace(/^\[|\]$/g, '')) === 0 },
     recoveryCodesViewable: bool(env, 'GATEHOUSE_RECOVERY_CODES_VIEWABLE', true),
     ttl: {
       sessionSeconds: int(env, 'GATEHOUSE_SESSION_TTL', 12 * 3600, 60, 30 * 86400),

@@ -105,9 +105,13 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
           await db.deleteFrom('challenge_sessions').where('uid', '=', uid).execute();
           return issueCode(s, later, `Your organization will require two-factor authentication soon. Set it up at ${deps.issuer}/account.`);
         }
-        // enrollment (first authenticator, or a new one after a recovery code) happens in a browser only
-        return error(400, 'redirect_to_web', `Set up two-factor authentication in your browser first: ${deps.issuer}/account, then sign in again.`, { enroll_uri: `${deps.issuer}/account` });
+        if (result.step === 'enroll' || result.step === 'recovery_codes') {
+          // enrollment (first authenticator, or a new one after a recovery code) happens in a browser only
+          return error(400, 'redirect_to_web', `Set up two-factor authentication in your browser first: ${deps.issuer}/account, then sign in again.`, { enroll_uri: `${deps.issuer}/account` });
+        }
     }
+    // any other step (a security key) needs a browser
+    return error(400, 'redirect_to_web', `This sign-in needs your browser: sign in at ${deps.issuer}/account.`, { enroll_uri: `${deps.issuer}/account` });
   }
 
   return async function challenge(params: ChallengeParams, basic: { id: string; secret: string } | undefined, meta: RequestMeta): Promise<ChallengeAnswer> {

@@ -38,6 +38,7 @@ const SCOPE_LABELS: Record<string, string> = {
   api: 'Use the Gatehouse-protected API on your behalf',
   tenants: 'See which organizations you belong to, and your role in them',
   admin: 'Manage the organizations you administer',
+  tokens: 'Create and manage your personal access tokens',
 };
 
 export function scopeLabels(scopes: string[]): { scope: string; label: string }[] {

@@ -127,7 +127,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       profile: ['name', 'two_factor_enabled'],
       tenants: ['tenants'],
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'tenants', 'admin', RESOURCE_SCOPES],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'tenants', 'admin', 'tokens', RESOURCE_SCOPES],
     acrValues: ACR_VALUES,
     responseTypes: ['code'],
     pkce: { required: () => true },

@@ -10,6 +10,11 @@ export interface VerifiedAccessToken {
   grantId: string;
   /** seconds since the epoch */
   expiresAt: number;
+  /** how the user signed in for this token (extraTokenClaims) */
+  amr: string[];
+  acr: string;
+  /** seconds since the epoch */
+  authTime: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedAccessToken | null>;
@@ -37,12 +42,16 @@ export function createTokenVerifier(provider: Provider): TokenVerifier {
     if (!grant || grant.isExpired || grant.clientId !== at.clientId || grant.accountId !== at.accountId) return null;
     const client = await provider.Client.find(at.clientId);
     if (!client) return null;
+    const extra = ((at as unknown as { extra?: { amr?: string[]; acr?: string; auth_time?: number } }).extra ?? {});
     return {
       accountId: at.accountId,
       clientId: at.clientId,
       scopes: new Set((at.scope ?? '').split(' ').filter(Boolean)),
       grantId: at.grantId,
       expiresAt: at.exp ?? 0,
+      amr: extra.amr ?? [],
+      acr: extra.acr ?? '',
+      authTime: extra.auth_time ?? 0,
     };
   };
 }

@@ -8,7 +8,7 @@ export type AuditEventName =
   | 'personal_token.created'
   | 'personal_token.revoked'
   | 'personal_token.expiry_notified'
-  | 'tenant.tokens_shortened'
+  | 'tenant.token_policy_changed'
   | 'user.enabled'
   | 'client.created'
   | 'key.rotated'

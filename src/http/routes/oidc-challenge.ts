@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { CHALLENGE_PATH, type ChallengeEndpoint, type ChallengeParams } from '../../oidc/challenge-endpoint.ts';
 
 const text = { type: 'string', maxLength: 4096 } as const;
@@ -21,7 +21,7 @@ function basicAuth(header: string | undefined): { id: string; secret: string } |
 /** POST /oidc/authorize-challenge: the terminal's sign-in (src/oidc/challenge-endpoint.ts); JSON errors, never HTML. */
 export default async function oidcChallenge(app: FastifyInstance, opts: { challenge: ChallengeEndpoint }) {
   await app.register(formbody);
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) throw err;
     return reply.status(status).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: err.message });

@@ -7,6 +7,7 @@ export const EVENT_FILTERS = [
   { value: 'tenant.', label: 'Organization changes' },
   { value: 'login.', label: 'Sign-ins' },
   { value: 'totp.', label: 'Authenticators' },
+  { value: 'webauthn.', label: 'Security keys' },
   { value: 'recovery_code', label: 'Recovery codes' },
   { value: 'mfa.', label: 'Code throttling' },
 ] as const;
@@ -27,7 +28,15 @@ const EVENT_LABELS: Record<string, string> = {
   'totp.replay': 'Code replayed',
   'recovery_code.used': 'Recovery code used',
   'recovery_codes.regenerated': 'New recovery codes',
+  'recovery_codes.viewed': 'Recovery codes viewed',
+  'webauthn.added': 'Security key added',
+  'webauthn.removed': 'Security key removed',
+  'webauthn.failed': 'Security key refused',
+  'webauthn.sign_count_regression': 'Security key counter went back (possible copy)',
   'mfa.throttled': 'Code attempts throttled',
+  'personal_token.created': 'Access token created',
+  'personal_token.revoked': 'Access token revoked',
+  'tenant.token_policy_changed': 'Token lifetime changed',
 };
 
 export const auditQuery = {

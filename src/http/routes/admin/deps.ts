@@ -1,9 +1,11 @@
 import type { FastifyReply } from 'fastify';
 import type { TenantRole } from '../../../db/database.ts';
-import type { MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
+import type { FactorKind, MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
 import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
 import type { Member, Tenant, TenantService } from '../../../domain/tenants/tenant.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
+import type { PersonalTokenService } from '../../../domain/tokens/personal-token.service.ts';
+import type { TokenPolicyService } from '../../../domain/tokens/token-policy.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
 import { grantableRoles, signInMethod } from './rules.ts';
@@ -16,6 +18,8 @@ export interface AdminDeps {
   /** admin actions are guarded by the same 2FA policy as sign-in: a session too weak for it must step up */
   mfaPolicy: MfaPolicy;
   render: Render;
+  personalTokens: PersonalTokenService;
+  tokenPolicy: TokenPolicyService;
 }
 
 declare module 'fastify' {
@@ -30,6 +34,9 @@ declare module 'fastify' {
 export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
 }
+
+/** the kinds of second factor, as the member list names them */
+export const FACTOR_LABELS: Record<FactorKind, string> = { webauthn: 'Security key', totp: 'Authenticator app' };
 
 export const ROLE_LABELS: Record<TenantRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
 
@@ -60,7 +67,8 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }) {
     isSelf: m.userId === actor.id,
     roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r], selected: r === m.role })),
     canRemove: !ownerOnly,
-    canReset: m.twoFactor && !ownerOnly && m.userId !== actor.id,
+    canReset: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id,
+    factorLabels: m.factors.map((k) => FACTOR_LABELS[k]),
   };
 }
 

@@ -5,6 +5,7 @@ import { administeredTenant, isAdminRole } from './rules.ts';
 import adminMembers from './members.ts';
 import adminSettings from './settings.ts';
 import adminMemberActions from './member-actions.ts';
+import adminTokens from './tokens.ts';
 import adminAudit from './audit.ts';
 
 /**
@@ -51,4 +52,5 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
   await app.register(adminMemberActions, deps);
   await app.register(adminSettings, deps);
   await app.register(adminAudit, deps);
+  await app.register(adminTokens, deps);
 }

@@ -19,12 +19,13 @@ import {
   meta,
   signInMethod,
 } from '../admin/rules.ts';
+import { adminTokenRoutes, type AdminTokensApiDeps } from './admin-tokens-api.ts';
 import { openApiDocument } from './openapi.ts';
 import { auditQuery, inviteBody, memberParams, policyBody, resetBody, roleBody, slugParams } from './schemas.ts';
 
 export const ADMIN_SCOPE = 'admin';
 
-export interface AdminApiDeps {
+export interface AdminApiDeps extends AdminTokensApiDeps {
   verifyToken: TokenVerifier;
   tenants: TenantService;
   users: UserService;
@@ -119,6 +120,7 @@ export default async function adminApi(app: FastifyInstance, deps: AdminApiDeps)
     });
 
     const actor = (req: FastifyRequest) => ({ id: req.apiUser!.id, role: req.apiRole! });
+    adminTokenRoutes(api, deps);
 
     api.get('/tenants', async (req) => ({
       tenants: (await deps.tenants.listForUser(req.apiUser!.id)).filter((t) => isAdminRole(t.role)).map((t) => ({ slug: t.slug, name: t.name, role: t.role, require2fa: t.requires_2fa })),
