@@ -54,3 +54,11 @@ export async function startSmtpSink(port = 0) {
   };
   return sink;
 }
+
+/** the link to `path` in a received message (quoted-printable soft breaks and =3D undone) */
+export function linkIn(mail: ReceivedMail, path: string): string {
+  const raw = mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  const m = new RegExp(`https?://[^\\s"<>]+${path}\\?token=[A-Za-z0-9_-]+`).exec(raw);
+  if (!m) throw new Error(`no ${path} link in: ${mail.subject}`);
+  return m[0];
+}

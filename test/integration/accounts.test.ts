@@ -5,7 +5,7 @@ import { makeClient, makeUser, PASSWORD } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
+import { linkIn, startSmtpSink } from '../helpers/smtp.ts';
 import { enrollTotp } from '../helpers/totp.ts';
 
 async function withMail(t: Parameters<typeof startServer>[0], env: Record<string, string> = {}) {
@@ -13,14 +13,6 @@ async function withMail(t: Parameters<typeof startServer>[0], env: Record<string
   t.after(() => sink.stop());
   const s = await startServer(t, { env: { SMTP_URL: sink.url, ...env } });
   return { s, sink };
-}
-
-/** the link in a received message (quoted-printable soft breaks undone) */
-function linkIn(mail: ReceivedMail, path: string): string {
-  const raw = mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-  const m = new RegExp(`https?://[^\\s"<>]+${path}\\?token=[A-Za-z0-9_-]+`).exec(raw);
-  if (!m) throw new Error(`no ${path} link in: ${mail.subject}`);
-  return m[0];
 }
 
 async function submit(browser: HttpBrowser, page: Page, action: string, fields: Record<string, string>) {

@@ -1,35 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createServices } from '../../src/container.ts';
 import { createDb } from '../../src/db/database.ts';
-import { TEST_COOKIE_KEY, TEST_ENCRYPTION_KEYS, testConfig } from '../helpers/config.ts';
+import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase } from '../helpers/db.ts';
+import { runGatehouse } from '../helpers/cli.ts';
 
 const databaseUrl = await createTestDatabase({ after }, { empty: true });
 const db = createDb(databaseUrl, { max: 2 });
 after(() => db.destroy());
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY,
-  GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-  LOG_LEVEL: 'silent',
-};
-
-function gatehouse(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const gatehouse = (args: string[], stdin = '') => runGatehouse(databaseUrl, args, stdin);
 
 async function json(args: string[], stdin?: string) {
   const r = await gatehouse([...args, '--json'], stdin);

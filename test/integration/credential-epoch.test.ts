@@ -6,7 +6,7 @@ import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, type RpClient } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
+import { linkIn, startSmtpSink } from '../helpers/smtp.ts';
 import { codeFor, daysFrom, enrollTotp, fixedClock, stepStart } from '../helpers/totp.ts';
 
 async function setup(t: Parameters<typeof startServer>[0]) {
@@ -17,14 +17,6 @@ async function setup(t: Parameters<typeof startServer>[0]) {
   const client = await makeClient(s.services);
   const config = await discover(s.issuer, client);
   return { s, sink, clock, client, config };
-}
-
-/** the link in a received message (quoted-printable soft breaks undone) */
-function linkIn(mail: ReceivedMail, path: string): string {
-  const raw = mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-  const m = new RegExp(`https?://[^\\s"<>]+${path}\\?token=[A-Za-z0-9_-]+`).exec(raw);
-  if (!m) throw new Error(`no ${path} link in: ${mail.subject}`);
-  return m[0];
 }
 
 async function submit(browser: HttpBrowser, page: Page, action: string, fields: Record<string, string>) {
@@ -51,16 +43,22 @@ async function resetPassword(s: TestServer, sink: Awaited<ReturnType<typeof star
   assert.match(done.body, /Your password was changed/);
 }
 
+/** a user (the victim) in an organization that requires 2FA (from `from`, else now), without 2FA yet */
+async function memberOfTenantRequiring2fa(s: TestServer, from?: Date) {
+  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme' });
+  const victim = await makeUser(s.services);
+  await s.services.tenants.addMember(tenant, victim.email, 'member', null);
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true, ...(from ? { enforceFrom: from } : {}) }, null);
+  return victim;
+}
+
 const keyOn = (page: Page) => /<code class="key" id="totp-key">([A-Z2-7 ]+)<\/code>/.exec(page.body)![1]!.replace(/ /g, '');
 
 const NEW_PASSWORD = 'the owner took it back again';
 
 test('pending-enrollment-dies-on-reset: an attacker waiting at enrollment cannot enroll after the owner set up 2FA and reset the password', async (t) => {
   const { s, sink, clock, client, config } = await setup(t);
-  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme' });
-  const victim = await makeUser(s.services);
-  await s.services.tenants.addMember(tenant, victim.email, 'member', null);
-  await s.services.tenants.updatePolicy(tenant, { require2fa: true }, null);
+  const victim = await memberOfTenantRequiring2fa(s);
 
   // the attacker knows the password and stops at the enrollment page, with their own authenticator's key on screen
   const attacker = await passwordStep(s, config, client, victim);
@@ -86,10 +84,7 @@ test('pending-enrollment-dies-on-reset: an attacker waiting at enrollment cannot
 
 test('pending-enrollment-dies-when-2fa-is-enabled-elsewhere: the first enrollment never replaces an authenticator the account already has', async (t) => {
   const { s, clock, client, config } = await setup(t);
-  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme' });
-  const victim = await makeUser(s.services);
-  await s.services.tenants.addMember(tenant, victim.email, 'member', null);
-  await s.services.tenants.updatePolicy(tenant, { require2fa: true }, null);
+  const victim = await memberOfTenantRequiring2fa(s);
   const attacker = await passwordStep(s, config, client, victim);
   const enrollPage = await attacker.browser.follow(attacker.res);
   const attackerKey = keyOn(enrollPage);
@@ -104,10 +99,7 @@ test('pending-enrollment-dies-when-2fa-is-enabled-elsewhere: the first enrollmen
 
 test('grace-page-dies-on-credential-change: a sign-in waiting at the grace reminder cannot go on to enroll or finish', async (t) => {
   const { s, sink, clock, client, config } = await setup(t);
-  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme' });
-  const victim = await makeUser(s.services);
-  await s.services.tenants.addMember(tenant, victim.email, 'member', null);
-  await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: daysFrom(clock.now(), 7) }, null);
+  const victim = await memberOfTenantRequiring2fa(s, daysFrom(clock.now(), 7));
   const attacker = await passwordStep(s, config, client, victim);
   const grace = await attacker.browser.follow(attacker.res);
   assert.match(grace.url, /\/grace$/);

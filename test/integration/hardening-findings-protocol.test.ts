@@ -1,11 +1,10 @@
 // Issue 13, section 4, the protocol side: consent lists what is released, logout hints, introspection, the device
 // page without a session, NUL bytes at the provider's endpoints, and provider errors in the structured log.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import { runGatehouse } from '../helpers/cli.ts';
 import { sql } from 'kysely';
-import { TEST_COOKIE_KEY, TEST_ENCRYPTION_KEYS } from '../helpers/config.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, oidc, redeem, signInOverHttp } from '../helpers/rp.ts';
@@ -81,19 +80,7 @@ test('logout-hint-of-another-session-asks-first', async (t) => {
 });
 
 /** `gatehouse client create …` against the test server's database, as an operator would run it */
-function cli(databaseUrl: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, DATABASE_URL: databaseUrl, GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY, GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, LOG_LEVEL: 'silent' };
-    const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
+const cli = (databaseUrl: string, args: string[]) => runGatehouse(databaseUrl, args);
 
 test('introspection-limited-to-own-client-or-resource-server', async (t) => {
   const s = await startServer(t);

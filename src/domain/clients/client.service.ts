@@ -62,6 +62,16 @@ function checkUri(uri: string, what: string): string {
 
 export function createClientService(deps: { db: Kysely<Database> }) {
   const { db } = deps;
+
+  /** Gatehouse's own clients: public, first-party, rewritten at every start (their metadata follows the code) */
+  async function ensureBuiltIn(metadata: { client_id: string; client_name: string } & Record<string, unknown>): Promise<void> {
+    await db
+      .insertInto('oidc_clients')
+      .values({ client_id: metadata.client_id, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
+      .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
+      .execute();
+  }
+
   return {
     async create(input: CreateClientInput): Promise<CreatedClient> {
       const name = input.name?.trim();
@@ -127,11 +137,7 @@ export function createClientService(deps: { db: Kysely<Database> }) {
         token_endpoint_auth_method: 'none',
         id_token_signed_response_alg: 'ES256',
       };
-      await db
-        .insertInto('oidc_clients')
-        .values({ client_id: ACCOUNT_CLIENT_ID, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
-        .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
-        .execute();
+      await ensureBuiltIn(metadata);
     },
 
     /** the client every personal access token is reported as: it signs nobody in and gets no tokens itself */
@@ -144,11 +150,7 @@ export function createClientService(deps: { db: Kysely<Database> }) {
         response_types: [],
         token_endpoint_auth_method: 'none',
       };
-      await db
-        .insertInto('oidc_clients')
-        .values({ client_id: PERSONAL_TOKEN_CLIENT, name: metadata.client_name, metadata: JSON.stringify(metadata), secret_sha256: null, first_party: true })
-        .onConflict((oc) => oc.column('client_id').doUpdateSet({ metadata: JSON.stringify(metadata), first_party: true }))
-        .execute();
+      await ensureBuiltIn(metadata);
     },
 
     async find(clientId: string): Promise<StoredClient | null> {
