@@ -1,10 +1,10 @@
 // oidc-provider storage in PostgreSQL. Every model lives in oidc_payloads; clients come from oidc_clients.
 // Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
 // and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { Database } from '../db/database.ts';
+import type { Database, Db } from '../db/database.ts';
+import { deferConsume, deferWrite, inheritedEpoch, rememberEpoch } from './request-scope.ts';
 import { currentEpoch, epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
@@ -44,28 +44,6 @@ function openSecrets(model: string, payload: AdapterPayload, box: SecretBox): Ad
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * The credential epochs seen by one provider request, per user: a row written during the request inherits the
- * epoch of the live rows it was derived from (the interaction, session, code or refresh token read before it), so
- * a credential change that commits in between cannot give the new row a fresh epoch.
- */
-const epochsSeen = new AsyncLocalStorage<Map<string, number>>();
-
-/** koa middleware (provider.use): one epoch memory per provider request */
-export function epochScope(_ctx: unknown, next: () => Promise<unknown>) {
-  return epochsSeen.run(new Map(), next);
-}
-
-/** runs `fn` with rows it writes for `accountId` stamped with `epoch` (a sign-in made outside a provider request) */
-export function withEpoch<T>(accountId: string, epoch: number, fn: () => Promise<T>): Promise<T> {
-  return epochsSeen.run(new Map([[accountId, epoch]]), fn);
-}
-
-function seen(accountId: string | null, epoch: number | null): void {
-  const m = epochsSeen.getStore();
-  if (m && accountId && epoch !== null && !m.has(accountId)) m.set(accountId, epoch);
-}
-
 /** whom a row speaks for, and the epoch to stamp on it if it is new (or changes hands) */
 function stampFor(model: string, payload: AdapterPayload): { accountId: string | null; epoch: RawBuilder<number> | number | null; explicit: boolean } {
   const p = payload as { accountId?: string; result?: { login?: { accountId?: string; epoch?: number } }; session?: { accountId?: string } };
@@ -78,7 +56,7 @@ function stampFor(model: string, payload: AdapterPayload): { accountId: string |
     else accountId = p.session?.accountId;
   }
   if (!accountId || !UUID.test(accountId)) return { accountId: null, epoch: null, explicit: false };
-  const epoch = explicit ?? epochsSeen.getStore()?.get(accountId) ?? currentEpoch(accountId);
+  const epoch = explicit ?? inheritedEpoch(accountId) ?? currentEpoch(accountId);
   return { accountId, epoch, explicit: explicit !== undefined };
 }
 
@@ -151,7 +129,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // the database's clock, as in find(): one time source for expiry
       const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
       const stamp = stampFor(this.model, payload);
-      await db
+      const write = async (q: Db) => {
+        await q
         .insertInto('oidc_payloads')
         .values({
           model: this.model,
@@ -179,6 +158,9 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
           })),
         )
         .execute();
+      };
+      // after a refresh token's postponed consume, rows commit with it at the end of the request (request-scope.ts)
+      if (!deferWrite(write)) await write(db);
     }
 
     /** live rows only: not expired, and not from before the user's last credential change */
@@ -192,7 +174,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
         .where((eb) => eb.or([eb('account_id', 'is', null), epochIsCurrent('account_id', 'credential_epoch')]))
         .executeTakeFirst();
       if (!row) return undefined;
-      seen(row.account_id, row.credential_epoch);
+      rememberEpoch(row.account_id, row.credential_epoch);
       return {
         ...openSecrets(this.model, row.payload as AdapterPayload, box),
         ...(row.consumed_at ? { consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) } : {}),
@@ -223,6 +205,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      * everything issued from the grant is revoked.
      */
     async consume(id: string): Promise<void> {
+      // a rotated refresh token is consumed in the same transaction as its successor's issue (request-scope.ts)
+      if (this.model === 'RefreshToken' && deferConsume(storedId(this.model, id))) return;
       const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: sql`now()` })
@@ -248,6 +232,12 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
   }
 
   return (model: string): Adapter => (model === 'Client' ? new ClientAdapter() : new PayloadAdapter(model));
+}
+
+/** a replayed refresh token: everything issued from its grant goes, and the grant itself */
+export async function revokeGrantOf(db: Kysely<Database>, model: string, id: string): Promise<void> {
+  const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', model).where('id', '=', id).executeTakeFirst();
+  if (row?.grant_id) await revokeGrant(db, row.grant_id);
 }
 
 /** periodic job: expired rows are dead weight (find() already ignores them) */

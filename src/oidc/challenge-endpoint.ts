@@ -12,7 +12,7 @@ import { randomToken, sha256Hex } from '../domain/crypto/tokens.ts';
 import type { FlowResult, SignInFlow } from '../domain/mfa/sign-in-flow.ts';
 import type { RequestMeta } from '../domain/users/user.service.ts';
 import { acrFor, type Amr } from './acr-amr.ts';
-import { withEpoch } from './adapter.ts';
+import { withEpoch } from './request-scope.ts';
 
 export const CHALLENGE_PATH = '/oidc/authorize-challenge';
 const SESSION_SECONDS = 600;

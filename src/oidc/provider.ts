@@ -12,8 +12,10 @@ import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
 import { satisfiedBy, type MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
-import { createAdapterFactory, epochScope, HASHED_SECRET_PREFIX } from './adapter.ts';
+import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
+import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
+import { failClosedDuringOutages } from './outage.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -294,9 +296,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   // outermost: errors escaping the provider go to the logger and our error page (request-guards.ts)
   installRequestGuards(provider, { render, log: deps.log, codeVerificationPath: PROVIDER_ROUTES.code_verification, authorizationPath: PROVIDER_ROUTES.authorization });
+  // inside the guards: a database outage is a 503 with Retry-After, not a 500 (outage.ts)
+  failClosedDuringOutages(provider, render);
   includeSidInIdTokens(provider);
-  // rows written by a request inherit the credential epoch of the rows it read (adapter.ts)
-  provider.use(epochScope);
+  // innermost: rows a request writes inherit the credential epoch of the rows it read, and a refresh token's rotation
+  // commits in one transaction (request-scope.ts)
+  provider.use(requestScope(deps.db, (db, id) => revokeGrantOf(db, 'RefreshToken', id)));
 
   // Confidential clients' secrets are stored as SHA-256 digests (high-entropy values: no slow hash on the token path).
   const proto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean; clientSecret?: string };

@@ -1,17 +1,10 @@
 import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../../db/unavailable.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { Render } from '../views.ts';
 
 const TITLES: Record<number, string> = { 400: 'This request could not be completed', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported', 429: 'Too many requests', 503: 'Temporarily unavailable' };
-
-function isDbUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001', '08003', '25006', '53300'].includes(e.code ?? '') ||
-    /timeout exceeded when trying to connect|Connection terminated/i.test(e.message ?? '')
-  );
-}
 
 /** Stable answers: domain errors keep their status; a database outage is a 503 with Retry-After; 5xx bodies never leak details. */
 export default fp(
@@ -19,10 +12,10 @@ export default fp(
     app.setErrorHandler((err: FastifyError, req, reply) => {
       let status = err instanceof DomainError ? err.httpStatus : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
       let message = err instanceof DomainError || status < 500 ? err.message : 'Something went wrong on our side. Please try again.';
-      if (status >= 500 && isDbUnavailable(err)) {
+      if (status >= 500 && isDatabaseUnavailable(err)) {
         status = 503;
         message = 'The service is temporarily unavailable. Please try again in a moment.';
-        reply.header('retry-after', '5');
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       }
       // the database's (or library's) own code goes to the log only; the answer carries ours
       if (status >= 500) req.log.error({ err, cause_code: (err as { code?: string }).code }, 'request failed');

@@ -1,0 +1,11 @@
+// Is this error the database being out of reach (stopped, restarting, connections killed, the pool exhausted), as
+// opposed to a bug? Such requests fail closed with 503 + Retry-After (both our routes and the provider's).
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: unknown };
+  if (['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08006', '08001', '08003', '25006', '53300'].includes(e?.code ?? '')) return true;
+  if (/timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '')) return true;
+  return e?.cause !== undefined && e.cause !== err ? isDatabaseUnavailable(e.cause) : false;
+}
+
+/** seconds a client should wait before retrying during an outage */
+export const RETRY_AFTER_SECONDS = 5;

@@ -1,0 +1,81 @@
+// What one provider request remembers while it runs (AsyncLocalStorage, set up by a koa middleware):
+// - the credential epochs of the live rows it read, per user: a row it writes inherits the epoch of what it was
+//   derived from, so a credential change that commits in between cannot give the new row a fresh epoch;
+// - a refresh token being rotated: its consume and every row written after it (the new refresh token, the access
+//   token) commit together, in one transaction at the end of the request. A fault anywhere before that commit
+//   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
+//   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db } from '../db/database.ts';
+
+type Write = (trx: Db) => Promise<void>;
+
+interface Scope {
+  epochs: Map<string, number>;
+  rotation?: { consumed: string; writes: Write[] };
+}
+
+const store = new AsyncLocalStorage<Scope>();
+
+/** runs `fn` with rows it writes for `accountId` stamped with `epoch` (a sign-in made outside a provider request) */
+export function withEpoch<T>(accountId: string, epoch: number, fn: () => Promise<T>): Promise<T> {
+  return store.run({ epochs: new Map([[accountId, epoch]]) }, fn);
+}
+
+export function rememberEpoch(accountId: string | null, epoch: number | null): void {
+  const m = store.getStore()?.epochs;
+  if (m && accountId && epoch !== null && !m.has(accountId)) m.set(accountId, epoch);
+}
+
+export function inheritedEpoch(accountId: string): number | undefined {
+  return store.getStore()?.epochs.get(accountId);
+}
+
+/** a refresh token's consume, postponed to the end of the request; false outside a provider request (consume now) */
+export function deferConsume(storedRefreshTokenId: string): boolean {
+  const s = store.getStore();
+  if (!s) return false;
+  s.rotation = { consumed: storedRefreshTokenId, writes: [] };
+  return true;
+}
+
+/** after a postponed consume, a write waits to commit with it; false when there is nothing to wait for */
+export function deferWrite(write: Write): boolean {
+  const r = store.getStore()?.rotation;
+  if (!r) return false;
+  r.writes.push(write);
+  return true;
+}
+
+/**
+ * Koa middleware (provider.use), innermost: the request's memory, and at its end the rotation's one transaction.
+ * The consume is conditional (`consumed_at IS NULL`): of two concurrent rotations of one token, the loser writes
+ * nothing, its grant is revoked (`onReplay`) and it is answered invalid_grant — as for any replay.
+ */
+export function requestScope(db: Kysely<Database>, onReplay: (db: Kysely<Database>, storedRefreshTokenId: string) => Promise<void>) {
+  return async (ctx: { status: number; body: unknown }, next: () => Promise<unknown>) => {
+    const scope: Scope = { epochs: new Map() };
+    await store.run(scope, next);
+    const r = scope.rotation;
+    // a request that failed wrote nothing of its rotation: the old refresh token still works
+    if (!r || ctx.status >= 400) return;
+    const won = await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: sql`now()` })
+        .where('model', '=', 'RefreshToken')
+        .where('id', '=', r.consumed)
+        .where('consumed_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) return false;
+      for (const write of r.writes) await write(trx);
+      return true;
+    });
+    if (won) return;
+    await onReplay(db, r.consumed);
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
+  };
+}

@@ -1,0 +1,82 @@
+// Faults on the token endpoint: a database fault fails closed (503 + Retry-After, like our own pages), and a fault in
+// the middle of a refresh-token rotation leaves the old token valid for the client's retry — the grant survives a
+// fault that was ours, and there are never two valid refresh tokens.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { makeClient, makeUser } from '../helpers/factories.ts';
+import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+/** a fault in PostgreSQL itself: inserting a row of `model` fails with the server's "shutting down" error code */
+async function breakInserts(s: TestServer, model: string) {
+  await sql`CREATE OR REPLACE FUNCTION gatehouse_test_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = '57P01'; END $$`.execute(s.services.db);
+  await sql`CREATE TRIGGER gatehouse_test_fault BEFORE INSERT ON oidc_payloads FOR EACH ROW WHEN (NEW.model = ${sql.lit(model)}) EXECUTE FUNCTION gatehouse_test_fault()`.execute(s.services.db);
+  return () => sql`DROP TRIGGER gatehouse_test_fault ON oidc_payloads`.execute(s.services.db);
+}
+
+async function tokensFor(s: TestServer) {
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services, { grantTypes: ['refresh_token', 'client_credentials'] as never });
+  const config = await discover(s.issuer, client);
+  const req = await authorizationRequest(config, client.redirectUri);
+  const { callbackUrl } = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
+  return { config, client, tokens: await redeem(config, req, callbackUrl!) };
+}
+
+async function refresh(s: TestServer, client: { clientId: string; clientSecret?: string }, refreshToken: string) {
+  const res = await fetch(`${s.issuer}/oidc/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+  });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Record<string, string> };
+}
+
+test('refresh-rotation-survives-a-server-fault: the client retries with the same token and succeeds once; the grant lives', async (t) => {
+  const s = await startServer(t);
+  const { client, tokens } = await tokensFor(s);
+  const restore = await breakInserts(s, 'RefreshToken');
+  const failed = await refresh(s, client, tokens.refresh_token!);
+  assert.equal(failed.status, 503, JSON.stringify(failed.body));
+  assert.equal(failed.body.error, 'temporarily_unavailable');
+  assert.equal(failed.retryAfter, '5');
+  await restore();
+
+  const retried = await refresh(s, client, tokens.refresh_token!);
+  assert.equal(retried.status, 200, 'the old token was not consumed by the failed attempt');
+  const live = await s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'RefreshToken').where('consumed_at', 'is', null).execute();
+  assert.equal(live.length, 1, 'never two valid refresh tokens');
+  const next = await refresh(s, client, retried.body.refresh_token!);
+  assert.equal(next.status, 200, 'the grant was not revoked for our fault');
+});
+
+test('refresh-rotation-race-has-one-winner: parallel rotations of one token — at most one succeeds and the replay revokes the grant', async (t) => {
+  const s = await startServer(t);
+  const { client, tokens } = await tokensFor(s);
+  const results = await Promise.all(Array.from({ length: 6 }, () => refresh(s, client, tokens.refresh_token!)));
+  const ok = results.filter((r) => r.status === 200);
+  assert.ok(ok.length <= 1, `winners: ${ok.length}`);
+  assert.ok(results.filter((r) => r.status === 400).every((r) => r.body.error === 'invalid_grant'));
+  assert.equal(results.filter((r) => r.status >= 500).length, 0);
+  for (const w of ok) assert.equal((await refresh(s, client, w.body.refresh_token!)).status, 400, 'a replay ends the whole grant');
+});
+
+test('token-endpoint-fails-closed-on-database-faults: 503 with Retry-After, not 500', async (t) => {
+  const s = await startServer(t);
+  const { client } = await tokensFor(s);
+  const machine = () =>
+    fetch(`${s.issuer}/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    });
+  const restore = await breakInserts(s, 'ClientCredentials');
+  const down = await machine();
+  assert.equal(down.status, 503);
+  assert.equal(down.headers.get('retry-after'), '5');
+  assert.equal(((await down.json()) as { error: string }).error, 'temporarily_unavailable');
+  await restore();
+  assert.equal((await machine()).status, 200, 'healed as soon as the fault is gone');
+});
