@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import { DomainError } from '../domain/errors.ts';
 import { loginResult, type Amr } from './acr-amr.ts';
 import { requestDemandsMfa } from '../domain/mfa/mfa-policy.ts';
-import { essentialAcrs } from './provider.ts';
+import { essentialAcrs } from './login-policy.ts';
 
 export class InteractionExpiredError extends DomainError {
   constructor() {

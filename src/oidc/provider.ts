@@ -1,5 +1,5 @@
 // The one place that configures oidc-provider. Only src/oidc/ imports it.
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
@@ -9,13 +9,14 @@ import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import type { PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
 import type { UserService } from '../domain/users/user.service.ts';
-import { ACR_MFA, ACR_VALUES } from './acr-amr.ts';
-import { satisfiedBy, type MfaPolicy } from '../domain/mfa/mfa-policy.ts';
+import { ACR_VALUES } from './acr-amr.ts';
+import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
 import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
 import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
+import { authContext, loginPolicy } from './login-policy.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -66,50 +67,6 @@ const ERROR_EXPLANATIONS: Record<string, string> = {
 
 /** Resource servers get JWT access tokens carrying these scopes at most. */
 const RESOURCE_SCOPES = 'api';
-
-/** the acr values an essential acr claim request asks for (claims parameter) */
-export function essentialAcrs(claims: unknown): string[] {
-  const acr = (claims as { id_token?: { acr?: { essential?: boolean; value?: string; values?: string[] } } } | undefined)?.id_token?.acr;
-  if (!acr?.essential) return [];
-  return acr.values ?? (acr.value ? [acr.value] : []);
-}
-
-/**
- * oidc-provider treats acr_values as voluntary: this check makes a demand for the mfa acr force a sign-in with a
- * second factor (step-up), even over an existing password-only session. With prompt=none it ends in login_required.
- */
-function loginPolicy(mfaPolicy: MfaPolicy) {
-  const policy = interactionPolicy.base();
-  policy.get('login')!.checks.add(
-    new interactionPolicy.Check('mfa_required', 'two-factor authentication is required', 'login_required', async (ctx) => {
-      const accountId = ctx.oidc.session?.accountId;
-      const amr = ctx.oidc.session?.amr ?? [];
-      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // a security key satisfies every rule (including "security keys only"): no query
-      if (ctx.oidc.session?.acr === ACR_MFA && (amr.includes('hwk') || amr.includes('swk'))) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // the request, the client and the user's tenants: a password-only session is not enough if any demands 2FA, and
-      // an authenticator-app session is not enough where only security keys count
-      const decision = await mfaPolicy.decide({
-        userId: accountId,
-        clientId: ctx.oidc.client?.clientId,
-        acrValues: ctx.oidc.params?.acr_values as string | undefined,
-        essentialAcrs: essentialAcrs(ctx.oidc.claims),
-      });
-      if (satisfiedBy(decision, ctx.oidc.session?.acr === ACR_MFA ? amr : [])) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // a sign-in just completed and still is not strong enough: fail instead of looping back to the sign-in page
-      if (ctx.oidc.result?.login) throw new errors.AccessDenied('two-factor authentication was required but not performed');
-      return interactionPolicy.Check.REQUEST_PROMPT;
-    }),
-  );
-  return policy;
-}
-
-function authContext(ctx: KoaContextWithOIDC): { amr?: string[]; acr?: string; auth_time?: number } | undefined {
-  const e = ctx.oidc.entities as Record<string, { amr?: string[]; acr?: string; authTime?: number } | undefined>;
-  const source = e.AuthorizationCode ?? e.RefreshToken ?? e.DeviceCode;
-  if (!source) return undefined;
-  return { amr: source.amr, acr: source.acr, auth_time: source.authTime };
-}
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, render } = deps;
