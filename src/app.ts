@@ -26,6 +26,8 @@ import interactionGrace from './http/routes/interaction/grace.ts';
 import interactionSecurityKey from './http/routes/interaction/security-key.ts';
 import interactionSecurityKeyEnroll from './http/routes/interaction/security-key-enroll.ts';
 import interactionPasskey from './http/routes/interaction/passkey.ts';
+import interactionFederated from './http/routes/interaction/federated.ts';
+import interactionFederatedLink from './http/routes/interaction/federated-link.ts';
 import vendorAssets from './http/routes/vendor.ts';
 import type { InteractionDeps } from './http/routes/interaction/deps.ts';
 import { createRenderer, publicDir } from './http/views.ts';
@@ -40,6 +42,7 @@ import forgotPassword from './http/routes/public/forgot-password.ts';
 import resetPassword from './http/routes/public/reset-password.ts';
 import join from './http/routes/public/join.ts';
 import { createProvider } from './oidc/provider.ts';
+import { watchSigningKeys } from './http/key-watch.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
 import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
@@ -55,20 +58,23 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     bodyLimit: 64 * 1024,
   });
 
-  const provider = createProvider({
-    config,
-    db: services.db,
-    users: services.users,
-    mfaPolicy: services.mfaPolicy,
-    tenantsForUser: (id) => services.tenants.listForUser(id),
-    clients: services.clients,
-    box: services.box,
-    clock: services.clock,
-    personalTokens: services.personalTokens,
-    jwks: await services.keys.privateJwks(),
-    render,
-    log: app.log,
-  });
+  const providerWith = (jwks: Record<string, unknown>[]) =>
+    createProvider({
+      config,
+      db: services.db,
+      users: services.users,
+      mfaPolicy: services.mfaPolicy,
+      tenantsForUser: (id) => services.tenants.listForUser(id),
+      clients: services.clients,
+      box: services.box,
+      clock: services.clock,
+      personalTokens: services.personalTokens,
+      jwks,
+      render,
+      log: app.log,
+      idpFor: (userId, authTime) => services.links.idpFor(userId, authTime),
+    });
+  const provider = providerWith(await services.keys.privateJwks());
 
   await app.register(securityHeaders, { hsts: config.secure });
   await app.register(metrics, { token: config.metricsToken, production: config.production });
@@ -78,10 +84,13 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(vendorAssets);
   await app.register(healthRoutes, { db: services.db });
-  await app.register(oidcMount, { callback: provider.callback() });
+  // the provider's endpoints: swapped for one with the new key set when signing keys change (live rotation, below)
+  let oidcCallback = provider.callback();
+  await app.register(oidcMount, { callback: (req, res) => oidcCallback(req, res) });
+  watchSigningKeys(app, services, (jwks) => (oidcCallback = providerWith(jwks).callback()));
   await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer }) });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available };
+  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available, federation: services.federation };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {
@@ -98,6 +107,8 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionSecurityKey, interactionDeps);
     await forms.register(interactionSecurityKeyEnroll, interactionDeps);
     await forms.register(interactionPasskey, interactionDeps);
+    await forms.register(interactionFederated, interactionDeps);
+    await forms.register(interactionFederatedLink, interactionDeps);
     const publicDeps = { accounts: services.accounts, render };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);
@@ -111,10 +122,13 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       accounts: services.accounts,
       mfaPolicy: services.mfaPolicy,
       personalTokens: services.personalTokens,
+      securityKeys: services.securityKeys,
+      recoveryCodesViewable: config.recoveryCodesViewable,
       tenantsForUser: (id: string) => services.tenants.listForUser(id),
       render,
       issuer: config.issuer,
       secure: config.secure,
+      links: services.links,
     });
     await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render, personalTokens: services.personalTokens, tokenPolicy: services.tokenPolicy });
     await forms.register(interactionConsent, interactionDeps);

@@ -25,6 +25,10 @@ import { createAccountService } from './domain/accounts/account.service.ts';
 import { createTenantService } from './domain/tenants/tenant.service.ts';
 import { createPersonalTokenService } from './domain/tokens/personal-token.service.ts';
 import { createTokenPolicyService } from './domain/tokens/token-policy.ts';
+import { createUpstreamService } from './domain/federation/upstream.service.ts';
+import { createLinkService } from './domain/federation/link.service.ts';
+import { createFederationService } from './domain/federation/federation.service.ts';
+import { createUpstreamClient } from './oidc/upstream-client.ts';
 
 export interface Logger {
   info(obj: unknown, msg?: string): void;
@@ -57,6 +61,12 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const recoveryCodesViewable = config.recoveryCodesViewable;
   const twoFactor = createTwoFactorService({ db, totp, throttle, users, outbox, clock, issuer: config.issuer, policy: mfaPolicy, webauthn, box, recoveryCodesViewable });
   const securityKeys = createSecurityKeys({ db, clock, webauthn, twoFactor, record, box, recoveryCodesViewable });
+  const signInFlow = createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds, webauthn, keys: securityKeys });
+  // federation: upstream OpenID providers (CLI-managed), links, and the federated door into the sign-in flow
+  const upstreams = createUpstreamService({ db, box, allowInsecure: config.allowPrivateFetch });
+  const links = createLinkService({ db, clock, ttlSeconds: config.ttl.interactionSeconds, users });
+  const gateway = createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, allowInsecure: config.allowPrivateFetch });
+  const federation = createFederationService({ db, clock, box, upstreams, links, gateway, flow: signInFlow, issuer: config.issuer, signupEnabled: config.signupEnabled });
   const accounts = createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled });
   return {
     config,
@@ -72,7 +82,10 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     webauthn,
     securityKeys,
     mfaPolicy,
-    signInFlow: createSignInFlow({ db, users, twoFactor, throttle, policy: mfaPolicy, clock, ttlSeconds: config.ttl.interactionSeconds, webauthn, keys: securityKeys }),
+    signInFlow,
+    upstreams,
+    links,
+    federation,
     accounts,
     tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer }),
     clients: createClientService({ db }),
@@ -84,6 +97,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
       clock,
       // longest-lived signed token (ID token / JWT access token) plus a day for RPs' JWKS caches
       retentionSeconds: Math.max(config.ttl.idTokenSeconds, config.ttl.accessTokenSeconds) + 86400,
+      publishDelaySeconds: config.keyPublishDelaySeconds,
     }),
   };
 }

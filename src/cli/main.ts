@@ -6,6 +6,7 @@ import { migrateDown, migrateToLatest } from '../db/migrate.ts';
 import { GRANT_TYPES, type GrantTypeName } from '../domain/clients/client.service.ts';
 import { DomainError } from '../domain/errors.ts';
 import { createMailer, createTransport } from '../email/mailer.ts';
+import { runUpstreamCommand, UPSTREAM_OPTIONS, UPSTREAM_USAGE } from './upstream-commands.ts';
 
 const USAGE = `Usage: gatehouse <command> [options] [--json]
 
@@ -22,7 +23,9 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
   tenant update S [--require-2fa on|off] [--from YYYY-MM-DD|now] [--second-factors any|security-keys] [--name N]
                 [--token-max-days N|default [--shorten-existing]]   longest life of access tokens bound to it
   tenant add-member S --email E --role owner|admin|member   (unknown addresses get an invitation)
-  keys rotate                            a new signing key takes over; old keys stay published
+  tenant methods S --methods password,NAME,...   the sign-in methods the organization allows (password, upstream names)
+${UPSTREAM_USAGE}
+  keys rotate                            new signing keys: published now, signing after the publish delay
   keys list
 `;
 
@@ -63,6 +66,8 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         'second-factors': { type: 'string' },
         from: { type: 'string' },
         role: { type: 'string' },
+        methods: { type: 'string' },
+        ...UPSTREAM_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -188,17 +193,40 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
         print(`${v.email} is now ${v.role} of ${t.slug}${r.invited ? ' (invitation sent)' : ''}`, { user_id: r.userId, invited: r.invited });
         return 0;
       }
+      case 'tenant methods': {
+        if (!target || !v.methods) throw new UsageError('tenant methods S --methods password,google');
+        const t = await services.tenants.bySlug(target);
+        const updated = await services.tenants.updatePolicy(t, { allowedMethods: v.methods.split(',').map((m) => m.trim()).filter(Boolean) }, null, { userAgent: 'gatehouse-cli' });
+        print(`${updated.slug}: members sign in with ${updated.allowedMethods.join(', ')}`, { slug: updated.slug, allowed_methods: updated.allowedMethods });
+        return 0;
+      }
+      case 'upstream add':
+      case 'upstream list':
+      case 'upstream update':
+      case 'upstream remove':
+        return await runUpstreamCommand(command.split(' ')[1]!, target, v, services, {
+          print,
+          readSecret: readStdin,
+          fail: (message) => {
+            throw new UsageError(message);
+          },
+        });
       case 'keys rotate': {
-        const kids = await services.keys.rotate();
-        print(`New signing keys: ${kids.join(', ')}. Restart Gatehouse nodes to start signing with them; old keys stay published until their tokens expire.`, { kids });
+        const { kids, activatesAt } = await services.keys.rotate();
+        print(
+          `New signing keys: ${kids.join(', ')}. Every node publishes them within seconds and signs with them from ${activatesAt.toISOString()} (GATEHOUSE_KEY_PUBLISH_DELAY); no restart needed. Old keys stay published until their tokens expire.`,
+          { kids, activates_at: activatesAt.toISOString() },
+        );
         return 0;
       }
       case 'keys list': {
         await services.keys.ensure();
         const keys = await services.keys.list();
         print(
-          keys.map((k) => `${k.kid}  ${k.alg}  created ${k.createdAt.toISOString()}  ${k.retiredAt ? `retired ${k.retiredAt.toISOString()}` : 'active'}`).join('\n'),
-          { keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, created_at: k.createdAt, retired_at: k.retiredAt, active: !k.retiredAt })) },
+          keys
+            .map((k) => `${k.kid}  ${k.alg}  ${k.state.padEnd(7)}  created ${k.createdAt.toISOString()}${k.state === 'pending' ? `  signs from ${k.activatesAt.toISOString()}` : ''}${k.retiredAt && k.state !== 'pending' ? `  ${k.state === 'retired' ? 'retired' : 'retires'} ${k.retiredAt.toISOString()}` : ''}`)
+            .join('\n'),
+          { keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: k.createdAt, activates_at: k.activatesAt, retired_at: k.retiredAt, active: k.state === 'signing' })) },
         );
         return 0;
       }

@@ -55,6 +55,12 @@ export interface Config {
   metricsToken: string | undefined;
   /** deployment maximum lifetime of personal access tokens, in days */
   patMaxDays: number;
+  /** key rotation: seconds between publishing a new signing key and signing with it (longer than RPs' JWKS caches) */
+  keyPublishDelaySeconds: number;
+  /** how often each node looks for signing-key changes */
+  keyPollSeconds: number;
+  /** how long a call to an upstream OpenID provider may take (discovery, token, JWKS, userinfo); at most 5 s */
+  upstreamTimeoutMs: number;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -248,6 +254,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     smtpUrl: smtpUrl(env),
     metricsToken: metricsToken(env),
     patMaxDays: int(env, 'GATEHOUSE_PAT_MAX_DAYS', 90, 1, 3650),
+    keyPublishDelaySeconds: int(env, 'GATEHOUSE_KEY_PUBLISH_DELAY', 15 * 60, 0, 7 * 86400),
+    keyPollSeconds: int(env, 'GATEHOUSE_KEY_POLL_SECONDS', 5, 1, 3600),
+    upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 5000, 100, 5000),
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),

@@ -83,8 +83,10 @@ export interface SigningKeyTable {
   private_jwk_sealed: string;
   public_jwk: ColumnType<Record<string, unknown>, string, string>;
   created_at: Generated<Date>;
-  /** set when a newer key took over signing */
+  /** when a newer key takes (or took) over signing; may lie in the future during a rotation */
   retired_at: Date | null;
+  /** from when the key signs (published before that, so relying parties' JWKS caches know it) */
+  activates_at: Generated<Date>;
 }
 
 export interface OidcPayloadTable {
@@ -149,6 +151,8 @@ export interface AuthnTransactionTable {
   epoch: number;
   /** the second factors this sign-in may use (the policy at its password step) */
   allowed_factors: ColumnType<string[], string[] | undefined, string[]>;
+  /** an enrollment adding an allowed kind after the user proved a factor of their own */
+  upgrade: Generated<boolean>;
 }
 
 export interface WebAuthnCredentialTable {
@@ -230,7 +234,70 @@ export interface ChallengeSessionTable {
   expires_at: Date;
 }
 
+export interface UpstreamProviderTable {
+  id: Generated<string>;
+  /** the sign-in method's name in organization policies */
+  name: string;
+  display_name: string;
+  issuer: string;
+  client_id: string;
+  /** AES-256-GCM sealed by the secret box; null for a public client */
+  client_secret_sealed: string | null;
+  scopes: Generated<string>;
+  icon_url: string | null;
+  trust_amr: ColumnType<string[], string[] | undefined, string[]>;
+  trust_acr: ColumnType<string[], string[] | undefined, string[]>;
+  trust_max_age: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface UpstreamLinkTable {
+  id: Generated<string>;
+  user_id: string;
+  upstream_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+}
+
+export interface FederationRequestTable {
+  state: string;
+  interaction_uid: string;
+  upstream_id: string;
+  nonce: string;
+  verifier_sealed: string;
+  expires_at: Date;
+}
+
+export interface FederationPendingLinkTable {
+  uid: string;
+  user_id: string;
+  upstream_id: string;
+  issuer: string;
+  subject: string;
+  email: string;
+  epoch: number;
+  expires_at: Date;
+}
+
+export interface FederatedSignInTable {
+  uid: string;
+  user_id: string;
+  upstream_id: string | null;
+  issuer: string;
+  auth_time: Date | null;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
+  upstream_providers: UpstreamProviderTable;
+  upstream_links: UpstreamLinkTable;
+  federation_requests: FederationRequestTable;
+  federation_pending_links: FederationPendingLinkTable;
+  federated_sign_ins: FederatedSignInTable;
   challenge_sessions: ChallengeSessionTable;
   personal_tokens: PersonalTokenTable;
   tenants: TenantTable;

@@ -293,7 +293,7 @@ test('key-rotation: tokens signed before a rotation keep verifying, new ones use
   await first.close();
   // what `gatehouse keys rotate` does, on the same database
   const db = createDb(first.databaseUrl, { max: 1 });
-  await createServices(testConfig({ DATABASE_URL: first.databaseUrl }), db).keys.rotate();
+  await createServices(testConfig({ DATABASE_URL: first.databaseUrl, GATEHOUSE_KEY_PUBLISH_DELAY: '0' }), db).keys.rotate();
   await db.destroy();
   // a node restarted after `gatehouse keys rotate`, on the same database
   const second = await startServer(t, { databaseUrl: first.databaseUrl });

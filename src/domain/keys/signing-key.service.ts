@@ -1,5 +1,7 @@
-// Signing keys live in PostgreSQL, private parts sealed by the secret box. Newest key signs; retired keys stay
-// published until every token they signed has expired.
+// Signing keys live in PostgreSQL, private parts sealed by the secret box. Rotation is two-phase and needs no
+// restart: a new key is published at once and signs only after a publish delay longer than relying parties' JWKS
+// caches; every node notices within seconds (fingerprint polling); retired keys stay published until every token
+// they signed has expired.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
@@ -14,7 +16,9 @@ export interface KeyInfo {
   kid: string;
   alg: string;
   createdAt: Date;
+  activatesAt: Date;
   retiredAt: Date | null;
+  state: 'pending' | 'signing' | 'retired';
 }
 
 function generate(alg: SigningAlg): { kid: string; privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> } {
@@ -29,16 +33,30 @@ function generate(alg: SigningAlg): { kid: string; privateJwk: Record<string, un
   };
 }
 
-export function createSigningKeyService(deps: { db: Kysely<Database>; box: SecretBox; clock: Clock; retentionSeconds: number }) {
+export function createSigningKeyService(deps: { db: Kysely<Database>; box: SecretBox; clock: Clock; retentionSeconds: number; publishDelaySeconds?: number }) {
   const { db, box, clock } = deps;
 
-  async function insert(trx: Kysely<Database>, alg: SigningAlg) {
+  async function insert(trx: Kysely<Database>, alg: SigningAlg, activatesAt: Date) {
     const k = generate(alg);
     await trx
       .insertInto('signing_keys')
-      .values({ kid: k.kid, alg, private_jwk_sealed: box.seal(JSON.stringify(k.privateJwk), k.kid), public_jwk: JSON.stringify(k.publicJwk) })
+      .values({ kid: k.kid, alg, private_jwk_sealed: box.seal(JSON.stringify(k.privateJwk), k.kid), public_jwk: JSON.stringify(k.publicJwk), activates_at: activatesAt })
       .execute();
     return k.kid;
+  }
+
+  const stateOf = (r: { activates_at: Date; retired_at: Date | null }, now: Date): KeyInfo['state'] =>
+    r.activates_at > now ? 'pending' : r.retired_at && r.retired_at <= now ? 'retired' : 'signing';
+
+  /** keys still published: every key not retired longer ago than the retention */
+  async function published() {
+    const cutoff = new Date(clock.now().getTime() - deps.retentionSeconds * 1000);
+    return db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>=', cutoff)]))
+      .orderBy('created_at', 'desc')
+      .execute();
   }
 
   return {
@@ -48,20 +66,24 @@ export function createSigningKeyService(deps: { db: Kysely<Database>; box: Secre
         await sql`SELECT pg_advisory_xact_lock(hashtext('gatehouse.signing_keys'))`.execute(trx);
         const active = await trx.selectFrom('signing_keys').select('alg').where('retired_at', 'is', null).execute();
         for (const alg of SIGNING_ALGS) {
-          if (!active.some((a) => a.alg === alg)) await insert(trx as unknown as Kysely<Database>, alg);
+          if (!active.some((a) => a.alg === alg)) await insert(trx as unknown as Kysely<Database>, alg, clock.now());
         }
       });
     },
 
-    /** a new key per algorithm takes over signing; the old ones are retired but stay published */
-    async rotate(): Promise<string[]> {
+    /**
+     * A new key per algorithm, published now and signing from `now + publish delay`; the current keys retire at that
+     * moment and stay published. Every node picks the change up by itself (fingerprint()).
+     */
+    async rotate(): Promise<{ kids: string[]; activatesAt: Date }> {
+      const activatesAt = new Date(clock.now().getTime() + (deps.publishDelaySeconds ?? 0) * 1000);
       return db.transaction().execute(async (trx) => {
         await sql`SELECT pg_advisory_xact_lock(hashtext('gatehouse.signing_keys'))`.execute(trx);
-        await trx.updateTable('signing_keys').set({ retired_at: clock.now() }).where('retired_at', 'is', null).execute();
+        await trx.updateTable('signing_keys').set({ retired_at: activatesAt }).where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', activatesAt)])).execute();
         const kids: string[] = [];
-        for (const alg of SIGNING_ALGS) kids.push(await insert(trx as unknown as Kysely<Database>, alg));
-        await recordAudit(trx, { event: 'key.rotated', data: { kids } });
-        return kids;
+        for (const alg of SIGNING_ALGS) kids.push(await insert(trx as unknown as Kysely<Database>, alg, activatesAt));
+        await recordAudit(trx, { event: 'key.rotated', data: { kids, activatesAt: activatesAt.toISOString() } });
+        return { kids, activatesAt };
       });
     },
 
@@ -73,20 +95,24 @@ export function createSigningKeyService(deps: { db: Kysely<Database>; box: Secre
     },
 
     async list(): Promise<KeyInfo[]> {
-      const rows = await db.selectFrom('signing_keys').select(['kid', 'alg', 'created_at', 'retired_at']).orderBy('created_at', 'desc').execute();
-      return rows.map((r) => ({ kid: r.kid, alg: r.alg, createdAt: r.created_at, retiredAt: r.retired_at }));
+      const rows = await db.selectFrom('signing_keys').select(['kid', 'alg', 'created_at', 'activates_at', 'retired_at']).orderBy('created_at', 'desc').execute();
+      const now = clock.now();
+      return rows.map((r) => ({ kid: r.kid, alg: r.alg, createdAt: r.created_at, activatesAt: r.activates_at, retiredAt: r.retired_at, state: stateOf(r, now) }));
     },
 
-    /** private JWKs for the provider: active keys first (the first key of an alg signs), then retired ones (verify only) */
+    /** what a node's key set depends on (keys and their states, now): when it changes, the node reloads its keys */
+    async fingerprint(): Promise<string> {
+      const now = clock.now();
+      return (await published()).map((r) => `${r.kid}:${stateOf(r, now)}`).join(',');
+    },
+
+    /**
+     * Private JWKs for the provider: the signing key of each algorithm first (the provider signs with the first key of
+     * an alg), then pending and retired ones (published, verify only).
+     */
     async privateJwks(): Promise<Record<string, unknown>[]> {
-      const cutoff = new Date(clock.now().getTime() - deps.retentionSeconds * 1000);
-      const rows = await db
-        .selectFrom('signing_keys')
-        .selectAll()
-        .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>=', cutoff)]))
-        .orderBy(sql`retired_at IS NOT NULL`)
-        .orderBy('created_at', 'desc')
-        .execute();
+      const now = clock.now();
+      const rows = (await published()).sort((a, b) => Number(stateOf(b, now) === 'signing') - Number(stateOf(a, now) === 'signing'));
       return rows.map((r) => JSON.parse(box.open(r.private_jwk_sealed, r.kid).toString('utf8')) as Record<string, unknown>);
     },
   };
