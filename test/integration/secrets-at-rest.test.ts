@@ -59,6 +59,9 @@ test('no-secrets-at-rest: a database dump after a full flow contains no token, c
   // the outbox row is kept, without the link's secret, once delivered
   await waitUntil(async () => Boolean(await s.services.db.selectFrom('email_outbox').select('id').where('to_address', '=', user.email).where('subject', 'like', '%Reset%').where('sent_at', 'is not', null).executeTakeFirst()));
 
+  // a personal access token
+  const pat = await s.services.personalTokens.create(user, { amr: ['pwd', 'otp', 'mfa'], acr: 'urn:gatehouse:acr:mfa', authTime: Math.floor(clock.now().getTime() / 1000) }, { name: 'ci', scopes: ['openid'] }, {});
+
   const sessionCookie = cookie(browser, '_session');
   const secrets: Record<string, string> = {
     password: user.password,
@@ -73,6 +76,7 @@ test('no-secrets-at-rest: a database dump after a full flow contains no token, c
     'device user code': device.user_code,
     'session cookie': sessionCookie,
     'reset link token': resetToken,
+    'personal access token': pat.token,
   };
   for (const [name, value] of Object.entries(secrets)) assert.ok(value && value.length >= 8, `${name} was captured`);
   const dump = await dumpDatabase(s);
