@@ -45,6 +45,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // the second factors a sign-in may use, fixed by the policy at its password step
   await db.schema.alterTable('authn_transactions').addColumn('allowed_factors', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{totp,webauthn}'::text[]`)).execute();
+  // an enrollment that adds an allowed kind of factor after the user proved one of their own (e.g. an app code when
+  // the organization now allows security keys only): nothing is replaced, no new recovery codes
+  await db.schema.alterTable('authn_transactions').addColumn('upgrade', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
   // an organization may allow only some second factors ('webauthn' alone: phishing-resistant)
   await db.schema.alterTable('tenants').addColumn('second_factors', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{totp,webauthn}'::text[]`)).execute();
   // recovery codes that can be viewed again: AES-256-GCM sealed beside the lookup hash (null when viewing is off)
@@ -54,7 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('recovery_codes').dropColumn('code_sealed').execute();
   await db.schema.alterTable('tenants').dropColumn('second_factors').execute();
-  await db.schema.alterTable('authn_transactions').dropColumn('allowed_factors').execute();
+  await db.schema.alterTable('authn_transactions').dropColumn('upgrade').dropColumn('allowed_factors').execute();
   await db.schema.dropTable('webauthn_challenges').execute();
   await db.schema.dropTable('webauthn_credentials').execute();
 }

@@ -7,10 +7,12 @@ export const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
-export function createRenderer(opts: { watch?: boolean } = {}): Render {
+/** `globals`: values every template sees (e.g. whether security keys can work on this server) */
+export function createRenderer(opts: { watch?: boolean; globals?: Record<string, unknown> } = {}): Render {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(viewsDir, { noCache: opts.watch ?? false }), {
     autoescape: true,
     throwOnUndefined: false,
   });
+  for (const [name, value] of Object.entries(opts.globals ?? {})) env.addGlobal(name, value);
   return (template, context) => env.render(template, context);
 }

@@ -17,6 +17,7 @@ import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
 import { authContext, loginPolicy } from './login-policy.ts';
+import { idpClaim } from './idp-claim.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -36,6 +37,8 @@ export interface ProviderDeps {
   jwks: Record<string, unknown>[];
   render: Render;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
+  /** the upstream issuer of a federated sign-in of this user at this auth_time (the `idp` claim) */
+  idpFor?(userId: string, authTime: number): Promise<string | null>;
 }
 
 export const PROVIDER_ROUTES = {
@@ -65,6 +68,9 @@ const ERROR_EXPLANATIONS: Record<string, string> = {
   session_not_found: 'Your sign-in session has expired.',
 };
 
+/** Authorization response modes for the code flow (RFC 6749 query, OAuth 2.0 Form Post). */
+const RESPONSE_MODES = ['query', 'form_post'] as const;
+
 /** Resource servers get JWT access tokens carrying these scopes at most. */
 const RESOURCE_SCOPES = 'api';
 
@@ -81,7 +87,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     routes: PROVIDER_ROUTES,
     claims: {
-      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'idp'],
       email: ['email', 'email_verified'],
       profile: ['name', 'two_factor_enabled'],
       tenants: ['tenants'],
@@ -105,6 +111,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'ES256',
+      // only the code flow exists: no `fragment` (implicit/hybrid responses); see the discovery filter below
+      response_modes: [...RESPONSE_MODES],
     },
     // oidc-provider refuses outgoing calls to special-use addresses (SSRF); loopback RPs need an explicit opt-in
     fetch: (url, options) => {
@@ -181,7 +189,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
       },
     },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (ctx, sub) => {
       const user = await deps.users.findWithFactors(sub);
       if (!user) return undefined;
       return {
@@ -193,6 +201,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           email_verified: user.emailVerified,
           name: user.name ?? undefined,
           two_factor_enabled: user.twoFactorEnabled,
+          ...(await idpClaim(ctx, user.id, deps.idpFor)),
           ...(scope.includes('tenants') || (requested && 'tenants' in requested) ? { tenants: await deps.tenantsForUser(user.id) } : {}),
         }),
       };
@@ -259,6 +268,12 @@ export function createProvider(deps: ProviderDeps): Provider {
   // innermost: rows a request writes inherit the credential epoch of the rows it read, and a refresh token's rotation
   // commits in one transaction (request-scope.ts)
   provider.use(requestScope(deps.db, (db, id) => revokeGrantOf(db, 'RefreshToken', id)));
+  // the library's discovery lists `fragment` whatever is configured: publish the modes clients may actually use
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = ctx.oidc?.route === 'discovery' ? (ctx.body as { response_modes_supported?: string[] } | undefined) : undefined;
+    if (body?.response_modes_supported) body.response_modes_supported = [...RESPONSE_MODES];
+  });
 
   // Confidential clients' secrets are stored as SHA-256 digests (high-entropy values: no slow hash on the token path).
   const proto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): Promise<boolean> | boolean; clientSecret?: string };

@@ -21,12 +21,12 @@ export interface TestServer {
 /** a real Gatehouse on a loopback port with its own database; closed after the test */
 export async function startServer(
   t: { after(fn: () => Promise<void>): void },
-  opts: { env?: Record<string, string>; databaseUrl?: string; logStream?: NodeJS.WritableStream; clock?: Clock } = {},
+  opts: { env?: Record<string, string>; databaseUrl?: string; logStream?: NodeJS.WritableStream; clock?: Clock; issuerHost?: string } = {},
 ): Promise<TestServer> {
   const fresh = opts.databaseUrl ? undefined : await newDatabase();
   const databaseUrl = opts.databaseUrl ?? fresh!.url;
   const port = await freePort();
-  const config = testConfig({ DATABASE_URL: databaseUrl, PORT: String(port), GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`, ...opts.env });
+  const config = testConfig({ DATABASE_URL: databaseUrl, PORT: String(port), GATEHOUSE_ISSUER: `http://${opts.issuerHost ?? '127.0.0.1'}:${port}`, ...opts.env });
   const db = createDb(databaseUrl, { max: config.dbPoolMax });
   const services = createServices(config, db, opts.clock);
   await prepare(services);

@@ -13,6 +13,7 @@ import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { consumeEmailToken, issueEmailToken, peekEmailToken, TOKEN_TTL_SECONDS } from './email-token.ts';
 import { listGrants, listSessions, revokeApp, revokeSession } from './session-list.ts';
 import { bumpCredentialEpoch } from './credential-epoch.ts';
+import { removeAllFactors } from '../mfa/factors.ts';
 
 export class LinkInvalidError extends DomainError {
   constructor() {
@@ -154,8 +155,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         if (!t) throw new LinkInvalidError();
         await setPassword(trx, t.userId, password, { email_verified: true });
         // whoever had this account before the mailbox owner accepted (an unverified sign-up) loses everything bound to it
-        await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
-        await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
+        await removeAllFactors(trx, t.userId);
         await bumpCredentialEpoch(trx, t.userId);
         if (name?.trim()) await trx.updateTable('users').set({ name: name.trim().slice(0, 200) }).where('id', '=', t.userId).execute();
         // setting the password from the invitation is the acceptance of the organizations that invited them
@@ -192,8 +192,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         await setPassword(trx, t.userId, password, { email_verified: true });
         if (!row.email_verified) {
           // factors bound to an account whose address was never proven may be someone else's: they go
-          await trx.deleteFrom('totp_credentials').where('user_id', '=', t.userId).execute();
-          await trx.deleteFrom('recovery_codes').where('user_id', '=', t.userId).execute();
+          await removeAllFactors(trx, t.userId);
         }
         // every session, token, sign-in in progress and other email link (of any purpose) dies with the old password
         await bumpCredentialEpoch(trx, t.userId);

@@ -48,6 +48,11 @@ export async function bumpCredentialEpoch(trx: Db, userId: string, keep: KeepAli
   await trx.updateTable('email_tokens').set({ used_at: sql`now()` }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
   // an authenticator shown but not yet confirmed (in this or another browser) must be started again
   await trx.deleteFrom('totp_credentials').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+  // likewise a security key registered but not yet used once, and every WebAuthn challenge issued for the user
+  await trx.deleteFrom('webauthn_credentials').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+  await trx.deleteFrom('webauthn_challenges').where('user_id', '=', userId).execute();
+  // a link to an upstream identity proposed to this account waits for a sign-in under the epoch it was proposed in
+  await trx.deleteFrom('federation_pending_links').where('user_id', '=', userId).execute();
 
   const kept = keep.sessionId;
   let provider = trx.deleteFrom('oidc_payloads').where('account_id', '=', userId);

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { sqlNow, type Clock } from '../clock.ts';
+import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -17,15 +18,29 @@ export interface AuthnTransaction {
   passwordAt: Date;
   /** the user's credential epoch when the password was checked */
   epoch: number;
+  /** the second factors this sign-in may use or set up (the policy at its password step) */
+  allowedFactors: FactorKind[];
+  /** at 'enroll': the user proved a factor of their own that the policy does not count, and adds one it does */
+  upgrade?: boolean;
 }
 
-type Row = { uid: string; user_id: string; state: AuthnState; amr: string[]; password_at: Date; epoch: number };
-const toTransaction = (row: Row): AuthnTransaction => ({ uid: row.uid, userId: row.user_id, state: row.state, amr: row.amr, passwordAt: row.password_at, epoch: row.epoch });
+type Row = { uid: string; user_id: string; state: AuthnState; amr: string[]; password_at: Date; epoch: number; allowed_factors: string[]; upgrade: boolean };
+const toTransaction = (row: Row): AuthnTransaction => ({
+  uid: row.uid,
+  userId: row.user_id,
+  state: row.state,
+  amr: row.amr,
+  passwordAt: row.password_at,
+  epoch: row.epoch,
+  allowedFactors: FACTOR_KINDS.filter((k) => row.allowed_factors.includes(k)),
+  upgrade: row.upgrade,
+});
 
-export async function beginAuthnTransaction(db: Db, clock: Clock, t: AuthnTransaction, ttlSeconds: number): Promise<void> {
+/** `allowedFactors` defaults to every kind (no organization restriction applies) */
+export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnTransaction, 'allowedFactors'> & { allowedFactors?: FactorKind[] }, ttlSeconds: number): Promise<void> {
   await db
     .insertInto('authn_transactions')
-    .values({ uid: t.uid, user_id: t.userId, state: t.state, amr: t.amr, password_at: t.passwordAt, epoch: t.epoch, expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${ttlSeconds})` })
+    .values({ uid: t.uid, user_id: t.userId, state: t.state, amr: t.amr, password_at: t.passwordAt, epoch: t.epoch, allowed_factors: t.allowedFactors ?? [...FACTOR_KINDS], expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${ttlSeconds})` })
     .onConflict((oc) =>
       oc.column('uid').doUpdateSet((eb) => ({
         user_id: eb.ref('excluded.user_id'),
@@ -33,6 +48,8 @@ export async function beginAuthnTransaction(db: Db, clock: Clock, t: AuthnTransa
         amr: eb.ref('excluded.amr'),
         password_at: eb.ref('excluded.password_at'),
         epoch: eb.ref('excluded.epoch'),
+        allowed_factors: eb.ref('excluded.allowed_factors'),
+        upgrade: eb.ref('excluded.upgrade'),
         expires_at: eb.ref('excluded.expires_at'),
       })),
     )
@@ -56,10 +73,10 @@ type From = { uid: string; userId: string; state: AuthnState; epoch: number };
  * Moves the transaction on only if it still belongs to the same user, is still in the step the caller checked, and
  * no credential changed since its password step: anything in between (a race, a reset) makes the move fail.
  */
-export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, state: AuthnState, amr: string[]): Promise<boolean> {
+export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, state: AuthnState, amr: string[], opts: { upgrade?: boolean } = {}): Promise<boolean> {
   const res = await db
     .updateTable('authn_transactions')
-    .set({ state, amr })
+    .set({ state, amr, upgrade: opts.upgrade ?? false })
     .where('uid', '=', from.uid)
     .where('user_id', '=', from.userId)
     .where('state', '=', from.state)

@@ -8,6 +8,13 @@ import type { Clock } from '../clock.ts';
 export const ACR_PWD = 'urn:gatehouse:acr:pwd';
 export const ACR_MFA = 'urn:gatehouse:acr:mfa';
 
+/** kinds of second factor: an authenticator app, or a security key / passkey */
+export type FactorKind = 'totp' | 'webauthn';
+export const FACTOR_KINDS: readonly FactorKind[] = ['totp', 'webauthn'];
+
+/** the amr values that show a factor of this kind was used in the sign-in */
+const FACTOR_AMR: Record<FactorKind, string[]> = { totp: ['otp'], webauthn: ['hwk', 'swk'] };
+
 export interface MfaRequirementInput {
   /** acr_values of the authorization request, space-separated */
   acrValues?: string | null;
@@ -30,7 +37,26 @@ export interface MfaDecision {
   reasons: string[];
   /** a tenant rollout is in its grace period for this user: the earliest personal deadline */
   graceUntil: Date | null;
+  /**
+   * the second factors that count while the requirement applies (an organization may allow security keys only);
+   * every kind unless restricted. A recovery code signs in only to set up one of these (it is not one of them).
+   */
+  factors: FactorKind[];
 }
+
+/**
+ * Does a sign-in that produced `amr` satisfy the decision? Not required: yes. Required: a second factor ("mfa"), and
+ * when the allowed factors are restricted, one of those (a session from an authenticator app does not satisfy
+ * "security keys only").
+ */
+export function satisfiedBy(decision: Pick<MfaDecision, 'required' | 'factors'>, amr: readonly string[] | undefined): boolean {
+  if (!decision.required) return true;
+  if (!amr?.includes('mfa')) return false;
+  if (decision.factors.length === FACTOR_KINDS.length) return true;
+  return decision.factors.some((k) => FACTOR_AMR[k].some((v) => amr.includes(v)));
+}
+
+const allowedKinds = (list: readonly string[] | null | undefined): FactorKind[] => FACTOR_KINDS.filter((k) => !list || list.includes(k));
 
 export interface MfaPolicyInput extends MfaRequirementInput {
   userId?: string | null;
@@ -44,31 +70,39 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     const now = clock.now();
     const reasons: string[] = [];
     let graceUntil: Date | null = null;
+    // restrictions of the organizations whose requirement applies: their intersection (each only removes kinds)
+    let factors: FactorKind[] = [...FACTOR_KINDS];
+    const restrict = (list: string[] | null | undefined) => void (factors = factors.filter((k) => allowedKinds(list).includes(k)));
     if (requestDemandsMfa(input)) reasons.push('request');
     if (input.clientId) {
       const c = await db
         .selectFrom('oidc_clients as c')
         .leftJoin('tenants as t', 't.id', 'c.tenant_id')
-        .select(['c.require_mfa', 't.slug', 't.require_2fa', 't.enforce_from'])
+        .select(['c.require_mfa', 't.slug', 't.require_2fa', 't.enforce_from', 't.second_factors'])
         .where('c.client_id', '=', input.clientId)
         .executeTakeFirst();
       if (c?.require_mfa) reasons.push('client');
       // a tenant's private app applies the tenant's rule to everyone who signs in to it
-      if (c?.require_2fa && (!c.enforce_from || c.enforce_from <= now)) reasons.push(`tenant:${c.slug}`);
+      if (c?.require_2fa && (!c.enforce_from || c.enforce_from <= now)) {
+        reasons.push(`tenant:${c.slug}`);
+        restrict(c.second_factors);
+      }
     }
     if (input.userId && /^[0-9a-f-]{36}$/i.test(input.userId)) {
       const rows = await db
         .selectFrom('tenant_members as m')
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-        .select(['t.id', 't.slug', 't.enforce_from', 'm.mfa_deadline'])
+        .select(['t.id', 't.slug', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
         .where('m.user_id', '=', input.userId)
         .where('m.accepted_at', 'is not', null)
         .where('t.require_2fa', '=', true)
         .execute();
       for (const r of rows) {
         const deadline = r.mfa_deadline ?? r.enforce_from;
-        if (!deadline || deadline <= now) reasons.push(`tenant:${r.slug}`);
-        else if (!graceUntil || deadline < graceUntil) graceUntil = deadline;
+        if (!deadline || deadline <= now) {
+          reasons.push(`tenant:${r.slug}`);
+          restrict(r.second_factors);
+        } else if (!graceUntil || deadline < graceUntil) graceUntil = deadline;
       }
       // each member's deadline is fixed the first time it applies: moving the tenant's date later does not move it
       if (rows.some((r) => !r.mfa_deadline && r.enforce_from && r.enforce_from > now)) {
@@ -81,7 +115,9 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
           .execute();
       }
     }
-    return { required: reasons.length > 0, reasons: [...new Set(reasons)], graceUntil: reasons.length ? null : graceUntil };
+    // two organizations that leave nothing in common: the stricter one (keys) wins, never "no factor at all"
+    if (!factors.length) factors = ['webauthn'];
+    return { required: reasons.length > 0, reasons: [...new Set(reasons)], graceUntil: reasons.length ? null : graceUntil, factors };
   }
 
   return {
@@ -90,22 +126,27 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     /** is an already-issued token (or session) still acceptable under today's policy? */
     async tokenAcceptable(userId: string | undefined, clientId: string | undefined, amr: string[] | undefined): Promise<boolean> {
       if (!userId) return true; // machine tokens
-      if (amr?.includes('mfa')) return true;
-      return !(await decide({ userId, clientId })).required;
+      // a security key satisfies every restriction: no query on the hot path
+      if (amr?.includes('mfa') && (amr.includes('hwk') || amr.includes('swk'))) return true;
+      return satisfiedBy(await decide({ userId, clientId }), amr);
     },
 
-    /** the last factor cannot be removed while any of the user's tenants requires 2FA */
-    async mayRemoveLastFactor(userId: string): Promise<boolean> {
-      const row = await db
+    /**
+     * May the user be left with only these kinds of factor? Every organization of theirs that requires 2FA (from now
+     * or from a date) needs one of its allowed kinds to remain; [] asks about removing the last factor.
+     */
+    async mayRemoveFactors(userId: string, remaining: readonly FactorKind[]): Promise<boolean> {
+      const rows = await db
         .selectFrom('tenant_members as m')
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-        .select('t.id')
+        .select('t.second_factors')
         .where('m.user_id', '=', userId)
         .where('m.accepted_at', 'is not', null)
         .where('t.require_2fa', '=', true)
-        .executeTakeFirst();
-      return !row;
+        .execute();
+      return rows.every((r) => allowedKinds(r.second_factors).some((k) => remaining.includes(k)));
     },
+
   };
 }
 

@@ -1,6 +1,7 @@
 // The steps of a sign-in after the password, as a small state machine over authn_transactions.
 // Password only → done with amr [pwd]. Password + TOTP → [pwd, otp, mfa]. Recovery code → forced re-enrollment,
-// then [pwd, mfa] (decision D1: a recovery code is a second factor, but not an OTP).
+// then [pwd, mfa] (decision D1: a recovery code is a second factor, but not an OTP). Security keys and passkeys are
+// strategies of the same machine (sign-in-keys.ts). Every amr comes from oidc/acr-amr.ts `amrFor`.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
@@ -9,15 +10,20 @@ import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, take
 import type { PendingEnrollment } from './totp.service.ts';
 import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
-import type { MfaPolicy } from './mfa-policy.ts';
+import { FACTOR_KINDS, type FactorKind, type MfaPolicy } from './mfa-policy.ts';
+import { amrFor, firstFactorOf, type Amr } from '../../oidc/acr-amr.ts';
+import { createFederatedSteps } from '../federation/federated-steps.ts';
+import { createKeySteps } from './sign-in-keys.ts';
+import type { SecurityKeys } from './security-keys.service.ts';
+import type { WebAuthn } from './webauthn/webauthn.service.ts';
 import { findUserRowByEmail } from '../users/user.repository.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
-export type Amr = 'pwd' | 'otp' | 'mfa';
-export const AMR_PASSWORD: Amr[] = ['pwd'];
-export const AMR_TOTP: Amr[] = ['pwd', 'otp', 'mfa'];
-export const AMR_RECOVERY: Amr[] = ['pwd', 'mfa'];
+export type { Amr };
+export const AMR_PASSWORD: Amr[] = amrFor({ password: true });
+export const AMR_TOTP: Amr[] = amrFor({ password: true, totp: true });
+export const AMR_RECOVERY: Amr[] = amrFor({ password: true, recoveryCode: true });
 
 export type Step = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -26,7 +32,20 @@ export type FlowResult =
   | { outcome: 'next'; step: Step }
   | { outcome: 'invalid' }
   | { outcome: 'throttled' }
-  | { outcome: 'expired' };
+  | { outcome: 'expired' }
+  /** a passkey without user verification: one factor, not enough for an account that has two */
+  | { outcome: 'one_factor' };
+
+/** where a sign-in stands between steps: which second factors it can use now, and which it may set up */
+export interface FactorChoice {
+  /** the user's factors to use at the second factor step, security keys first: those the policy counts, or, with none, all (an upgrade follows) */
+  usable: FactorKind[];
+  /** what the policy counts: a proof with another kind leads on to adding one of these (an upgrade) */
+  allowed: FactorKind[];
+}
+
+/** why a sign-in is at its enrollment step: no factor yet, a recovery code (lost device), or an upgrade */
+export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
 /** the password step's result, and whose password it was when right (for the device cookie) */
 export type PasswordResult = FlowResult & { userId?: string };
@@ -37,7 +56,17 @@ export interface RequestContext {
   essentialAcrs?: string[];
 }
 
-export function createSignInFlow(deps: { db: Kysely<Database>; users: UserService; twoFactor: TwoFactorService; throttle: ThrottleService; policy: MfaPolicy; clock: Clock; ttlSeconds: number }) {
+export function createSignInFlow(deps: {
+  db: Kysely<Database>;
+  users: UserService;
+  twoFactor: TwoFactorService;
+  throttle: ThrottleService;
+  policy: MfaPolicy;
+  clock: Clock;
+  ttlSeconds: number;
+  webauthn: WebAuthn;
+  keys: SecurityKeys;
+}) {
   const { db, users, twoFactor, throttle, clock } = deps;
 
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
@@ -53,14 +82,28 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     return { outcome: 'done', user, amr, epoch };
   }
 
-  /** completes the sign-in with the transaction the caller checked (same user, same step), or not at all */
-  async function finish(c: { tx: AuthnTransaction; user: User }): Promise<FlowResult> {
+  /** completes the sign-in with the transaction the caller checked (same user, same step), or not at all; `amr`: what the last step proved */
+  async function finish(c: { tx: AuthnTransaction; user: User }, amr?: Amr[]): Promise<FlowResult> {
     const tx = await takeAuthnTransaction(db, clock, c.tx);
-    return tx ? done(c.user, tx.amr as Amr[], tx.epoch) : { outcome: 'expired' };
+    return tx ? done(c.user, amr ?? (tx.amr as Amr[]), tx.epoch) : { outcome: 'expired' };
   }
 
-  async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult): Promise<FlowResult> {
-    return (await moveAuthnTransaction(db, clock, c.tx, state, amr)) ? next : { outcome: 'expired' };
+  async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult, opts: { upgrade?: boolean } = {}): Promise<FlowResult> {
+    return (await moveAuthnTransaction(db, clock, c.tx, state, amr, opts)) ? next : { outcome: 'expired' };
+  }
+
+  /** a second factor proved: done, or, if the policy does not count its kind, on to adding one it does (upgrade) */
+  async function proved(c: { tx: AuthnTransaction; user: User }, kind: FactorKind, amr: Amr[]): Promise<FlowResult> {
+    if (c.tx.allowedFactors.includes(kind)) return finish(c, amr);
+    return move(c, 'enroll', amr, { outcome: 'next', step: 'enroll' }, { upgrade: true });
+  }
+
+  /** the amr of this sign-in with an authenticator code after its first factor (password or upstream provider) */
+  const withTotp = (tx: AuthnTransaction): Amr[] => amrFor({ ...firstFactorOf(tx.amr), totp: true });
+
+  async function enrollment(uid: string): Promise<EnrollmentKind> {
+    const tx = await findAuthnTransaction(db, clock, uid);
+    return tx?.upgrade ? 'upgrade' : tx?.amr.includes('otp') ? 'first' : 'reset';
   }
 
   return {
@@ -86,12 +129,14 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       const user: AuthenticatedUser | null = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
       await Promise.all([throttle.success(accountKey), ipKey ? throttle.refund(ipKey, PER_IP) : undefined]);
+      const [kinds, decision] = await Promise.all([twoFactor.factorKinds(user.id), deps.policy.decide({ userId: user.id, ...request })]);
+      const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {
-        await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch }, deps.ttlSeconds);
+        await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds);
         return { outcome: 'next', step: state, userId: user.id } as const;
       };
-      if (await twoFactor.isEnabled(user.id)) return begin('second_factor', AMR_TOTP);
-      const decision = await deps.policy.decide({ userId: user.id, ...request });
+      // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
+      if (kinds.length) return begin('second_factor', AMR_TOTP);
       // a member who must use 2FA but has none sets it up before anything is issued
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
@@ -103,12 +148,24 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       return (await current(uid, state))?.user ?? null;
     },
 
+    /** the factors this sign-in can use (second factor step) and may set up (enrollment), for the pages' choices */
+    async factors(uid: string): Promise<FactorChoice | null> {
+      const tx = await findAuthnTransaction(db, clock, uid);
+      if (!tx) return null;
+      const kinds = await twoFactor.factorKinds(tx.userId);
+      const counted = kinds.filter((k) => tx.allowedFactors.includes(k));
+      // the kinds that count, when the user has one; otherwise any of theirs, to prove who they are before adding one
+      return { usable: counted.length ? counted : kinds, allowed: tx.allowedFactors };
+    },
+
+    enrollment,
+
     async totp(uid: string, code: string, meta: RequestMeta): Promise<FlowResult> {
       const c = await current(uid, 'second_factor');
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.checkTotp(c.user, code, meta);
       if (r !== 'ok') return { outcome: r };
-      return finish(c);
+      return proved(c, 'totp', withTotp(c.tx));
     },
 
     /** a recovery code lets the user in, then takes them to set up a new authenticator (old ones go) */
@@ -117,13 +174,12 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.useRecoveryCode(c.user, code, meta);
       if (r !== 'ok') return { outcome: r };
-      return move(c, 'enroll', AMR_RECOVERY, { outcome: 'next', step: 'enroll' });
+      return move(c, 'enroll', amrFor({ ...firstFactorOf(c.tx.amr), recoveryCode: true }), { outcome: 'next', step: 'enroll' });
     },
 
     /** true when this enrollment sets up a user's first factor (not a reset after a recovery code) */
     async isFirstEnrollment(uid: string): Promise<boolean> {
-      const tx = await findAuthnTransaction(db, clock, uid);
-      return Boolean(tx?.amr.includes('otp'));
+      return (await enrollment(uid)) !== 'reset';
     },
 
     /**
@@ -134,9 +190,9 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
     async grace(uid: string, choice: 'setup' | 'later'): Promise<FlowResult> {
       const c = await current(uid, 'grace');
       if (!c) return { outcome: 'expired' };
-      if (await twoFactor.isEnabled(c.user.id)) return move(c, 'second_factor', AMR_TOTP, { outcome: 'next', step: 'second_factor' });
+      if (await twoFactor.isEnabled(c.user.id)) return move(c, 'second_factor', withTotp(c.tx), { outcome: 'next', step: 'second_factor' });
       if (choice === 'later') return finish(c);
-      return move(c, 'enroll', AMR_TOTP, { outcome: 'next', step: 'enroll' });
+      return move(c, 'enroll', withTotp(c.tx), { outcome: 'next', step: 'enroll' });
     },
 
     /** the deadline to show on the grace page */
@@ -147,7 +203,7 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
 
     async startEnrollment(uid: string): Promise<PendingEnrollment | null> {
       const c = await current(uid, 'enroll');
-      return c ? twoFactor.startEnrollment(c.user, 'Authenticator app') : null;
+      return c && c.tx.allowedFactors.includes('totp') ? twoFactor.startEnrollment(c.user, 'Authenticator app') : null;
     },
 
     async pendingEnrollment(uid: string, credentialId: string): Promise<PendingEnrollment | null> {
@@ -162,14 +218,14 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
      */
     async activate(uid: string, credentialId: string, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[] } | null> {
       const c = await current(uid, 'enroll');
-      if (!c) return null;
+      if (!c || !c.tx.allowedFactors.includes('totp')) return null;
       const first = c.tx.amr.includes('otp');
       let result: { recoveryCodes: string[] | null; epoch: number };
       try {
         result = await twoFactor.activate(c.user, credentialId, code, meta, { replaceOthers: !first, firstOnly: first, signIn: { uid, epoch: c.tx.epoch } });
       } catch (err) {
         if (err instanceof FactorAlreadyActiveError) {
-          await moveAuthnTransaction(db, clock, c.tx, 'second_factor', AMR_TOTP);
+          await moveAuthnTransaction(db, clock, c.tx, 'second_factor', withTotp(c.tx));
           return null;
         }
         throw err;
@@ -189,6 +245,12 @@ export function createSignInFlow(deps: { db: Kysely<Database>; users: UserServic
       const c = await current(uid, 'recovery_codes');
       return c ? twoFactor.reissueRecoveryCodes(c.user, meta, { uid, epoch: c.tx.epoch }) : null;
     },
+
+    // security keys and passkeys: the same machine, the same conditional moves
+    ...createKeySteps({ db, clock, users, policy: deps.policy, webauthn: deps.webauthn, keys: deps.keys, current, finish, move, done, proved }),
+
+    // a sign-in through an upstream OpenID provider: the same row, the same moves (domain/federation)
+    ...createFederatedSteps({ db, clock, twoFactor, policy: deps.policy, ttlSeconds: deps.ttlSeconds, done }),
   };
 }
 

@@ -3,15 +3,21 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
-import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import { recordAudit } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Outbox } from '../email/outbox.ts';
 import { DomainError, ValidationError } from '../errors.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
-import type { MfaPolicy } from './mfa-policy.ts';
-import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes } from './recovery-codes.ts';
+import { anotherFactorRemains, FactorKindRequiredByPolicyError, hasFactor, RecoveryCodesNotViewableError, removeAllFactors, type FactorRef, type SecondFactorProof } from './factors.ts';
+
+export type { SecondFactorProof };
+import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
+import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes, viewRecoveryCodes, type RecoveryCodeSealing } from './recovery-codes.ts';
+import { createSecurityRecorder } from './security-notice.ts';
 import type { ThrottleService } from './throttle.service.ts';
 import type { PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
+import type { SecurityKey, WebAuthn } from './webauthn/webauthn.service.ts';
 
 export type SecondFactorResult = 'ok' | 'invalid' | 'throttled';
 
@@ -48,17 +54,10 @@ export interface SignInContext {
 export interface TwoFactorStatus {
   enabled: boolean;
   devices: TotpDevice[];
+  keys: SecurityKey[];
   recoveryRemaining: number;
 }
 
-const NOTICES: Record<string, { title: string; message: string }> = {
-  'totp.enabled': { title: 'two-factor authentication turned on', message: 'Two-factor authentication was turned on for your account.' },
-  'totp.device_added': { title: 'authenticator added', message: 'A new authenticator app was added to your account.' },
-  'totp.device_removed': { title: 'authenticator removed', message: 'An authenticator app was removed from your account.' },
-  'totp.disabled': { title: 'two-factor authentication turned off', message: 'Two-factor authentication was turned off for your account.' },
-  'recovery_code.used': { title: 'recovery code used', message: 'A recovery code was used to sign in to your account. Set up a new authenticator if you lost your phone.' },
-  'recovery_codes.regenerated': { title: 'new recovery codes', message: 'New recovery codes were created for your account; the old ones no longer work.' },
-};
 
 export function createTwoFactorService(deps: {
   db: Kysely<Database>;
@@ -69,24 +68,21 @@ export function createTwoFactorService(deps: {
   clock: Clock;
   issuer: string;
   policy: MfaPolicy;
+  webauthn: WebAuthn;
+  box: SecretBox;
+  /** keep a sealed copy of recovery codes so that they can be viewed again */
+  recoveryCodesViewable: boolean;
 }) {
-  const { db, totp, throttle, users, outbox, clock } = deps;
+  const { db, totp, throttle, users, webauthn } = deps;
   const throttleKey = (userId: string) => `mfa:${userId}`;
-
   /** audit row + notification email, in the caller's transaction */
-  async function record(trx: Db, event: AuditEventName, user: User, meta: RequestMeta, data: Record<string, unknown> = {}) {
-    await recordAudit(trx, { event, actorUserId: user.id, targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data });
-    const notice = NOTICES[event];
-    if (notice) {
-      await outbox.enqueue(trx, user.email, 'security-notice', {
-        ...notice,
-        name: user.name,
-        email: user.email,
-        at: clock.now().toISOString(),
-        ip: meta.ip,
-        issuer: deps.issuer,
-      });
-    }
+  const record = createSecurityRecorder(deps);
+  const sealing: RecoveryCodeSealing | undefined = deps.recoveryCodesViewable ? { box: deps.box } : undefined;
+
+  /** the kinds of second factor the user has set up (confirmed ones only) */
+  async function factorKinds(userId: string): Promise<FactorKind[]> {
+    const [devices, keys] = await Promise.all([totp.devices(userId), webauthn.keys(userId)]);
+    return [...(keys.length ? ['webauthn' as const] : []), ...(devices.length ? ['totp' as const] : [])];
   }
 
   async function checkTotp(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
@@ -120,29 +116,45 @@ export function createTwoFactorService(deps: {
     return ok ? 'ok' : 'invalid';
   }
 
-  /** password + (TOTP code or recovery code): the proof sensitive changes need */
-  async function confirmBoth(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
+  /** a security key's assertion over the session's confirmation challenge, by this user */
+  async function checkKey(user: User, assertion: string, meta: RequestMeta): Promise<SecondFactorResult> {
+    if (!meta.sessionId) return 'invalid';
+    const r = await webauthn.verifyAssertion(meta.sessionId, 'confirm', assertion, meta);
+    return r.ok && r.userId === user.id ? 'ok' : 'invalid';
+  }
+
+  /** password + (TOTP code, recovery code or security key): the proof sensitive changes need */
+  async function confirmBoth(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+    const { code = '', assertion } = typeof proof === 'string' ? { code: proof } : proof;
     const passwordOk = await users.verifyPassword(user.id, password, meta);
-    const factor = /^\s*\d{3}\s?\d{3}\s*$/.test(code) ? await checkTotp(user, code, meta) : await useRecoveryCode(user, code, meta);
+    const factor = assertion ? await checkKey(user, assertion, meta) : /^\s*\d{3}\s?\d{3}\s*$/.test(code) ? await checkTotp(user, code, meta) : await useRecoveryCode(user, code, meta);
     if (!passwordOk || factor !== 'ok') throw new SecondFactorRequiredError();
   }
 
-  return {
+  const service = {
+    /** any second factor: an authenticator app or a security key */
     async isEnabled(userId: string): Promise<boolean> {
-      return (await totp.devices(userId)).length > 0;
+      return (await factorKinds(userId)).length > 0;
     },
+
+    factorKinds,
 
     async status(userId: string): Promise<TwoFactorStatus> {
-      const devices = await totp.devices(userId);
-      return { enabled: devices.length > 0, devices, recoveryRemaining: await remainingRecoveryCodes(db, userId) };
+      const [devices, keys, recoveryRemaining] = await Promise.all([totp.devices(userId), webauthn.keys(userId), remainingRecoveryCodes(db, userId)]);
+      return { enabled: devices.length + keys.length > 0, devices, keys, recoveryRemaining };
     },
 
-    /** password + (TOTP or recovery code), for changes that need both */
+    /** password + (TOTP, recovery code or security key), for changes that need both */
     confirmBoth,
 
-    /** adding an authenticator: the password, and a current second factor once 2FA is on */
-    async confirmToAdd(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
-      if ((await totp.devices(user.id)).length > 0) return confirmBoth(user, password, code, meta);
+    /** a security key challenge for the confirmation forms of the account pages, bound to the session */
+    async confirmationOptions(user: User, sessionId: string) {
+      return webauthn.assertionOptions(sessionId, 'confirm', { userId: user.id, userVerification: 'discouraged' });
+    },
+
+    /** adding an authenticator or a key: the password, and a current second factor once 2FA is on */
+    async confirmToAdd(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+      if ((await factorKinds(user.id)).length > 0) return confirmBoth(user, password, proof, meta);
       if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'That password is not right.', 403);
     },
 
@@ -172,16 +184,15 @@ export function createTwoFactorService(deps: {
       return db.transaction().execute(async (trx) => {
         const { credential_epoch } = await trx.selectFrom('users').select('credential_epoch').where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
         if (opts.signIn && opts.signIn.epoch !== credential_epoch) throw new SignInChangedError();
-        const hadFactor = (await trx.selectFrom('totp_credentials').select('id').where('user_id', '=', user.id).where('confirmed_at', 'is not', null).executeTakeFirst()) !== undefined;
+        const hadFactor = await hasFactor(trx, user.id);
         if (hadFactor && opts.firstOnly) throw new FactorAlreadyActiveError();
         if (!(await totp.confirm(trx, user.id, credentialId, code))) {
           throw new ValidationError('invalid_code', 'That code did not match. Check the time on your phone and enter the current code.');
         }
-        if (opts.replaceOthers) {
-          await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).where('id', '!=', credentialId).execute();
-        }
+        // lost phone: the new authenticator replaces every other factor (other authenticators and keys)
+        if (opts.replaceOthers) await removeAllFactors(trx, user.id, { keepTotp: credentialId, keepRecoveryCodes: true });
         const fresh = !hadFactor || opts.replaceOthers;
-        const recoveryCodes = fresh ? await issueRecoveryCodes(trx, user.id) : null;
+        const recoveryCodes = fresh ? await issueRecoveryCodes(trx, user.id, sealing) : null;
         const epoch = await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined, authnUid: opts.signIn?.uid });
         await record(trx, fresh ? 'totp.enabled' : 'totp.device_added', user, meta, { credentialId, reset: Boolean(opts.replaceOthers) });
         return { recoveryCodes, epoch };
@@ -191,10 +202,10 @@ export function createTwoFactorService(deps: {
     checkTotp,
     useRecoveryCode,
 
-    async regenerateRecoveryCodes(user: User, password: string, code: string, meta: RequestMeta): Promise<string[]> {
-      await confirmBoth(user, password, code, meta);
+    async regenerateRecoveryCodes(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<string[]> {
+      await confirmBoth(user, password, proof, meta);
       return db.transaction().execute(async (trx) => {
-        const codes = await issueRecoveryCodes(trx, user.id);
+        const codes = await issueRecoveryCodes(trx, user.id, sealing);
         await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
         await record(trx, 'recovery_codes.regenerated', user, meta);
         return codes;
@@ -206,51 +217,72 @@ export function createTwoFactorService(deps: {
       return db.transaction().execute(async (trx) => {
         const { credential_epoch } = await trx.selectFrom('users').select('credential_epoch').where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
         if (signIn.epoch !== credential_epoch) throw new SignInChangedError();
-        const codes = await issueRecoveryCodes(trx, user.id);
+        const codes = await issueRecoveryCodes(trx, user.id, sealing);
         await bumpCredentialEpoch(trx, user.id, { authnUid: signIn.uid });
         await recordAudit(trx, { event: 'recovery_codes.regenerated', actorUserId: user.id, targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { reason: 'not_confirmed_saved' } });
         return codes;
       });
     },
 
-    async removeDevice(user: User, deviceId: string, password: string, code: string, meta: RequestMeta): Promise<void> {
-      const devices = await totp.devices(user.id);
-      if (!devices.some((d) => d.id === deviceId)) throw new ValidationError('unknown_device', 'That authenticator is not on your account.');
-      if (devices.length === 1) return this.disable(user, password, code, meta);
-      await confirmBoth(user, password, code, meta);
-      await db.transaction().execute(async (trx) => {
-        // only while another authenticator remains: the user row lock serialises removals, and the count is read in the
-        // deleting statement, so two removals at once cannot take the last two ("turn off" has its own checks)
-        await trx.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
-        const res = await trx
-          .deleteFrom('totp_credentials')
-          .where('user_id', '=', user.id)
-          .where('id', '=', deviceId)
-          .where((eb) =>
-            eb(
-              eb.selectFrom('totp_credentials as other').select((o) => o.fn.countAll<string>().as('n')).where('other.user_id', '=', user.id).where('other.confirmed_at', 'is not', null).where('other.id', '!=', deviceId),
-              '>',
-              sql<string>`0`,
-            ),
-          )
-          .executeTakeFirst();
-        if (Number(res.numDeletedRows) !== 1) throw new ValidationError('last_device', 'This is your only authenticator: turn off two-factor authentication instead.');
-        await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
-        await record(trx, 'totp.device_removed', user, meta, { credentialId: deviceId });
+    /** shows the unused codes of the current batch again, after the password and a second factor; audited and mailed */
+    async viewRecoveryCodes(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<{ codes: string[]; hidden: number }> {
+      if (!sealing) throw new RecoveryCodesNotViewableError();
+      await confirmBoth(user, password, proof, meta);
+      return db.transaction().execute(async (trx) => {
+        const shown = await viewRecoveryCodes(trx, user.id, sealing);
+        await record(trx, 'recovery_codes.viewed', user, meta, { shown: shown.codes.length });
+        return shown;
       });
     },
 
-    async disable(user: User, password: string, code: string, meta: RequestMeta): Promise<void> {
-      if (!(await deps.policy.mayRemoveLastFactor(user.id))) throw new TwoFactorRequiredByPolicyError();
-      await confirmBoth(user, password, code, meta);
+    /** an authenticator app; removing the last factor of all turns two-factor authentication off */
+    async removeDevice(user: User, deviceId: string, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+      if (!(await totp.devices(user.id)).some((d) => d.id === deviceId)) throw new ValidationError('unknown_device', 'That authenticator is not on your account.');
+      return removeFactor(user, { kind: 'totp', id: deviceId }, password, proof, meta);
+    },
+
+    /** a security key or passkey, under the same rules as an authenticator */
+    async removeKey(user: User, keyId: string, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+      if (!(await webauthn.keys(user.id)).some((k) => k.id === keyId)) throw new ValidationError('unknown_key', 'That security key is not on your account.');
+      return removeFactor(user, { kind: 'webauthn', id: keyId }, password, proof, meta);
+    },
+
+    async disable(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+      if (!(await deps.policy.mayRemoveFactors(user.id, []))) throw new TwoFactorRequiredByPolicyError();
+      await confirmBoth(user, password, proof, meta);
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('totp_credentials').where('user_id', '=', user.id).execute();
-        await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
+        await removeAllFactors(trx, user.id);
         await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
         await record(trx, 'totp.disabled', user, meta);
       });
     },
   };
+
+  /**
+   * Removes one factor. The last one of all means turning 2FA off (its own checks); otherwise what remains must
+   * still satisfy every organization of the user that requires 2FA (e.g. a key stays when only keys are allowed).
+   */
+  async function removeFactor(user: User, factor: FactorRef, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<void> {
+    const [devices, keys] = await Promise.all([totp.devices(user.id), webauthn.keys(user.id)]);
+    const remaining = { totp: devices.filter((d) => factor.kind !== 'totp' || d.id !== factor.id).length, webauthn: keys.filter((k) => factor.kind !== 'webauthn' || k.id !== factor.id).length };
+    if (remaining.totp + remaining.webauthn === 0) return service.disable(user, password, proof, meta);
+    const kinds = (['totp', 'webauthn'] as const).filter((k) => remaining[k] > 0);
+    if (!(await deps.policy.mayRemoveFactors(user.id, kinds))) throw new FactorKindRequiredByPolicyError();
+    await confirmBoth(user, password, proof, meta);
+    await db.transaction().execute(async (trx) => {
+      // only while another factor remains: the user row lock serialises removals, and the count is read in the
+      // deleting statement, so two removals at once cannot take the last two ("turn off" has its own checks)
+      await trx.selectFrom('users').select('id').where('id', '=', user.id).forUpdate().execute();
+      const table = factor.kind === 'totp' ? 'totp_credentials' : 'webauthn_credentials';
+      const res = await trx.deleteFrom(table).where('user_id', '=', user.id).where('id', '=', factor.id).where(anotherFactorRemains(user.id, factor)).executeTakeFirst();
+      if (Number(res.numDeletedRows) !== 1) throw new ValidationError('last_device', 'This is your only second factor: turn off two-factor authentication instead.');
+      await bumpCredentialEpoch(trx, user.id, { sessionId: meta.sessionId ?? undefined });
+      if (factor.kind === 'totp') await record(trx, 'totp.device_removed', user, meta, { credentialId: factor.id });
+      else await record(trx, 'webauthn.removed', user, meta, { keyId: factor.id });
+    });
+  }
+
+  return service;
 }
 
 export type TwoFactorService = ReturnType<typeof createTwoFactorService>;

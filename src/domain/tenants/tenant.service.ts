@@ -2,6 +2,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TenantRole } from '../../db/database.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
+import { removeAllFactors } from '../mfa/factors.ts';
+import { FACTOR_KINDS, type FactorKind } from '../mfa/mfa-policy.ts';
+import { listMembers, type Member } from './member-list.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
@@ -20,24 +23,11 @@ export interface Tenant {
   require2fa: boolean;
   enforceFrom: Date | null;
   allowedMethods: string[];
+  /** the second factors that count while 2FA is required (every kind, or security keys only) */
+  secondFactors: FactorKind[];
 }
 
-export type MemberTwoFactorState = 'enrolled' | 'pending' | 'overdue' | 'not_enrolled';
-
-export interface Member {
-  userId: string;
-  email: string;
-  name: string | null;
-  role: TenantRole;
-  lastSignInAt: Date | null;
-  lastSignInAmr: string[] | null;
-  twoFactor: boolean;
-  /** enrolled; pending (rollout not over for them: deadline); overdue; not_enrolled (tenant does not require it) */
-  state: MemberTwoFactorState;
-  deadline: Date | null;
-  /** invited, not accepted yet: listed, but the organization has no say over them until they accept */
-  invitationPending: boolean;
-}
+export type { Member, MemberTwoFactorState } from './member-list.ts';
 
 export interface TenantClaim {
   id: string;
@@ -56,8 +46,16 @@ export class ForbiddenError extends DomainError {
 const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type TenantRow = { id: string; slug: string; name: string; require_2fa: boolean; enforce_from: Date | null; allowed_methods: string[] };
-const toTenant = (r: TenantRow): Tenant => ({ id: r.id, slug: r.slug, name: r.name, require2fa: r.require_2fa, enforceFrom: r.enforce_from, allowedMethods: r.allowed_methods });
+type TenantRow = { id: string; slug: string; name: string; require_2fa: boolean; enforce_from: Date | null; allowed_methods: string[]; second_factors: string[] };
+const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  slug: r.slug,
+  name: r.name,
+  require2fa: r.require_2fa,
+  enforceFrom: r.enforce_from,
+  allowedMethods: r.allowed_methods,
+  secondFactors: FACTOR_KINDS.filter((k) => r.second_factors.includes(k)),
+});
 
 export function createTenantService(deps: {
   db: Kysely<Database>;
@@ -137,15 +135,21 @@ export function createTenantService(deps: {
     },
 
     /** the 2FA requirement (with an optional start date: the grace period) and the allowed sign-in methods */
-    async updatePolicy(tenant: Tenant, input: { require2fa?: boolean; enforceFrom?: Date | null; allowedMethods?: string[] }, actorId: string | null, meta: RequestMeta = {}): Promise<Tenant> {
+    async updatePolicy(tenant: Tenant, input: { require2fa?: boolean; enforceFrom?: Date | null; allowedMethods?: string[]; secondFactors?: string[] }, actorId: string | null, meta: RequestMeta = {}): Promise<Tenant> {
       const methods = input.allowedMethods ?? tenant.allowedMethods;
-      if (!methods.length || methods.some((m) => !(SIGN_IN_METHODS as readonly string[]).includes(m))) {
-        throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${SIGN_IN_METHODS.join(', ')} (at least one).`);
+      const factors = input.secondFactors ?? tenant.secondFactors;
+      if (!factors.length || factors.some((f) => !(FACTOR_KINDS as readonly string[]).includes(f)) || !factors.includes('webauthn')) {
+        throw new ValidationError('invalid_second_factors', 'Allowed second factors: every kind, or security keys and passkeys only.');
+      }
+      // `password` and each upstream OpenID provider by name (domain/federation)
+      const known = [...SIGN_IN_METHODS, ...(await db.selectFrom('upstream_providers').select('name').execute()).map((u) => u.name)];
+      if (!methods.length || methods.some((m) => !known.includes(m))) {
+        throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${known.join(', ')} (at least one).`);
       }
       return db.transaction().execute(async (trx) => {
         const row = await trx
           .updateTable('tenants')
-          .set({ require_2fa: input.require2fa ?? tenant.require2fa, enforce_from: input.enforceFrom === undefined ? tenant.enforceFrom : input.enforceFrom, allowed_methods: methods })
+          .set({ require_2fa: input.require2fa ?? tenant.require2fa, enforce_from: input.enforceFrom === undefined ? tenant.enforceFrom : input.enforceFrom, allowed_methods: methods, second_factors: FACTOR_KINDS.filter((k) => factors.includes(k)) })
           .where('id', '=', tenant.id)
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -155,7 +159,7 @@ export function createTenantService(deps: {
         // "now" (no date) is the earliest date of all: every personal deadline goes
         if (!row.require_2fa || input.enforceFrom === null) await members.set({ mfa_deadline: null }).execute();
         else if (input.enforceFrom) await members.set({ mfa_deadline: input.enforceFrom }).where('mfa_deadline', '>', input.enforceFrom).execute();
-        await audit(tenant.id, 'tenant.policy_changed', actorId, null, meta, { require2fa: row.require_2fa, enforceFrom: row.enforce_from, allowedMethods: row.allowed_methods }, trx as unknown as Kysely<Database>);
+        await audit(tenant.id, 'tenant.policy_changed', actorId, null, meta, { require2fa: row.require_2fa, enforceFrom: row.enforce_from, allowedMethods: row.allowed_methods, secondFactors: row.second_factors }, trx as unknown as Kysely<Database>);
         return toTenant(row);
       });
     },
@@ -215,35 +219,14 @@ export function createTenantService(deps: {
       });
     },
 
-    /** members with their 2FA state, for the admin list; coverage = how many have 2FA */
-    async members(tenant: Tenant): Promise<{ members: Member[]; coverage: { enrolled: number; total: number } }> {
-      const now = clock.now();
-      const rows = await db
-        .selectFrom('tenant_members as m')
-        .innerJoin('users as u', 'u.id', 'm.user_id')
-        .select(['u.id', 'u.email', 'u.name', 'm.role', 'm.last_sign_in_at', 'm.last_sign_in_amr', 'm.mfa_deadline', 'm.accepted_at'])
-        .select((eb) => eb.exists(eb.selectFrom('totp_credentials as c').select('c.id').whereRef('c.user_id', '=', 'u.id').where('c.confirmed_at', 'is not', null)).as('two_factor'))
-        .where('m.tenant_id', '=', tenant.id)
-        .orderBy('u.email')
-        .execute();
-      const members = rows.map((r): Member => {
-        if (!r.accepted_at) {
-          // nothing about a person who has not accepted is shown to the organization (not even whether they have an
-          // account: no name)
-          return { userId: r.id, email: r.email, name: null, role: r.role, lastSignInAt: null, lastSignInAmr: null, twoFactor: false, state: 'not_enrolled', deadline: null, invitationPending: true };
-        }
-        const deadline = r.mfa_deadline ?? tenant.enforceFrom;
-        const twoFactor = Boolean(r.two_factor);
-        const state: MemberTwoFactorState = twoFactor ? 'enrolled' : !tenant.require2fa ? 'not_enrolled' : deadline && deadline > now ? 'pending' : 'overdue';
-        return { userId: r.id, email: r.email, name: r.name, role: r.role, lastSignInAt: r.last_sign_in_at, lastSignInAmr: r.last_sign_in_amr, twoFactor, state, deadline: state === 'pending' ? deadline : null, invitationPending: !r.accepted_at };
-      });
-      const accepted = members.filter((m) => !m.invitationPending);
-      return { members, coverage: { enrolled: accepted.filter((m) => m.twoFactor).length, total: accepted.length } };
+    /** members with their 2FA state, for the admin list; coverage = how many have a factor the organization accepts */
+    async members(tenant: Tenant) {
+      return listMembers(db, clock, tenant);
     },
 
-    /** who would have to set up 2FA at their next sign-in if the requirement were on */
-    async wouldBeBlocked(tenant: Tenant): Promise<Member[]> {
-      return (await this.members({ ...tenant, require2fa: true, enforceFrom: null })).members.filter((m) => !m.twoFactor && !m.invitationPending);
+    /** who would have to set up 2FA at their next sign-in if the requirement were on (with these second factors) */
+    async wouldBeBlocked(tenant: Tenant, secondFactors: FactorKind[] = tenant.secondFactors): Promise<Member[]> {
+      return (await listMembers(db, clock, { ...tenant, require2fa: true, enforceFrom: null, secondFactors })).members.filter((m) => !m.twoFactor && !m.invitationPending);
     },
 
     /**
@@ -260,8 +243,7 @@ export function createTenantService(deps: {
       if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403);
       const target = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', memberId).executeTakeFirstOrThrow();
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('totp_credentials').where('user_id', '=', memberId).execute();
-        await trx.deleteFrom('recovery_codes').where('user_id', '=', memberId).execute();
+        await removeAllFactors(trx, memberId);
         await bumpCredentialEpoch(trx, memberId);
         await recordAudit(trx, { event: 'tenant.member_2fa_reset', tenantId: tenant.id, actorUserId: admin.id, targetUserId: memberId, ip: meta.ip, userAgent: meta.userAgent, data: { reason: reason.trim().slice(0, 500) } });
         await deps.outbox.enqueue(trx, target.email, 'security-notice', {
@@ -308,6 +290,6 @@ export function createTenantService(deps: {
   };
 }
 
-const MEMBER_EVENTS = ['login.succeeded', 'login.failed', 'totp.enabled', 'totp.disabled', 'totp.device_added', 'totp.device_removed', 'recovery_code.used', 'recovery_codes.regenerated', 'totp.replay', 'mfa.throttled'];
+const MEMBER_EVENTS = ['login.succeeded', 'login.failed', 'totp.enabled', 'totp.disabled', 'totp.device_added', 'totp.device_removed', 'recovery_code.used', 'recovery_codes.regenerated', 'recovery_codes.viewed', 'totp.replay', 'mfa.throttled', 'webauthn.added', 'webauthn.removed', 'webauthn.failed', 'webauthn.sign_count_regression'];
 
 export type TenantService = ReturnType<typeof createTenantService>;

@@ -95,7 +95,12 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
         .selectFrom('users')
         .selectAll('users')
         .select((eb) =>
-          eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)).as('two_factor'),
+          eb
+            .or([
+              eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+              eb.exists(eb.selectFrom('webauthn_credentials').select('id').whereRef('webauthn_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+            ])
+            .as('two_factor'),
         )
         .where('id', '=', id)
         .executeTakeFirst();

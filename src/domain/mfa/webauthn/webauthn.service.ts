@@ -8,7 +8,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
   type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
+  type AuthenticatorTransport,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
@@ -49,7 +49,7 @@ export type Assertion =
 const TIMEOUT_MS = 60_000;
 /** EdDSA, ES256, RS256 */
 const ALGORITHMS = [-8, -7, -257];
-const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
+const TRANSPORTS = new Set(['ble', 'hybrid', 'internal', 'nfc', 'usb']);
 
 /** the WebAuthn user handle: the user id's bytes (an opaque UUID, no personal data) */
 const userHandle = (userId: string) => new TextEncoder().encode(userId);
@@ -86,7 +86,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
     return q.execute();
   }
 
-  const descriptor = (r: { credential_id: string; transports: string[] }) => ({ id: r.credential_id, transports: r.transports as AuthenticatorTransportFuture[] });
+  const descriptor = (r: { credential_id: string; transports: string[] }) => ({ id: r.credential_id, transports: r.transports as AuthenticatorTransport[] });
 
   /** a signed assertion whose counter did not move forward: refused, audited and mailed */
   async function counterRegression(row: { id: string; user_id: string; sign_count: string }, presented: number, meta: RequestMeta) {
@@ -131,9 +131,9 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
 
     /**
      * Verifies a registration against the challenge of `binding` and stores the credential as PENDING: it becomes a
-     * factor only after it has signed once (activate). Returns the pending row id and what the challenge carried.
+     * factor only after it has signed once (activate). The name: given, or the one the challenge was issued with.
      */
-    async register(user: User, binding: string, raw: string, name: string): Promise<{ keyId: string; data: Record<string, unknown> } | null> {
+    async register(user: User, binding: string, raw: string, name?: string): Promise<{ keyId: string } | null> {
       const challenge = await takeChallenge(db, clock, binding, 'register');
       const response = parseCredentialJson<RegistrationResponseJSON>(raw);
       if (!challenge || challenge.userId !== user.id || !response) return null;
@@ -150,7 +150,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
         .insertInto('webauthn_credentials')
         .values({
           user_id: user.id,
-          name: name.trim().slice(0, 60) || 'Security key',
+          name: (name ?? String(challenge.data.name ?? '')).trim().slice(0, 60) || 'Security key',
           credential_id: info.credential.id,
           public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
           sign_count: info.credential.counter,
@@ -163,7 +163,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
         .onConflict((oc) => oc.column('credential_id').doNothing())
         .returning('id')
         .executeTakeFirst();
-      return row ? { keyId: row.id, data: challenge.data } : null;
+      return row ? { keyId: row.id } : null;
     },
 
     /**
@@ -209,7 +209,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
           expectedChallenge: challenge.challenge,
           expectedOrigin: rp.origin,
           expectedRPID: rp.rpId,
-          credential: { id: row.credential_id, publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')), counter: 0, transports: row.transports as AuthenticatorTransportFuture[] },
+          credential: { id: row.credential_id, publicKey: new Uint8Array(Buffer.from(row.public_key, 'base64url')), counter: 0, transports: row.transports as AuthenticatorTransport[] },
           requireUserVerification: false,
         });
         info = v.verified ? v.authenticationInfo : null;

@@ -1,11 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../../../domain/accounts/account.service.ts';
 import type { MfaPolicy } from '../../../domain/mfa/mfa-policy.ts';
-import type { TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
+import type { SecondFactorProof, TwoFactorService } from '../../../domain/mfa/two-factor.service.ts';
+import type { SecurityKeys } from '../../../domain/mfa/security-keys.service.ts';
 import type { User, UserService } from '../../../domain/users/user.service.ts';
 import type { PersonalTokenService, Provenance } from '../../../domain/tokens/personal-token.service.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
+import type { LinkService } from '../../../domain/federation/link.service.ts';
 import { knownDevice } from '../../device-cookie.ts';
 
 export interface AccountDeps {
@@ -15,10 +17,16 @@ export interface AccountDeps {
   accounts: AccountService;
   mfaPolicy: MfaPolicy;
   personalTokens: PersonalTokenService;
+  /** adding security keys and passkeys */
+  securityKeys: SecurityKeys;
+  /** recovery codes can be viewed again (GATEHOUSE_RECOVERY_CODES_VIEWABLE) */
+  recoveryCodesViewable: boolean;
   tenantsForUser(userId: string): Promise<{ slug: string; name: string; role: string }[]>;
   render: Render;
   issuer: string;
   secure: boolean;
+  /** upstream identities linked to the account (federation) */
+  links?: LinkService;
 }
 
 declare module 'fastify' {
@@ -46,6 +54,8 @@ export const confirmBody = {
     _csrf: { type: 'string', maxLength: 256 },
     password: { type: 'string', maxLength: 4096 },
     code: { type: 'string', maxLength: 64 },
+    /** a security key's assertion (the browser's JSON), instead of a code */
+    assertion: { type: 'string', maxLength: 32768 },
     name: { type: 'string', maxLength: 200 },
   },
 } as const;
@@ -53,15 +63,24 @@ export const confirmBody = {
 export interface ConfirmBody {
   password: string;
   code?: string;
+  assertion?: string;
   name?: string;
+}
+
+/** the second factor a confirmation form carries: a typed code, or a security key's assertion */
+export function proof(body: ConfirmBody): SecondFactorProof {
+  return body.assertion ? { assertion: body.assertion } : { code: body.code ?? '' };
 }
 
 export const DONE_MESSAGES: Record<string, string> = {
   enabled: 'Two-factor authentication is on.',
   added: 'The authenticator was added.',
   removed: 'The authenticator was removed.',
+  unlinked: 'The provider was unlinked. Your other sessions were signed out.',
   disabled: 'Two-factor authentication is off.',
   regenerated: 'Your new recovery codes are active; the old ones no longer work.',
+  key_added: 'The security key was added.',
+  key_removed: 'The security key was removed.',
   name: 'Your name was saved.',
   email: 'We sent a link to your new address. Your email changes when you follow it.',
   password: 'Your password was changed. Your other sessions were signed out.',

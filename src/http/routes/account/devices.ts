@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
 import { TURN_OFF } from './disable.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
@@ -10,14 +10,12 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
  * authenticator turns two-factor authentication off (the service calls disable), so that page says so.
  */
 export default async function accountDevices(app: FastifyInstance, deps: AccountDeps) {
-  const devicesOf = async (userId: string) => (await deps.twoFactor.status(userId)).devices;
-
   const show = async (reply: Parameters<typeof page>[0], userId: string, id: string, error?: string, status = 200) => {
-    const devices = await devicesOf(userId);
+    const { devices, keys } = await deps.twoFactor.status(userId);
     const device = devices.find((d) => d.id === id);
     if (!device) return reply.redirect('/account', 303);
     const text =
-      devices.length === 1
+      devices.length === 1 && keys.length === 0
         ? {
             title: TURN_OFF.title,
             explanation: `“${device.name}” is your only authenticator, so removing it turns off two-factor authentication. ${TURN_OFF.explanation}`,
@@ -35,6 +33,7 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
         ...text,
         action: `/account/2fa/devices/${id}/remove`,
         danger: true,
+        keyProof: keys.length > 0,
         error,
       }),
       status,
@@ -49,9 +48,9 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
     async (req, reply) => {
       const user = req.accountUser!;
       try {
-        const devices = await devicesOf(user.id);
-        const last = devices.length === 1 && devices[0]!.id === req.params.id;
-        await deps.twoFactor.removeDevice(user, req.params.id, req.body.password, req.body.code ?? '', meta(req));
+        const { devices, keys } = await deps.twoFactor.status(user.id);
+        const last = devices.length === 1 && keys.length === 0 && devices[0]!.id === req.params.id;
+        await deps.twoFactor.removeDevice(user, req.params.id, req.body.password, proof(req.body), meta(req));
         return reply.redirect(last ? '/account?done=disabled' : '/account?done=removed', 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;

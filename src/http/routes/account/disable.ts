@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
 
 /** what turning two-factor off means; also shown when removing the only authenticator (which turns it off) */
 export const TURN_OFF = {
@@ -12,7 +12,7 @@ export const TURN_OFF = {
 
 /** GET/POST /account/2fa/disable: a confirmation page, then password + current code (or a recovery code). */
 export default async function accountDisable(app: FastifyInstance, deps: AccountDeps) {
-  const show = (reply: Parameters<typeof page>[0], error?: string, status = 200) =>
+  const show = async (reply: Parameters<typeof page>[0], userId: string, error?: string, status = 200) =>
     page(
       reply,
       deps.render('account/confirm.njk', {
@@ -20,20 +20,21 @@ export default async function accountDisable(app: FastifyInstance, deps: Account
         ...TURN_OFF,
         action: '/account/2fa/disable',
         danger: true,
+        keyProof: (await deps.twoFactor.status(userId)).keys.length > 0,
         error,
       }),
       status,
     );
 
-  app.get('/account/2fa/disable', async (_req, reply) => show(reply));
+  app.get('/account/2fa/disable', async (req, reply) => show(reply, req.accountUser!.id));
 
   app.post<{ Body: ConfirmBody }>('/account/2fa/disable', { preValidation: app.csrfProtection, schema: { body: confirmBody } }, async (req, reply) => {
     try {
-      await deps.twoFactor.disable(req.accountUser!, req.body.password, req.body.code ?? '', meta(req));
+      await deps.twoFactor.disable(req.accountUser!, req.body.password, proof(req.body), meta(req));
       return reply.redirect('/account?done=disabled', 303);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return show(reply, err.message, err.httpStatus);
+      return show(reply, req.accountUser!.id, err.message, err.httpStatus);
     }
   });
 }

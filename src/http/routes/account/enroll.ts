@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { codesText, enrollmentView } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
-import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
 
 const activateBody = {
   type: 'object',
@@ -22,7 +22,7 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
       return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), enrollError: message }), 403);
     };
     try {
-      await deps.twoFactor.confirmToAdd(user, req.body.password, req.body.code ?? '', meta(req));
+      await deps.twoFactor.confirmToAdd(user, req.body.password, proof(req.body), meta(req));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       return refused(err.message);

@@ -10,12 +10,15 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
     deps.accounts.grants(userId),
     deps.tenantsForUser(userId),
   ]);
+  const linked = deps.links ? { linkedProviders: await deps.links.list(userId), hasPassword: await deps.links.hasPassword(userId) } : {};
   return {
     status,
     // this browser first
     sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId })).sort((a, b) => Number(b.current) - Number(a.current)),
     apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
+    recoveryCodesViewable: deps.recoveryCodesViewable,
+    ...linked,
   };
 }
 

@@ -9,6 +9,10 @@ import accountDisable from './disable.ts';
 import accountProfile from './profile.ts';
 import accountSessions from './sessions.ts';
 import accountTokens from './tokens.ts';
+import accountSecurityKeys from './security-keys.ts';
+import accountSecurityKeyRemove from './security-key-remove.ts';
+import accountRecoveryCodesView from './recovery-codes-view.ts';
+import accountLinkedProviders from './linked-providers.ts';
 
 /** /account: self-service, for whoever holds a Gatehouse session. */
 export default async function accountPlugin(app: FastifyInstance, deps: AccountDeps) {
@@ -40,5 +44,9 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
     await signedIn.register(accountProfile, deps);
     await signedIn.register(accountSessions, deps);
     await signedIn.register(accountTokens, deps);
+    await signedIn.register(accountSecurityKeys, deps);
+    await signedIn.register(accountSecurityKeyRemove, deps);
+    await signedIn.register(accountRecoveryCodesView, deps);
+    if (deps.links) await signedIn.register(accountLinkedProviders, deps);
   });
 }

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
-import { confirmBody, meta, page, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
 
 /** POST /account/2fa/recovery-codes: new codes (password + second factor), shown once; /saved returns to the account. */
 export default async function accountRecoveryCodes(app: FastifyInstance, deps: AccountDeps) {
   app.post<{ Body: ConfirmBody }>('/account/2fa/recovery-codes', { preValidation: app.csrfProtection, schema: { body: confirmBody } }, async (req, reply) => {
     const user = req.accountUser!;
     try {
-      const codes = await deps.twoFactor.regenerateRecoveryCodes(user, req.body.password, req.body.code ?? '', meta(req));
+      const codes = await deps.twoFactor.regenerateRecoveryCodes(user, req.body.password, proof(req.body), meta(req));
       return page(reply, deps.render('account/recovery-codes.njk', { csrfToken: reply.generateCsrf(), codes, codesText: codesText(codes), regenerated: true }));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;

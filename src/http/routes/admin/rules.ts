@@ -65,8 +65,11 @@ export async function assertMayReset(tenants: TenantService, tenant: Tenant, act
 }
 
 /** how the last sign-in was made, in words */
-export function signInMethod(amr: string[] | null): 'password' | 'password + 2FA' | null {
+export function signInMethod(amr: string[] | null): 'password' | 'password + 2FA' | 'password + security key' | 'passkey' | 'security key' | null {
   if (!amr?.length) return null;
+  const key = amr.includes('hwk') || amr.includes('swk');
+  if (!amr.includes('pwd')) return key && amr.includes('mfa') ? 'passkey' : key ? 'security key' : null;
+  if (key) return 'password + security key';
   return amr.includes('mfa') || amr.includes('otp') ? 'password + 2FA' : 'password';
 }
 

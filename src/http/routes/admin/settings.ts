@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ValidationError } from '../../../domain/errors.ts';
+import { FACTOR_KINDS, type FactorKind } from '../../../domain/mfa/mfa-policy.ts';
 import { SIGN_IN_METHODS, type Tenant } from '../../../domain/tenants/tenant.service.ts';
 import { DONE_MESSAGES, memberRow, page, when, type AdminDeps } from './deps.ts';
 import { slugParams } from './members.ts';
@@ -14,6 +15,7 @@ const settingsBody = {
     require2fa: { type: 'string', maxLength: 8 },
     enforceFrom: { type: 'string', maxLength: 10 },
     methods: { type: 'array', maxItems: 16, items: { type: 'string', maxLength: 64 } },
+    secondFactors: { type: 'string', enum: ['any', 'webauthn'] },
     preview: { type: 'string', maxLength: 8 },
   },
 } as const;
@@ -22,6 +24,7 @@ interface SettingsBody {
   require2fa?: string;
   enforceFrom?: string;
   methods?: string[];
+  secondFactors?: 'any' | 'webauthn';
   preview?: string;
 }
 
@@ -29,9 +32,19 @@ interface Form {
   require2fa: boolean;
   enforceFrom: string;
   methods: string[];
+  /** 'any' second factor, or security keys and passkeys only */
+  secondFactors: 'any' | 'webauthn';
 }
 
-const formOf = (t: Tenant): Form => ({ require2fa: t.require2fa, enforceFrom: t.enforceFrom ? t.enforceFrom.toISOString().slice(0, 10) : '', methods: t.allowedMethods });
+const KEYS_ONLY: FactorKind[] = ['webauthn'];
+const factorsOf = (choice: Form['secondFactors']): FactorKind[] => (choice === 'webauthn' ? KEYS_ONLY : [...FACTOR_KINDS]);
+
+const formOf = (t: Tenant): Form => ({
+  require2fa: t.require2fa,
+  enforceFrom: t.enforceFrom ? t.enforceFrom.toISOString().slice(0, 10) : '',
+  methods: t.allowedMethods,
+  secondFactors: t.secondFactors.includes('totp') ? 'any' : 'webauthn',
+});
 
 /**
  * /admin/:slug/settings: the 2FA requirement (with an optional date: the grace period) and the allowed sign-in
@@ -65,7 +78,7 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
     { preValidation: app.csrfProtection, schema: { params: slugParams, body: settingsBody } },
     async (req, reply) => {
       const tenant = req.adminTenant!;
-      const form: Form = { require2fa: req.body.require2fa === 'on', enforceFrom: req.body.enforceFrom ?? '', methods: req.body.methods ?? [] };
+      const form: Form = { require2fa: req.body.require2fa === 'on', enforceFrom: req.body.enforceFrom ?? '', methods: req.body.methods ?? [], secondFactors: req.body.secondFactors ?? formOf(tenant).secondFactors };
       try {
         const day = parseDay(form.enforceFrom);
         if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.');
@@ -75,11 +88,16 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         }
         // the preview: who has not set up 2FA and would have to at their next sign-in (or after the date)
         if (req.body.preview === '1' && form.require2fa) {
-          const blocked = await deps.tenants.wouldBeBlocked(tenant);
+          const blocked = await deps.tenants.wouldBeBlocked(tenant, factorsOf(form.secondFactors));
           const actor = { id: req.adminUser!.id, role: req.adminRole! };
           return show(req, reply, form, { preview: { blocked: blocked.map((m) => memberRow(m, actor)), enforceFrom: when(enforceFrom), total: (await deps.tenants.members(tenant)).coverage.total } });
         }
-        await deps.tenants.updatePolicy(tenant, { require2fa: form.require2fa, enforceFrom: changedDate(tenant.enforceFrom, enforceFrom), allowedMethods: form.methods }, req.adminUser!.id, meta(req));
+        await deps.tenants.updatePolicy(
+          tenant,
+          { require2fa: form.require2fa, enforceFrom: changedDate(tenant.enforceFrom, enforceFrom), allowedMethods: form.methods, secondFactors: factorsOf(form.secondFactors) },
+          req.adminUser!.id,
+          meta(req),
+        );
         return reply.redirect(`/admin/${tenant.slug}/settings?done=saved`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;

@@ -18,7 +18,8 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
   const show = async (uid: string, clientName: string, csrfToken: string, p: PendingEnrollment, error?: string) => {
     const user = await deps.flow.userFor(uid, 'enroll');
     const enrollment = await enrollmentView(p, user?.email ?? '');
-    return deps.render('interaction/enroll.njk', { uid, clientName, csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)) });
+    const keys = Boolean((await deps.flow.factors(uid))?.allowed.includes('webauthn')) && deps.webauthnAvailable;
+    return deps.render('interaction/enroll.njk', { uid, clientName, csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)), keys });
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/enroll', { schema: { params: uidParams } }, async (req, reply) => {

@@ -35,6 +35,8 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
         email: view.loginHint ?? known?.email ?? '',
         stepUp: Boolean(known && view.mfaRequired),
         signupEnabled: deps.signupEnabled,
+        // the app's organization may allow only some methods: the password form and the upstream buttons it allows
+        ...(deps.federation ? await deps.federation.doors(view.clientId) : {}),
       }),
     );
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { rememberDevice } from '../../device-cookie.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
+import { refusal } from './federated.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
 
 /** POST /interaction/:uid/login: email + password. */
@@ -11,6 +12,12 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
     async (req, reply) => {
       const { uid } = req.params;
       const view = await deps.interactions.view(req.raw, reply.raw, uid);
+      // an organization that allows only upstream providers for its app: a forced password form is refused
+      const doors = deps.federation ? await deps.federation.doors(view.clientId) : undefined;
+      if (doors && !doors.passwordAllowed) {
+        const allowed = doors.providers.map((p) => p.displayName).join(', ') || 'none';
+        return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `This app's organization does not allow signing in with a password. Allowed: ${allowed}.` }, uid);
+      }
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
@@ -22,6 +29,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
           clientName: view.clientName,
           email: req.body.email,
           signupEnabled: deps.signupEnabled,
+          ...doors,
           error: throttled ? 'Too many attempts. Wait a few minutes, then try again.' : 'Incorrect email or password.',
         });
         return page(reply, html, throttled ? 429 : 401);

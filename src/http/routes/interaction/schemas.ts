@@ -36,6 +36,22 @@ export const savedBody = {
   properties: { _csrf: { type: 'string', maxLength: 256 }, saved: { type: 'string', maxLength: 8 } },
 } as const;
 
+/** a WebAuthn ceremony's outcome: the browser's JSON, as a form field */
+export const responseBody = {
+  type: 'object',
+  required: ['response'],
+  properties: {
+    _csrf: { type: 'string', maxLength: 256 },
+    response: { type: 'string', minLength: 2, maxLength: 32768 },
+    name: { type: 'string', maxLength: 200 },
+  },
+} as const;
+
+export interface ResponseBody {
+  response: string;
+  name?: string;
+}
+
 export interface UidParams {
   uid: string;
 }

@@ -4,12 +4,17 @@ import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts
 
 /** GET/POST /interaction/:uid/totp: the authentication code after the password. */
 export default async function interactionTotp(app: FastifyInstance, deps: InteractionDeps) {
-  const show = (uid: string, csrfToken: string, error?: string) => deps.render('interaction/totp.njk', { uid, csrfToken, error });
+  const show = async (uid: string, csrfToken: string, error?: string) => {
+    const factors = await deps.flow.factors(uid);
+    return deps.render('interaction/totp.njk', { uid, csrfToken, error, keys: factors?.usable.includes('webauthn') });
+  };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/totp', { schema: { params: uidParams } }, async (req, reply) => {
     await deps.interactions.view(req.raw, reply.raw, req.params.uid);
     if ((await deps.flow.step(req.params.uid)) !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
-    return page(reply, show(req.params.uid, reply.generateCsrf()));
+    // an organization that allows security keys only: no authenticator codes here
+    if (!(await deps.flow.factors(req.params.uid))?.usable.includes('totp')) return reply.redirect(`/interaction/${req.params.uid}/security-key`, 303);
+    return page(reply, await show(req.params.uid, reply.generateCsrf()));
   });
 
   app.post<{ Params: UidParams; Body: CodeBody }>(
@@ -22,7 +27,7 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
       app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         const e = codeError(result);
-        return page(reply, show(uid, reply.generateCsrf(), e.message), e.status);
+        return page(reply, await show(uid, reply.generateCsrf(), e.message), e.status);
       }
       return proceed(deps, req, reply, uid, result);
     },

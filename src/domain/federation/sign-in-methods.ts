@@ -1,0 +1,44 @@
+// Which sign-in methods a context allows: `password` and each upstream provider by name. An organization's policy
+// (`tenants.allowed_methods`) restricts its private apps (known before the sign-in page shows) and its members (known
+// once the upstream said who signed in). No organization involved: every configured method is allowed.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+
+export interface MethodRestriction {
+  organization: string;
+  allowed: string[];
+}
+
+/** the restriction of the app's organization, if the app belongs to one */
+export async function clientRestriction(db: Kysely<Database>, clientId: string | undefined): Promise<MethodRestriction | null> {
+  if (!clientId) return null;
+  const row = await db
+    .selectFrom('oidc_clients as c')
+    .innerJoin('tenants as t', 't.id', 'c.tenant_id')
+    .select(['t.name', 't.allowed_methods'])
+    .where('c.client_id', '=', clientId)
+    .executeTakeFirst();
+  return row ? { organization: row.name, allowed: row.allowed_methods } : null;
+}
+
+/** the first organization of the user (accepted membership) that does not allow `method` */
+export async function memberRestriction(db: Kysely<Database>, userId: string, method: string): Promise<MethodRestriction | null> {
+  const rows = await db
+    .selectFrom('tenant_members as m')
+    .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+    .select(['t.name', 't.allowed_methods'])
+    .where('m.user_id', '=', userId)
+    .where('m.accepted_at', 'is not', null)
+    .orderBy('t.slug')
+    .execute();
+  const refusing = rows.find((r) => !r.allowed_methods.includes(method));
+  return refusing ? { organization: refusing.name, allowed: refusing.allowed_methods } : null;
+}
+
+export const allows = (r: MethodRestriction | null, method: string): boolean => !r || r.allowed.includes(method);
+
+/** "Password or Google": the allowed methods in words, for the refusal page */
+export function describeMethods(allowed: string[], displayNames: Map<string, string>): string {
+  const words = allowed.map((m) => (m === 'password' ? 'email and password' : displayNames.get(m) ?? m));
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
