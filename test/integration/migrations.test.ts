@@ -6,7 +6,11 @@ import { migrateDown, migrateToLatest, migrationsCurrent } from '../../src/db/mi
 import { recordAudit } from '../../src/domain/audit/audit.service.ts';
 import { createTestDatabase, type TestContext } from '../helpers/db.ts';
 
-const APP_TABLES = ['audit_events', 'authn_transactions', 'email_outbox', 'email_tokens', 'oidc_clients', 'oidc_payloads', 'recovery_codes', 'signing_keys', 'tenant_members', 'tenants', 'throttles', 'totp_credentials', 'users'];
+const APP_TABLES = [
+  'audit_events', 'authn_transactions', 'challenge_sessions', 'email_outbox', 'email_tokens', 'federated_sign_ins', 'federation_pending_links',
+  'federation_requests', 'oidc_clients', 'oidc_payloads', 'personal_tokens', 'recovery_codes', 'signing_keys', 'tenant_members', 'tenants',
+  'throttles', 'totp_credentials', 'upstream_links', 'upstream_providers', 'users', 'webauthn_challenges', 'webauthn_credentials',
+];
 
 async function openDb(t: TestContext, opts: { empty?: boolean } = {}) {
   const db = createDb(await createTestDatabase(t, opts), { max: 2 });
