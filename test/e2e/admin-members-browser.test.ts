@@ -11,10 +11,10 @@ import { codeFor, dayText, daysFrom, enrollTotp, fixedClock, isoDay, stepStart }
 
 const T0 = stepStart(); // the real time (whatever the date), rounded down to a TOTP step
 
-/** controls smaller than a fingertip, or whose text spills out of them (checkboxes: their label is the target) */
+/** controls smaller than a fingertip, or whose text spills out of them (checkboxes and radio buttons: their label is the target) */
 const badControls = (page: Page) =>
   page.evaluate(() =>
-    [...document.querySelectorAll('main a.small-button, main button, main select, main input:not([type=hidden]):not([type=checkbox])')]
+    [...document.querySelectorAll('main a.small-button, main button, main select, main input:not([type=hidden]):not([type=checkbox]):not([type=radio])')]
       .filter((el) => (el as HTMLElement).offsetParent !== null)
       .filter((el) => {
         const r = el.getBoundingClientRect();

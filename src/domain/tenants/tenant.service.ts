@@ -134,6 +134,12 @@ export function createTenantService(deps: {
       return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, role: r.role, requires_2fa: r.require_2fa }));
     },
 
+    /** the sign-in methods an organization may allow: email and password, and each upstream OpenID provider by name */
+    async signInMethodChoices(): Promise<{ value: string; label: string }[]> {
+      const upstreams = await db.selectFrom('upstream_providers').select(['name', 'display_name']).orderBy('display_name').execute();
+      return [{ value: 'password', label: 'Email and password' }, ...upstreams.map((u) => ({ value: u.name, label: u.display_name }))];
+    },
+
     /** the 2FA requirement (with an optional start date: the grace period) and the allowed sign-in methods */
     async updatePolicy(tenant: Tenant, input: { require2fa?: boolean; enforceFrom?: Date | null; allowedMethods?: string[]; secondFactors?: string[] }, actorId: string | null, meta: RequestMeta = {}): Promise<Tenant> {
       const methods = input.allowedMethods ?? tenant.allowedMethods;

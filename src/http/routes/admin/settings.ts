@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ValidationError } from '../../../domain/errors.ts';
 import { FACTOR_KINDS, type FactorKind } from '../../../domain/mfa/mfa-policy.ts';
-import { SIGN_IN_METHODS, type Tenant } from '../../../domain/tenants/tenant.service.ts';
+import type { Tenant } from '../../../domain/tenants/tenant.service.ts';
 import { DONE_MESSAGES, memberRow, page, when, type AdminDeps } from './deps.ts';
 import { slugParams } from './members.ts';
 import { changedDate, meta, parseDay } from './rules.ts';
 
-const METHOD_LABELS: Record<string, string> = { password: 'Email and password' };
 
 const settingsBody = {
   type: 'object',
@@ -51,7 +50,7 @@ const formOf = (t: Tenant): Form => ({
  * methods. Turning the requirement on goes through a preview of who would have to set up 2FA.
  */
 export default async function adminSettings(app: FastifyInstance, deps: AdminDeps) {
-  const show = (req: FastifyRequest, reply: FastifyReply, form: Form, extra: Record<string, unknown> = {}, status = 200) =>
+  const show = async (req: FastifyRequest, reply: FastifyReply, form: Form, extra: Record<string, unknown> = {}, status = 200) =>
     page(
       reply,
       deps.render('admin/settings.njk', {
@@ -61,7 +60,8 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         csrfToken: reply.generateCsrf(),
         form,
         current: { ...req.adminTenant, enforceFrom: when(req.adminTenant!.enforceFrom) },
-        methods: SIGN_IN_METHODS.map((m) => ({ value: m, label: METHOD_LABELS[m] ?? m, checked: form.methods.includes(m) })),
+        // password and every upstream provider: a method saved before is always on the form (nothing saved is lost)
+        methods: (await deps.tenants.signInMethodChoices()).map((m) => ({ ...m, checked: form.methods.includes(m.value) })),
         ...extra,
       }),
       status,
@@ -83,7 +83,8 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         const day = parseDay(form.enforceFrom);
         if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.');
         const enforceFrom = form.require2fa ? day : null;
-        if (!form.methods.length || form.methods.some((m) => !(SIGN_IN_METHODS as readonly string[]).includes(m))) {
+        const choices = (await deps.tenants.signInMethodChoices()).map((m) => m.value);
+        if (!form.methods.length || form.methods.some((m) => !choices.includes(m))) {
           throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.');
         }
         // the preview: who has not set up 2FA and would have to at their next sign-in (or after the date)
