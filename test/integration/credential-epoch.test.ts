@@ -207,3 +207,26 @@ test('account-disable-ends-everything: a disabled user\'s sessions and refresh t
   const rows = await s.services.db.selectFrom('audit_events').select('event').where('target_user_id', '=', user.id).where('event', 'in', ['user.disabled', 'user.enabled']).orderBy('id').execute();
   assert.deepEqual(rows.map((r) => r.event), ['user.disabled', 'user.enabled']);
 });
+
+test('enrollment-inside-a-sign-in-over-an-existing-session-completes: the sign-in making the change carries on under the new epoch', async (t) => {
+  const { s, clock, client, config } = await setup(t);
+  const user = await makeUser(s.services);
+  const tenant = await s.services.tenants.create({ slug: 'acme', name: 'Acme' });
+  await s.services.tenants.addMember(tenant, user.email, 'member', null);
+  // a password-only session first; then the organization starts requiring 2FA
+  const first = await passwordStep(s, config, client, user);
+  assert.ok((await first.browser.follow(first.res, (u) => u.startsWith(client.redirectUri))).url.startsWith(client.redirectUri));
+  await s.services.tenants.updatePolicy(tenant, { require2fa: true }, null);
+  // the same browser comes back: sign in again (over its session), enroll, save the codes, get a code for the app
+  const req = await authorizationRequest(config, client.redirectUri);
+  const login = await first.browser.get(req.url, (u) => u.startsWith(client.redirectUri));
+  const f = formOn(login, '/login');
+  const enroll = await first.browser.follow(await first.browser.request(f.action, { form: { ...f.fields, email: user.email, password: user.password } }));
+  assert.match(enroll.url, /\/enroll$/);
+  const ef = formOn(enroll, '/enroll');
+  const codes = await first.browser.request(ef.action, { form: { ...ef.fields, code: codeFor(keyOn(enroll), clock.now()) } });
+  const saved = formOn(codes, '/recovery-codes');
+  const done = await first.browser.follow(await first.browser.request(saved.action, { form: { ...saved.fields, saved: 'yes' } }), (u) => u.startsWith(client.redirectUri));
+  assert.ok(done.url.startsWith(client.redirectUri), `the sign-in finishes (ended at ${done.url}: ${done.body.slice(0, 200)})`);
+  assert.ok(new URL(done.url).searchParams.get('code'));
+});

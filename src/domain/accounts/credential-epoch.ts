@@ -54,10 +54,27 @@ export async function bumpCredentialEpoch(trx: Db, userId: string, keep: KeepAli
   // a link to an upstream identity proposed to this account waits for a sign-in under the epoch it was proposed in
   await trx.deleteFrom('federation_pending_links').where('user_id', '=', userId).execute();
 
-  const kept = keep.sessionId;
+  // the provider rows that carry on: the session making the change, or — for a change made inside a sign-in — that
+  // sign-in's interaction (its id is the uid) and the browser session it started from
+  const keptRows = trx
+    .selectFrom('oidc_payloads')
+    .select(['model', 'id'])
+    .where('account_id', '=', userId)
+    .where('credential_epoch', '=', epoch - 1)
+    .where((eb) => {
+      const ors = [];
+      if (keep.sessionId) ors.push(eb.and([eb('model', '=', 'Session'), eb('id', '=', keep.sessionId)]));
+      if (keep.authnUid) {
+        ors.push(eb.and([eb('model', '=', 'Interaction'), eb('id', '=', keep.authnUid)]));
+        const startedFrom = eb.selectFrom('oidc_payloads as i').select(sql<string>`i.payload->'session'->>'uid'`.as('uid')).where('i.model', '=', 'Interaction').where('i.id', '=', keep.authnUid);
+        ors.push(eb.and([eb('model', '=', 'Session'), eb('uid', '=', startedFrom)]));
+      }
+      return ors.length ? eb.or(ors) : eb.val(false);
+    });
+  const survivors = await keptRows.execute();
   let provider = trx.deleteFrom('oidc_payloads').where('account_id', '=', userId);
-  if (kept) provider = provider.where((eb) => eb.not(eb.and([eb('model', '=', 'Session'), eb('id', '=', kept)])));
+  for (const r of survivors) provider = provider.where((eb) => eb.not(eb.and([eb('model', '=', r.model), eb('id', '=', r.id)])));
   await provider.execute();
-  if (kept) await trx.updateTable('oidc_payloads').set({ credential_epoch: epoch }).where('model', '=', 'Session').where('id', '=', kept).where('account_id', '=', userId).where('credential_epoch', '=', epoch - 1).execute();
+  for (const r of survivors) await trx.updateTable('oidc_payloads').set({ credential_epoch: epoch }).where('model', '=', r.model).where('id', '=', r.id).execute();
   return epoch;
 }

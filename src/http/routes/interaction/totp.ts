@@ -12,8 +12,9 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
   app.get<{ Params: UidParams }>('/interaction/:uid/totp', { schema: { params: uidParams } }, async (req, reply) => {
     await deps.interactions.view(req.raw, reply.raw, req.params.uid);
     if ((await deps.flow.step(req.params.uid)) !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
-    // an organization that allows security keys only: no authenticator codes here
-    if (!(await deps.flow.factors(req.params.uid))?.usable.includes('totp')) return reply.redirect(`/interaction/${req.params.uid}/security-key`, 303);
+    // an organization that counts security keys only, and the user has one: no authenticator codes here
+    const usable = (await deps.flow.factors(req.params.uid))?.usable ?? [];
+    if (!usable.includes('totp') && usable.includes('webauthn')) return reply.redirect(`/interaction/${req.params.uid}/security-key`, 303);
     return page(reply, await show(req.params.uid, reply.generateCsrf()));
   });
 
