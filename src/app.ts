@@ -8,7 +8,7 @@ import type { Services } from './container.ts';
 import { loggerOptions } from './http/log.ts';
 import oidcMount from './http/oidc-mount.ts';
 import oidcChallenge from './http/routes/oidc-challenge.ts';
-import { createChallengeEndpoint } from './oidc/challenge-endpoint.ts';
+import { createChallengeEndpoint, purgeChallengeSessions } from './oidc/challenge-endpoint.ts';
 import errors from './http/plugins/errors.ts';
 import inputGuard from './http/plugins/input-guard.ts';
 import metrics from './http/plugins/metrics.ts';
@@ -88,7 +88,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   let oidcCallback = provider.callback();
   await app.register(oidcMount, { callback: (req, res) => oidcCallback(req, res) });
   watchSigningKeys(app, services, (jwks) => (oidcCallback = providerWith(jwks).callback()));
-  await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer }) });
+  await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer, federation: services.federation, factorKinds: (id) => services.twoFactor.factorKinds(id) }) });
 
   const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available, federation: services.federation };
   await app.register(async (forms) => {
@@ -149,6 +149,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   // … and personal access tokens about to expire get their reminder mail (once each, whichever node claims it)
   const purge = setInterval(() => {
     purgeExpiredPayloads(services.db).catch((err) => app.log.warn({ err }, 'purge of expired oidc payloads failed'));
+    purgeChallengeSessions(services.db).catch((err) => app.log.warn({ err }, 'purge of expired terminal sign-ins failed'));
     remindExpiringTokens({ ...services, issuer: config.issuer }).catch((err) => app.log.warn({ err }, 'personal token expiry reminders failed'));
   }, 10 * 60 * 1000);
   purge.unref();

@@ -14,12 +14,13 @@ export function knownDevice(req: FastifyRequest): KnownDevice | null {
   if (!raw) return null;
   const unsigned = req.unsignCookie(raw);
   if (!unsigned.valid || !unsigned.value) return null;
-  const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{22,64})$/i.exec(unsigned.value);
-  return m ? { userId: m[1]!, nonce: m[2]! } : null;
+  const m = /^([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{22,64})$/i.exec(unsigned.value);
+  return m ? { userId: m[1]!, epoch: Number(m[2]), nonce: m[3]! } : null;
 }
 
 /** after a right password: this browser is now known for this user (kept if it already was) */
-export function rememberDevice(req: FastifyRequest, reply: FastifyReply, userId: string, secure: boolean): void {
-  if (knownDevice(req)?.userId === userId) return;
-  reply.setCookie(NAME, `${userId}.${randomBytes(16).toString('base64url')}`, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: MAX_AGE_SECONDS });
+export function rememberDevice(req: FastifyRequest, reply: FastifyReply, userId: string, epoch: number, secure: boolean): void {
+  const known = knownDevice(req);
+  if (known?.userId === userId && known.epoch === epoch) return;
+  reply.setCookie(NAME, `${userId}.${epoch}.${randomBytes(16).toString('base64url')}`, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: MAX_AGE_SECONDS });
 }

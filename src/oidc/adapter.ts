@@ -30,6 +30,12 @@ export function storedId(model: string, id: string): string {
  * field (AES-256-GCM, the secret box), opened when the row is read back, so the stored JSON holds no usable value.
  */
 function sealSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
+  // an interaction started from a signed-in browser carries that browser's session id (`session.cookie`)
+  if (model === 'Interaction') {
+    const session = (payload as { session?: { cookie?: string } }).session;
+    if (!session?.cookie) return payload;
+    return { ...payload, session: { ...session, cookie: undefined }, sealed: box.seal(JSON.stringify({ cookie: session.cookie }), model) } as AdapterPayload;
+  }
   if (!HASHED.has(model)) return payload;
   const { jti, userCode, ...rest } = payload as AdapterPayload & { userCode?: string };
   return { ...rest, sealed: box.seal(JSON.stringify({ jti, userCode }), model) } as AdapterPayload;
@@ -38,7 +44,8 @@ function sealSecrets(model: string, payload: AdapterPayload, box: SecretBox): Ad
 function openSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
   const { sealed, ...rest } = payload as AdapterPayload & { sealed?: string };
   if (typeof sealed !== 'string') return payload;
-  const secrets = JSON.parse(box.open(sealed, model).toString('utf8')) as { jti?: string; userCode?: string };
+  const secrets = JSON.parse(box.open(sealed, model).toString('utf8')) as { jti?: string; userCode?: string; cookie?: string };
+  if (model === 'Interaction') return { ...rest, session: { ...(rest as { session?: object }).session, cookie: secrets.cookie } } as AdapterPayload;
   return { ...rest, ...(secrets.jti ? { jti: secrets.jti } : {}), ...(secrets.userCode ? { userCode: secrets.userCode } : {}) } as AdapterPayload;
 }
 
@@ -73,7 +80,7 @@ const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'De
 
 /**
  * A personal access token read as the provider's AccessToken model, so that the standard introspection endpoint
- * (and userinfo) answer for it: a fixed client, the creator's sign-in provenance, the organization it is bound to.
+ * (it has no grant: userinfo refuses it) answer for it: a fixed client, the creator's sign-in provenance, the organization it is bound to.
  */
 async function personalTokenPayload(value: string, tokens: Pick<PersonalTokenService, 'findLive'>): Promise<AdapterPayload | undefined> {
   const t = await tokens.findLive(value);
@@ -91,7 +98,7 @@ async function personalTokenPayload(value: string, tokens: Pick<PersonalTokenSer
   } as AdapterPayload;
 }
 
-export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, box: SecretBox, policy?: MfaPolicy, personalTokens?: Pick<PersonalTokenService, 'findLive'>) {
+export function createAdapterFactory(db: Kysely<Database>, clients: ClientService, box: SecretBox, policy?: MfaPolicy, personalTokens?: Pick<PersonalTokenService, 'findLive' | 'revokeByValue'>) {
   // clients are read on every token and authorization request: a short cache spares a query each time
   // (changes made with the CLI, in another process, take effect within CLIENT_CACHE_MS)
   const clientCache = new Map<string, { at: number; payload: AdapterPayload | undefined }>();
@@ -223,6 +230,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     }
 
     async destroy(id: string): Promise<void> {
+      // a personal access token revoked at the standard revocation endpoint (RFC 7009) by whoever holds it
+      if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return void (await personalTokens.revokeByValue(id));
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).execute();
     }
 

@@ -9,6 +9,8 @@ import type Provider from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import { sqlNow, type Clock } from '../domain/clock.ts';
 import { randomToken, sha256Hex } from '../domain/crypto/tokens.ts';
+import { ACCOUNT_CLIENT_ID } from '../domain/clients/client.service.ts';
+import type { FederationService } from '../domain/federation/federation.service.ts';
 import type { FlowResult, SignInFlow } from '../domain/mfa/sign-in-flow.ts';
 import type { RequestMeta } from '../domain/users/user.service.ts';
 import { acrFor, type Amr } from './acr-amr.ts';
@@ -40,7 +42,7 @@ export interface ChallengeAnswer {
 
 const error = (status: number, code: string, description: string, extra: Record<string, unknown> = {}): ChallengeAnswer => ({ status, body: { error: code, error_description: description, ...extra } });
 
-export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<Database>; flow: SignInFlow; clock: Clock; issuer: string }) {
+export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<Database>; flow: SignInFlow; clock: Clock; issuer: string; federation?: Pick<FederationService, 'doors'>; factorKinds: (userId: string) => Promise<string[]> }) {
   const { provider, db, flow, clock } = deps;
 
   /** the client, authenticated as at the token endpoint (public: its id; confidential: its secret too) */
@@ -83,7 +85,7 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
   }
 
   /** what a step of the flow means for the terminal */
-  async function answer(uid: string, authSession: string, result: FlowResult, s: { client_id: string; scope: string; code_challenge: string; redirect_uri: string }): Promise<ChallengeAnswer> {
+  async function answer(uid: string, authSession: string, result: FlowResult, s: { client_id: string; scope: string; code_challenge: string; redirect_uri: string }, stored = true): Promise<ChallengeAnswer> {
     switch (result.outcome) {
       case 'done':
         await db.deleteFrom('challenge_sessions').where('uid', '=', uid).execute();
@@ -91,7 +93,8 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
       case 'throttled':
         return { ...error(429, 'too_many_attempts', 'Too many attempts. Wait a few minutes, then try again.'), retryAfter: 60 };
       case 'invalid':
-        return error(400, 'invalid_grant', 'Incorrect email or password, or a wrong code.', { auth_session: authSession });
+        // a wrong code keeps the sign-in (its auth_session); a wrong password has none to keep
+        return stored ? error(400, 'invalid_grant', 'That code did not work. Try again.', { auth_session: authSession }) : error(400, 'invalid_grant', 'Incorrect email or password.');
       case 'expired':
         return error(400, 'invalid_session', 'This sign-in has expired or the account changed. Start again.');
       case 'next':
@@ -101,7 +104,7 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
         if (result.step === 'grace') {
           // during an organization's rollout the browser offers "remind me later": so does the terminal, saying so
           const later = await flow.grace(uid, 'later');
-          if (later.outcome !== 'done') return answer(uid, authSession, later, s);
+          if (later.outcome !== 'done') return answer(uid, authSession, later, s, stored);
           await db.deleteFrom('challenge_sessions').where('uid', '=', uid).execute();
           return issueCode(s, later, `Your organization will require two-factor authentication soon. Set it up at ${deps.issuer}/account.`);
         }
@@ -118,7 +121,8 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
     const c = await client(params, basic);
     if (!c) return error(401, 'invalid_client', 'Unknown client, or wrong client credentials.');
     const metadata = c.metadata() as Record<string, unknown>;
-    if (metadata.gatehouse_first_party !== true || !c.grantTypeAllowed('authorization_code')) {
+    // the account pages' own client signs people in through the browser only
+    if (metadata.gatehouse_first_party !== true || !c.grantTypeAllowed('authorization_code') || c.clientId === ACCOUNT_CLIENT_ID) {
       return error(400, 'unauthorized_client', 'Only first-party clients with the authorization_code grant may sign people in here; others use the device flow.');
     }
 
@@ -136,7 +140,11 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
       return error(400, 'invalid_request', 'PKCE is required: code_challenge (S256, 43 characters) and code_challenge_method=S256.');
     }
     const scope = (params.scope ?? 'openid').split(' ').filter(Boolean);
-    if (!scope.includes('openid')) return error(400, 'invalid_scope', 'The scope must include openid.');
+    if (!scope.includes('openid') || scope.length > 20 || scope.some((x) => x.length > 64)) return error(400, 'invalid_scope', 'The scope must include openid (at most 20 scopes).');
+    // an organization's app may forbid passwords (only upstream providers): the terminal obeys as the page does
+    if (deps.federation && !(await deps.federation.doors(c.clientId)).passwordAllowed) {
+      return error(400, 'redirect_to_web', `This app does not allow signing in with a password. Sign in in your browser: ${deps.issuer}/account.`);
+    }
     const registered = c.redirectUris ?? [];
     const redirectUri = params.redirect_uri ?? (registered.length === 1 ? registered[0] : undefined);
     if (!redirectUri || !registered.includes(redirectUri)) return error(400, 'invalid_request', 'Name one of the client\'s registered redirect_uri values (needed only with several).');
@@ -144,10 +152,22 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
     const authSession = randomToken(32);
     const uid = sha256Hex(authSession);
     const s = { client_id: c.clientId, scope: scope.join(' '), code_challenge: params.code_challenge, redirect_uri: redirectUri };
-    await db.insertInto('challenge_sessions').values({ uid, ...s, expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${SESSION_SECONDS})` }).execute();
     const result = await flow.password(uid, params.username.slice(0, 320), params.password.slice(0, 4096), meta, { clientId: c.clientId, acrValues: params.acr_values });
-    return answer(uid, authSession, result, s);
+    // a security key (or passkey) only works in a browser: an account without an authenticator app goes there
+    if (result.outcome === 'next' && result.step === 'second_factor' && result.userId && !(await deps.factorKinds(result.userId)).includes('totp')) {
+      return error(400, 'redirect_to_web', `This account signs in with a security key or passkey, which needs a browser: sign in at ${deps.issuer}/account, or use the device flow.`);
+    }
+    // only a sign-in that waits for a second factor is kept (nothing is stored for wrong passwords)
+    const waits = result.outcome === 'next' && result.step === 'second_factor';
+    if (waits) await db.insertInto('challenge_sessions').values({ uid, ...s, expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${SESSION_SECONDS})` }).execute();
+    return answer(uid, authSession, result, s, waits);
   };
 }
 
 export type ChallengeEndpoint = ReturnType<typeof createChallengeEndpoint>;
+
+/** periodic job: terminal sign-ins that never got their code */
+export async function purgeChallengeSessions(db: Kysely<Database>): Promise<number> {
+  const res = await db.deleteFrom('challenge_sessions').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

@@ -33,7 +33,7 @@ export interface ProviderDeps {
   /** the time our sign-ins are stamped with (login results' ts) */
   clock: Clock;
   /** personal access tokens, answered by introspection like access tokens */
-  personalTokens: Pick<PersonalTokenService, 'findLive'>;
+  personalTokens: Pick<PersonalTokenService, 'findLive' | 'revokeByValue'>;
   jwks: Record<string, unknown>[];
   render: Render;
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };

@@ -2,7 +2,7 @@
 // and what happens to errors that escape the provider's own error handling.
 import { errors, type Client, type KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import type { ClientService } from '../domain/clients/client.service.ts';
+import { PERSONAL_TOKEN_CLIENT, type ClientService } from '../domain/clients/client.service.ts';
 
 type Render = (template: string, context: Record<string, unknown>) => string;
 type Log = { error(obj: unknown, msg?: string): void };
@@ -13,6 +13,8 @@ type Log = { error(obj: unknown, msg?: string): void };
  */
 export function introspectionAllowedPolicy(clients: Pick<ClientService, 'isResourceServer'>) {
   return async (_ctx: KoaContextWithOIDC, client: Client, token: { clientId?: string }): Promise<boolean> => {
+    // the client personal access tokens are reported as is nobody's: only resource servers introspect them
+    if (client.clientId === PERSONAL_TOKEN_CLIENT) return false;
     if (token.clientId === client.clientId) return true;
     if (client.clientAuthMethod === 'none') return false;
     return clients.isResourceServer(client.clientId);

@@ -10,6 +10,8 @@ export interface VerifiedAccessToken {
   grantId: string;
   /** seconds since the epoch */
   expiresAt: number;
+  /** issued to one of our first-party clients */
+  firstParty: boolean;
   /** how the user signed in for this token (extraTokenClaims) */
   amr: string[];
   acr: string;
@@ -49,6 +51,7 @@ export function createTokenVerifier(provider: Provider): TokenVerifier {
       scopes: new Set((at.scope ?? '').split(' ').filter(Boolean)),
       grantId: at.grantId,
       expiresAt: at.exp ?? 0,
+      firstParty: (client.metadata() as Record<string, unknown>).gatehouse_first_party === true,
       amr: extra.amr ?? [],
       acr: extra.acr ?? '',
       authTime: extra.auth_time ?? 0,

@@ -146,3 +146,15 @@ test('personal-token-expires-and-follows-organization-rules: bound tokens die wh
   await s.services.tenants.updatePolicy(t2, { require2fa: true }, null);
   assert.deepEqual(await introspect(s, rs, made.token), { active: false }, 'its provenance lacks mfa');
 });
+
+test('personal-token-revoked-at-the-standard-revocation-endpoint-is-dead: its holder revokes it (RFC 7009); the personal-token client introspects nothing', async (t) => {
+  const { s, clock, user, rs } = await setup(t);
+  const made = await s.services.personalTokens.create(user, { amr: ['pwd', 'otp', 'mfa'], acr: 'urn:gatehouse:acr:mfa', authTime: Math.floor(clock.now().getTime() / 1000) }, { name: 'leaked', scopes: ['openid'] }, {});
+  const asPatClient = (path: string) => fetch(`${s.issuer}/oidc/token/${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: made.token, client_id: 'gatehouse-personal-token' }) });
+  assert.deepEqual(await (await asPatClient('introspection')).json(), { active: false }, 'only resource servers introspect personal tokens');
+  assert.equal((await introspect(s, rs, made.token)).active, true);
+  assert.equal((await asPatClient('revocation')).status, 200);
+  assert.deepEqual(await introspect(s, rs, made.token), { active: false });
+  const row = await s.services.db.selectFrom('personal_tokens').select('revoked_at').executeTakeFirstOrThrow();
+  assert.ok(row.revoked_at, 'recorded as revoked');
+});

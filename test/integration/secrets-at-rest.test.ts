@@ -59,6 +59,10 @@ test('no-secrets-at-rest: a database dump after a full flow contains no token, c
   // the outbox row is kept, without the link's secret, once delivered
   await waitUntil(async () => Boolean(await s.services.db.selectFrom('email_outbox').select('id').where('to_address', '=', user.email).where('subject', 'like', '%Reset%').where('sent_at', 'is not', null).executeTakeFirst()));
 
+  // a second sign-in started from the signed-in browser (its interaction knows the browser's session)
+  const again = await authorizationRequest(config, client.redirectUri, { prompt: 'login' });
+  assert.match((await browser.get(again.url)).body, /Sign in/);
+
   // a personal access token
   const pat = await s.services.personalTokens.create(user, { amr: ['pwd', 'otp', 'mfa'], acr: 'urn:gatehouse:acr:mfa', authTime: Math.floor(clock.now().getTime() / 1000) }, { name: 'ci', scopes: ['openid'] }, {});
 

@@ -48,7 +48,7 @@ export interface FactorChoice {
 export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
 /** the password step's result, and whose password it was when right (for the device cookie) */
-export type PasswordResult = FlowResult & { userId?: string };
+export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number };
 
 export interface RequestContext {
   clientId?: string;
@@ -115,8 +115,8 @@ export function createSignInFlow(deps: {
     async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<PasswordResult> {
       // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
       // browser that signed in to this account before counts against its own counter (password-throttle.ts)
-      const knownId = meta.device ? (await findUserRowByEmail(db, email))?.id : undefined;
-      const accountKey = passwordThrottleKey(email, knownId, meta.device);
+      const known = meta.device ? await findUserRowByEmail(db, email) : undefined;
+      const accountKey = passwordThrottleKey(email, known, meta.device);
       const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
       const [perAccount, perIp] = await Promise.all([
         throttle.attempt(accountKey, PER_ACCOUNT),
@@ -133,7 +133,7 @@ export function createSignInFlow(deps: {
       const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds);
-        return { outcome: 'next', step: state, userId: user.id } as const;
+        return { outcome: 'next', step: state, userId: user.id, credentialEpoch: user.credentialEpoch } as const;
       };
       // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
       if (kinds.length) return begin('second_factor', AMR_TOTP);
@@ -141,7 +141,7 @@ export function createSignInFlow(deps: {
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
       if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch)), userId: user.id };
+      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch)), userId: user.id, credentialEpoch: user.credentialEpoch };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {

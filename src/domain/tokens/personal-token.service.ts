@@ -4,7 +4,7 @@
 // bound to one) still counts the user as a member, and today's 2FA policy accepts its provenance.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
-import { currentEpoch, epochIsCurrent } from '../accounts/credential-epoch.ts';
+import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { sha256Hex } from '../crypto/tokens.ts';
@@ -35,6 +35,8 @@ export interface Provenance {
   acr: string;
   /** seconds since the epoch */
   authTime: number;
+  /** the stored row it is read from (a session, an access token): it must still be live when the token is made */
+  source?: { model: 'Session' | 'AccessToken'; id: string };
 }
 
 export interface PersonalToken {
@@ -149,6 +151,21 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
       if (!Number.isInteger(days) || days < 1 || days > max) throw new ValidationError('invalid_expiry', `The token must expire within 1 to ${max} days.`);
       const token = newPersonalToken();
       const id = await db.transaction().execute(async (trx) => {
+        // the epoch the token is born in is the one its source was checked under: a credential change that commits
+        // meanwhile (the owner resetting the password) waits for this transaction or makes it fail, never misses it
+        const { credential_epoch: epoch } = await trx.selectFrom('users').select('credential_epoch').where('id', '=', user.id).forShare().executeTakeFirstOrThrow();
+        if (from.source) {
+          const live = await trx
+            .selectFrom('oidc_payloads')
+            .select('id')
+            .where('model', '=', from.source.model)
+            .where('id', '=', from.source.id)
+            .where('account_id', '=', user.id)
+            .where('credential_epoch', '=', epoch)
+            .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+            .executeTakeFirst();
+          if (!live) throw new StepUpRequiredError();
+        }
         const row = await trx
           .insertInto('personal_tokens')
           .values({
@@ -160,7 +177,7 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
             amr: from.amr,
             acr: from.acr,
             auth_time: new Date(from.authTime * 1000),
-            epoch: currentEpoch(user.id),
+            epoch,
             created_at: sqlNow(clock),
             expires_at: sql`${sqlNow(clock)} + make_interval(days => ${days})`,
           })
@@ -193,13 +210,22 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
 
     /** revokes one token of the user (or, with tenantId, one bound to that organization: its admins' power) */
     async revoke(actor: User, tokenId: string, scope: { userId: string } | { tenantId: string }, meta: RequestMeta): Promise<void> {
-      if (!/^[0-9a-f-]{36}$/i.test(tokenId)) throw new NotFoundError('token_not_found', 'No such token.');
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tokenId)) throw new NotFoundError('token_not_found', 'No such token.');
       await db.transaction().execute(async (trx) => {
         let q = trx.updateTable('personal_tokens').set({ revoked_at: sqlNow(clock) }).where('id', '=', tokenId).where('revoked_at', 'is', null);
         q = 'userId' in scope ? q.where('user_id', '=', scope.userId) : q.where('tenant_id', '=', scope.tenantId);
         const row = await q.returning(['user_id', 'tenant_id', 'name']).executeTakeFirst();
         if (!row) throw new NotFoundError('token_not_found', 'No such token.');
         await audit(trx, 'personal_token.revoked', actor.id, row.user_id, row.tenant_id, meta, { tokenId, name: row.name });
+      });
+    },
+
+    /** revocation by the token's holder (the standard revocation endpoint): the same answer whether or not it existed */
+    async revokeByValue(value: string): Promise<void> {
+      if (!isPersonalToken(value)) return;
+      await db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable('personal_tokens').set({ revoked_at: sqlNow(clock) }).where('token_sha256', '=', sha256Hex(value)).where('revoked_at', 'is', null).returning(['id', 'user_id', 'tenant_id', 'name']).executeTakeFirst();
+        if (row) await recordAudit(trx, { event: 'personal_token.revoked', targetUserId: row.user_id, tenantId: row.tenant_id, data: { tokenId: row.id, name: row.name, via: 'revocation_endpoint' } });
       });
     },
 

@@ -7,6 +7,8 @@ import { normalizeEmail } from './user.repository.ts';
 /** a device cookie the HTTP layer verified (signed by us): this browser once signed in as this user */
 export interface KnownDevice {
   userId: string;
+  /** the user's credential epoch then: a credential change (a reset) makes every earlier device cookie a stranger */
+  epoch: number;
   nonce: string;
 }
 
@@ -16,8 +18,8 @@ export class TooManyAttemptsError extends DomainError {
   }
 }
 
-/** the counter for a password attempt at `email` (whose account, if known, is `userId`) from this browser */
-export function passwordThrottleKey(email: string, userId: string | undefined, device: KnownDevice | null | undefined): string {
-  if (device && userId && device.userId === userId) return `pwd-dev:${device.nonce}`;
+/** the counter for a password attempt at `email` (whose account, if known, is `account`) from this browser */
+export function passwordThrottleKey(email: string, account: { id: string; credential_epoch: number } | undefined, device: KnownDevice | null | undefined): string {
+  if (device && account && device.userId === account.id && device.epoch === account.credential_epoch) return `pwd-dev:${device.nonce}`;
   return `pwd:${normalizeEmail(email)}`;
 }

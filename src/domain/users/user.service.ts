@@ -118,7 +118,7 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
      */
     async verifyPassword(userId: string, password: string, meta: RequestMeta = {}): Promise<boolean> {
       const row = await findUserRowById(db, userId);
-      const key = passwordThrottleKey(row?.email ?? userId, row?.id, meta.device);
+      const key = passwordThrottleKey(row?.email ?? userId, row, meta.device);
       const gate = await deps.throttle.attempt(key, PER_ACCOUNT);
       if (!gate.allowed) throw new TooManyAttemptsError(gate.retryAfterSeconds);
       const ok = await hasher.verify(row && !row.disabled_at ? row.password_hash : undefined, password);
@@ -153,7 +153,8 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       }
       await db.transaction().execute(async (trx) => {
         await audit(trx);
-        await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).execute();
+        // only over the hash that was checked: a password changed meanwhile is never put back to the old one
+        await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).where('password_hash', '=', good.password_hash).execute();
       });
       return { ...toUser(good), credentialEpoch: good.credential_epoch };
     },

@@ -34,7 +34,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
       }
       req.accountUser = user;
       req.accountSessionId = session!.id;
-      req.accountSignIn = { amr: session!.amr, acr: session!.acr ?? '', authTime: session!.loginTs };
+      req.accountSignIn = { amr: session!.amr, acr: session!.acr ?? '', authTime: session!.loginTs, source: { model: 'Session', id: session!.id } };
     });
     await signedIn.register(accountIndex, deps);
     await signedIn.register(accountEnroll, deps);

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { PERSONAL_TOKEN_SCOPES } from '../../../domain/tokens/personal-token.service.ts';
+import { UUID_PATTERN } from '../admin/rules.ts';
 import { meta, page, type AccountDeps } from './deps.ts';
 
 const SCOPE_HELP: Record<string, string> = {
-  openid: 'Who you are (required for userinfo)',
+  openid: 'Who you are (the token names you)',
   profile: 'Your name',
   email: 'Your email address',
   tenants: 'Your organizations and roles',
@@ -22,7 +23,7 @@ const createBody = {
     days: { type: 'string', maxLength: 6 },
   },
 } as const;
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: UUID_PATTERN } } } as const;
 const csrfBody = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 256 } } } as const;
 
 interface CreateBody {

@@ -3,8 +3,9 @@
 // minutes) and strong enough for the user's 2FA rules, exactly as on the account page.
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import type { PersonalTokenService } from '../../../domain/tokens/personal-token.service.ts';
+import type { PersonalTokenService, Provenance } from '../../../domain/tokens/personal-token.service.ts';
 import type { UserService } from '../../../domain/users/user.service.ts';
+import { storedId } from '../../../oidc/adapter.ts';
 import type { TokenVerifier } from '../../../oidc/token-verifier.ts';
 import { UUID_PATTERN } from '../admin/rules.ts';
 import { tokenJson } from './admin-tokens-api.ts';
@@ -41,13 +42,15 @@ export default async function meTokensApi(app: FastifyInstance, deps: { verifyTo
       reply.header('www-authenticate', 'Bearer realm="gatehouse", error="invalid_token"');
       return fail(reply, 401, 'invalid_token', 'Send a valid access token: Authorization: Bearer <token>.');
     }
+    // minting long-lived tokens is for the user's own tools, never for a third-party app they once consented to
+    if (!token.firstParty) return fail(reply, 403, 'unauthorized_client', 'Personal access tokens are managed only through first-party clients.');
     if (!token.scopes.has(TOKENS_SCOPE)) {
       reply.header('www-authenticate', `Bearer realm="gatehouse", error="insufficient_scope", scope="${TOKENS_SCOPE}"`);
       return fail(reply, 403, 'insufficient_scope', `The access token lacks the "${TOKENS_SCOPE}" scope.`);
     }
-    (req as unknown as { meToken: unknown }).meToken = { user, from: { amr: token.amr, acr: token.acr, authTime: token.authTime } };
+    (req as unknown as { meToken: unknown }).meToken = { user, from: { amr: token.amr, acr: token.acr, authTime: token.authTime, source: { model: 'AccessToken', id: storedId('AccessToken', m![1]!) } } };
   });
-  const who = (req: unknown) => (req as { meToken: { user: Awaited<ReturnType<UserService['findById']>> & object; from: { amr: string[]; acr: string; authTime: number } } }).meToken;
+  const who = (req: unknown) => (req as { meToken: { user: Awaited<ReturnType<UserService['findById']>> & object; from: Provenance } }).meToken;
 
   app.get('/me/tokens', async (req) => ({ tokens: (await deps.personalTokens.list(who(req).user.id)).map(tokenJson) }));
 

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { rememberDevice } from '../../device-cookie.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { refusal } from './federated.ts';
 import { uidParams, type UidParams } from './schemas.ts';
@@ -42,7 +41,6 @@ export default async function interactionFederatedLink(app: FastifyInstance, dep
         const throttled = result.outcome === 'throttled';
         return page(reply, render(uid, reply.generateCsrf(), pending, throttled ? 'Too many attempts. Wait a few minutes, then try again.' : 'Incorrect password.'), throttled ? 429 : 401);
       }
-      if (result.userId) rememberDevice(req, reply, result.userId, deps.secure);
       return proceed(deps, req, reply, uid, result);
     },
   );

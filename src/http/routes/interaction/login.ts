@@ -34,7 +34,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         });
         return page(reply, html, throttled ? 429 : 401);
       }
-      if (result.userId) rememberDevice(req, reply, result.userId, deps.secure);
+      if (result.userId && result.credentialEpoch !== undefined) rememberDevice(req, reply, result.userId, result.credentialEpoch, deps.secure);
       return proceed(deps, req, reply, uid, result);
     },
   );
