@@ -1,14 +1,9 @@
 // Global setup for `npm test` (node 20's runner has none): start PostgreSQL once, migrate a template database,
 // run every test file (each clones the template), stop PostgreSQL.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { createDb } from '../src/db/database.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
-import { freePort } from './helpers/net.ts';
+import { exitWith, withTestPostgres } from './helpers/pg-harness.ts';
 
 const TEMPLATE = 'gatehouse_test_template';
 
@@ -24,50 +19,14 @@ function findTests(dir: string): string[] {
 
 async function main(): Promise<number> {
   const filters = process.argv.slice(2);
-  let adminUrl: string;
-  let stop = async () => {};
-  let tmp: string | undefined;
-  if (process.env.DATABASE_URL) {
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = '';
-    adminUrl = u.toString().replace(/\/$/, '');
-  } else {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-test-'));
-    chmodSync(tmp, 0o755); // the embedded server may run as the postgres user
-    const handle = await startEmbeddedPostgres({ dataDir: tmp, port: await freePort(), database: 'postgres' });
-    adminUrl = handle.adminUrl;
-    stop = handle.stop;
-  }
-  try {
-    const admin = new pg.Client({ connectionString: `${adminUrl}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE}`);
-    await admin.end();
-    const db = createDb(`${adminUrl}/${TEMPLATE}`, { max: 1 });
-    await migrateToLatest(db);
-    await db.destroy();
-
+  return withTestPostgres(TEMPLATE, async (pgEnv) => {
     let files = findTests('test').sort();
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-        stdio: 'inherit',
-        env: { ...process.env, GATEHOUSE_TEST_PG_ADMIN: adminUrl, GATEHOUSE_TEST_PG_TEMPLATE: TEMPLATE },
-      });
+    return new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, ...pgEnv } });
       child.on('exit', (c) => resolve(c ?? 1));
     });
-    return code;
-  } finally {
-    await stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+exitWith(main());

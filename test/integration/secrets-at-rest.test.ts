@@ -3,24 +3,13 @@
 // door that takes a password, without letting anyone lock the owner out of their own browser.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'kysely';
+import { dumpDatabase } from '../helpers/db-dump.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, oidc, redeem } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startSmtpSink } from '../helpers/smtp.ts';
 import { codeFor, enrollTotp, fixedClock, stepStart } from '../helpers/totp.ts';
-
-/** every row of every table of ours, as text */
-async function dumpDatabase(s: TestServer): Promise<string> {
-  const tables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(s.services.db);
-  const parts: string[] = [];
-  for (const { table_name } of tables.rows) {
-    const rows = await sql<{ row: string }>`SELECT row_to_json(t)::text AS row FROM ${sql.table(table_name)} t`.execute(s.services.db);
-    parts.push(...rows.rows.map((r) => r.row));
-  }
-  return parts.join('\n');
-}
 
 async function submit(browser: HttpBrowser, page: Page, action: string, fields: Record<string, string>) {
   const f = formOn(page, action);
@@ -83,7 +72,7 @@ test('no-secrets-at-rest: a database dump after a full flow contains no token, c
     'personal access token': pat.token,
   };
   for (const [name, value] of Object.entries(secrets)) assert.ok(value && value.length >= 8, `${name} was captured`);
-  const dump = await dumpDatabase(s);
+  const dump = await dumpDatabase(s.services.db);
   assert.ok(dump.includes(user.email), 'the dump is real');
   for (const [name, value] of Object.entries(secrets)) assert.ok(!dump.includes(value), `${name} is not stored as such: ${dump.split('\n').find((r) => r.includes(value))?.slice(0, 600)}`);
 });

@@ -3,8 +3,8 @@
 // switched off. Also: bad WebAuthn input gets a 4xx, and challenges are single-use and expire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'kysely';
 import { storeChallenge, takeChallenge } from '../../src/domain/mfa/webauthn/challenges.ts';
+import { dumpDatabase } from '../helpers/db-dump.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn, type Page } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -24,17 +24,6 @@ async function accountSession(s: TestServer, user: { email: string; password: st
 async function post(browser: HttpBrowser, page: Page, action: string, fields: Record<string, string>) {
   const f = formOn(page, action);
   return browser.request(f.action, { form: { ...f.fields, ...fields } });
-}
-
-/** every row of every table, as text (what a stolen database dump holds) */
-async function dumpDatabase(s: TestServer): Promise<string> {
-  const tables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`.execute(s.services.db);
-  const parts: string[] = [];
-  for (const { table_name } of tables.rows) {
-    const rows = await sql<{ row: string }>`SELECT row_to_json(t)::text AS row FROM ${sql.table(table_name)} t`.execute(s.services.db);
-    parts.push(...rows.rows.map((r) => r.row));
-  }
-  return parts.join('\n');
 }
 
 test('recovery-codes-viewable-after-reauthentication: password + second factor, audited and mailed; a used code is not shown', async (t) => {
@@ -103,7 +92,7 @@ test('no-plaintext-recovery-code-at-rest: a database dump holds no code; the sea
   const [alice, bob] = [await makeUser(s.services), await makeUser(s.services)];
   const a = await enrollTotp(s.services, alice);
   await enrollTotp(s.services, bob);
-  const dump = await dumpDatabase(s);
+  const dump = await dumpDatabase(s.services.db);
   assert.ok(dump.includes(alice.email), 'the dump is real');
   for (const code of a.recoveryCodes) {
     for (const form of [code, code.replace(/-/g, ''), code.toLowerCase()]) assert.ok(!dump.includes(form), `${form} is not stored as such`);
