@@ -90,6 +90,8 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
       case 'done':
         await db.deleteFrom('challenge_sessions').where('uid', '=', uid).execute();
         return issueCode(s, result);
+      case 'method_refused':
+        return error(400, 'redirect_to_web', `${result.organization} does not allow its members to sign in with a password. Sign in in your browser: ${deps.issuer}/account.`);
       case 'throttled':
         return { ...error(429, 'too_many_attempts', 'Too many attempts. Wait a few minutes, then try again.'), retryAfter: 60 };
       case 'invalid':

@@ -38,6 +38,7 @@ export type AuditEventName =
   | 'webauthn.sign_count_regression'
   | 'mfa.throttled'
   | 'login.throttled'
+  | 'login.method_refused'
   | 'user.signed_up'
   | 'user.invited'
   | 'invitation.accepted'

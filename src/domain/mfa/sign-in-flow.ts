@@ -18,6 +18,7 @@ import type { SecurityKeys } from './security-keys.service.ts';
 import type { WebAuthn } from './webauthn/webauthn.service.ts';
 import { findUserRowByEmail } from '../users/user.repository.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
+import { memberRestriction } from '../federation/sign-in-methods.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 export type { Amr };
@@ -34,7 +35,9 @@ export type FlowResult =
   | { outcome: 'throttled' }
   | { outcome: 'expired' }
   /** a passkey without user verification: one factor, not enough for an account that has two */
-  | { outcome: 'one_factor' };
+  | { outcome: 'one_factor' }
+  /** an organization of the user does not allow this sign-in method */
+  | { outcome: 'method_refused'; organization: string; allowed: string[] };
 
 /** where a sign-in stands between steps: which second factors it can use now, and which it may set up */
 export interface FactorChoice {
@@ -129,6 +132,12 @@ export function createSignInFlow(deps: {
       const user: AuthenticatedUser | null = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
       await Promise.all([throttle.success(accountKey), ipKey ? throttle.refund(ipKey, PER_IP) : undefined]);
+      // an organization of the user that allows only upstream providers: the right password goes no further
+      const refusing = await memberRestriction(db, user.id, 'password');
+      if (refusing) {
+        await recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } });
+        return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
+      }
       const [kinds, decision] = await Promise.all([twoFactor.factorKinds(user.id), deps.policy.decide({ userId: user.id, ...request })]);
       const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {

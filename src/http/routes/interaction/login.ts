@@ -20,6 +20,11 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       }
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
+      if (result.outcome === 'method_refused') {
+        const names = new Map((doors?.providers ?? []).map((p) => [p.name, p.displayName] as const));
+        const allowed = result.allowed.map((m) => (m === 'password' ? 'email and password' : names.get(m) ?? m)).join(', ');
+        return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `${result.organization} does not allow its members to sign in with a password. Allowed: ${allowed}.` }, uid);
+      }
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         // the same answer for an unknown email and a wrong password; a lock says only "later"
         const throttled = result.outcome === 'throttled';
