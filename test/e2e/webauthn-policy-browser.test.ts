@@ -67,6 +67,8 @@ test('security-keys-only-forces-key-enrollment for an authenticator-app member; 
   await page.getByLabel('Name of this key').fill('Work key');
   await page.getByRole('button', { name: 'Add security key or passkey' }).click();
   const claims = (await redeem(rp.config, req, await callback)).claims()!;
+  // the browser's own navigation to the app must be over before the next one starts
+  await page.waitForURL((u) => u.pathname === '/callback');
   assert.deepEqual(claims.amr, ['pwd', 'otp', 'hwk', 'user', 'mfa'], 'what happened: password, app code, and the new key signing (with user verification)');
   assert.equal(claims.acr, ACR_MFA);
   assert.deepEqual(await s.services.twoFactor.factorKinds(member.id), ['webauthn', 'totp'], 'the app stays; nothing was replaced');
