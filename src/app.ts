@@ -42,6 +42,7 @@ import forgotPassword from './http/routes/public/forgot-password.ts';
 import resetPassword from './http/routes/public/reset-password.ts';
 import join from './http/routes/public/join.ts';
 import { createProvider } from './oidc/provider.ts';
+import { cookieNames } from './config/cookie-names.ts';
 import { watchSigningKeys } from './http/key-watch.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
 import adminApi from './http/routes/api/admin-api.ts';
@@ -95,6 +96,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(formbody);
     await forms.register(csrf, {
       sessionPlugin: '@fastify/cookie',
+      cookieKey: cookieNames(config.secure).csrf,
       cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: config.secure, signed: true },
     });
     await forms.register(interactionIndex, interactionDeps);

@@ -3,14 +3,16 @@
 // who knows the address can renew never blocks the owner on a browser they have signed in from before.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cookieNames } from '../config/cookie-names.ts';
 import type { KnownDevice } from '../domain/users/password-throttle.ts';
 
-const NAME = 'gh_device';
+// both spellings are read (an http development issuer has no prefix); the https one is written on https issuers
+const NAMES = [cookieNames(true).device, cookieNames(false).device];
 const MAX_AGE_SECONDS = 365 * 86400;
 
 /** the verified device cookie of this request, if any */
 export function knownDevice(req: FastifyRequest): KnownDevice | null {
-  const raw = req.cookies?.[NAME];
+  const raw = NAMES.map((n) => req.cookies?.[n]).find(Boolean);
   if (!raw) return null;
   const unsigned = req.unsignCookie(raw);
   if (!unsigned.valid || !unsigned.value) return null;
@@ -22,5 +24,5 @@ export function knownDevice(req: FastifyRequest): KnownDevice | null {
 export function rememberDevice(req: FastifyRequest, reply: FastifyReply, userId: string, epoch: number, secure: boolean): void {
   const known = knownDevice(req);
   if (known?.userId === userId && known.epoch === epoch) return;
-  reply.setCookie(NAME, `${userId}.${epoch}.${randomBytes(16).toString('base64url')}`, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: MAX_AGE_SECONDS });
+  reply.setCookie(cookieNames(secure).device, `${userId}.${epoch}.${randomBytes(16).toString('base64url')}`, { signed: true, httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: MAX_AGE_SECONDS });
 }

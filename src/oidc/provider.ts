@@ -16,6 +16,7 @@ import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './ada
 import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
+import { cookieNames } from '../config/cookie-names.ts';
 import { authContext, loginPolicy } from './login-policy.ts';
 import { idpClaim } from './idp-claim.ts';
 
@@ -82,6 +83,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     jwks: { keys: deps.jwks as never[] },
     cookies: {
       keys: config.cookieKeys,
+      names: (({ session, interaction, resume }) => ({ session, interaction, resume }))(cookieNames(config.secure)),
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.secure },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: config.secure },
     },

@@ -1,15 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
+import { cookieNames } from '../../../config/cookie-names.ts';
 import type { AccountDeps } from './deps.ts';
 
-const STATE_COOKIE = 'gh_account_state';
 
 /**
  * The account pages sign people in like any app does: an authorization request (PKCE) to Gatehouse itself, so the
  * same sign-in, 2FA and session rules apply. The page then reads the session cookie that sign-in left.
  */
 export default async function accountSignIn(app: FastifyInstance, deps: AccountDeps) {
+  const STATE_COOKIE = cookieNames(deps.secure).accountState;
   // ?fresh=1: a new sign-in even over a live session (prompt=login), before making something sensitive such as a
   // personal access token; ?return=tokens comes back to that page
   app.get<{ Querystring: { fresh?: string; return?: string } }>(
