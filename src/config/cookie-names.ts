@@ -3,19 +3,20 @@
 // provider's interaction cookies live under /interaction/<uid> and /oidc/auth/<uid>, the account sign-in's state
 // under /account). On plain http (development, loopback tests) browsers refuse prefixed cookies, so there are none.
 export function cookieNames(secure: boolean) {
-  const host = (name: string) => (secure ? `__Host-${name}` : name);
-  const pathBound = (name: string) => (secure ? `__Secure-${name}` : name);
+  // on http: the libraries' usual names (oidc-provider's `_session`…, @fastify/csrf-protection's `_csrf`)
+  const host = (name: string, plain: string) => (secure ? `__Host-${name}` : plain);
+  const pathBound = (name: string, plain: string) => (secure ? `__Secure-${name}` : plain);
   return {
     /** the provider's session (Path=/) */
-    session: host('session'),
+    session: host('session', '_session'),
     /** the provider's interaction (Path=/interaction/<uid>) and its resume (Path=/oidc/auth/<uid>) */
-    interaction: pathBound('interaction'),
-    resume: pathBound('interaction_resume'),
+    interaction: pathBound('interaction', '_interaction'),
+    resume: pathBound('interaction_resume', '_interaction_resume'),
     /** our forms' CSRF secret (Path=/) */
-    csrf: host('csrf'),
+    csrf: host('csrf', '_csrf'),
     /** the device cookie (Path=/) */
-    device: host('gh_device'),
+    device: host('gh_device', 'gh_device'),
     /** the account pages' sign-in state (Path=/account) */
-    accountState: pathBound('gh_account_state'),
+    accountState: pathBound('gh_account_state', 'gh_account_state'),
   };
 }

@@ -84,7 +84,8 @@ test('personal-token-carries-its-provenance: made from a 2FA sign-in, introspect
   assert.notEqual(row.token_sha256, made.token);
   assert.ok(!(await browser.get(`${s.issuer}/account/tokens`)).body.includes(made.token!), 'not shown again');
   // a look-alike, an unknown token and a revoked one all answer the same
-  assert.deepEqual(await introspect(s, rs, `${made.token!.slice(0, -1)}x`), { active: false });
+  const lookAlike = `${made.token!.slice(0, -1)}${made.token!.endsWith('x') ? 'y' : 'x'}`;
+  assert.deepEqual(await introspect(s, rs, lookAlike), { active: false });
   const list = await browser.get(`${s.issuer}/account/tokens`);
   const revoked = await browser.follow(await submit(browser, list, `/account/tokens/${row.id}/revoke`, {}));
   assert.match(revoked.body, /The token was revoked/);
