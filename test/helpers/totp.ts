@@ -46,10 +46,10 @@ export function daysFrom(base: Date, days: number, utcTime?: string): Date {
   return d;
 }
 
-/** "2026-12-02": the UTC calendar day, as a date input sends it */
+/** "YYYY-MM-DD": the UTC calendar day, as a date input sends it */
 export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** "2 Dec 2026": the UTC day as the pages show it (written out here, not imported: `day` in src/http/routes/admin/deps.ts is under test) */
+/** "D Mon YYYY": the UTC day as the pages show it (written out here, not imported: `day` in src/http/routes/admin/deps.ts is under test) */
 export const dayText = (d: Date): string => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
