@@ -1,6 +1,7 @@
 // oidc-provider storage in PostgreSQL. Every model lives in oidc_payloads; clients come from oidc_clients.
 // Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
 // and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
+import { isUuid } from '../domain/ids.ts';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
@@ -49,7 +50,6 @@ function openSecrets(model: string, payload: AdapterPayload, box: SecretBox): Ad
   return { ...rest, ...(secrets.jti ? { jti: secrets.jti } : {}), ...(secrets.userCode ? { userCode: secrets.userCode } : {}) } as AdapterPayload;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** whom a row speaks for, and the epoch to stamp on it if it is new (or changes hands) */
 function stampFor(model: string, payload: AdapterPayload): { accountId: string | null; epoch: RawBuilder<number> | number | null; explicit: boolean } {
@@ -62,7 +62,7 @@ function stampFor(model: string, payload: AdapterPayload): { accountId: string |
     if (login?.accountId) [accountId, explicit] = [login.accountId, typeof login.epoch === 'number' ? login.epoch : undefined];
     else accountId = p.session?.accountId;
   }
-  if (!accountId || !UUID.test(accountId)) return { accountId: null, epoch: null, explicit: false };
+  if (!accountId || !isUuid(accountId)) return { accountId: null, epoch: null, explicit: false };
   const epoch = explicit ?? inheritedEpoch(accountId) ?? currentEpoch(accountId);
   return { accountId, epoch, explicit: explicit !== undefined };
 }

@@ -1,6 +1,8 @@
 // The provider's endpoints during a database outage (stopped, restarting, connections killed, pool exhausted): they
 // fail closed like our own routes, with 503 + Retry-After, instead of the library's 500 server_error — so that
 // clients and proxies retry, and no session or token exists without its row.
+import { errorPage } from './request-guards.ts';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
 
@@ -22,14 +24,8 @@ export function failClosedDuringOutages(provider: Provider, render: Render): voi
       outage.add(ctx);
     }
     if (!outage.has(ctx) || ctx.headerSent) return;
-    ctx.status = 503;
     ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
     ctx.set('cache-control', 'no-store');
-    if (ctx.accepts('json', 'html') === 'html') {
-      ctx.type = 'html';
-      ctx.body = render('oidc/error.njk', { error: 'temporarily_unavailable', explanation: MESSAGE });
-    } else {
-      ctx.body = { error: 'temporarily_unavailable', error_description: MESSAGE };
-    }
+    errorPage(ctx as KoaContextWithOIDC, render, 503, 'temporarily_unavailable', MESSAGE);
   });
 }

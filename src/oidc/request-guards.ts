@@ -51,7 +51,8 @@ export function includeSidInIdTokens(provider: Provider) {
   (provider.Client.prototype as unknown as { includeSid(): boolean }).includeSid = () => true;
 }
 
-function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {
+/** our error page for browsers, an OAuth-style JSON error for everyone else */
+export function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {
   ctx.status = status;
   if (ctx.accepts('json', 'html') === 'html') {
     ctx.type = 'html';

@@ -2,6 +2,7 @@
 // email change does not move a link. Making or removing a link is a credential change (bumpCredentialEpoch in its
 // transaction). An existing account is linked only after its own sign-in (password + its second factor) completed in
 // the same interaction, under the epoch the link was proposed in.
+import { isUuid } from '../ids.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { bumpCredentialEpoch, epochIsCurrent } from '../accounts/credential-epoch.ts';
@@ -28,7 +29,6 @@ export interface PendingLink {
   displayName: string;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; ttlSeconds: number; users: Pick<UserService, 'verifyPassword'> }) {
   const { db, clock } = deps;
@@ -140,7 +140,7 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
 
     /** the issuer that vouched for a federated sign-in of this user at this auth_time (the `idp` claim) */
     async idpFor(userId: string, authTime: number): Promise<string | null> {
-      if (!UUID_RE.test(userId) || !Number.isFinite(authTime)) return null;
+      if (!isUuid(userId) || !Number.isFinite(authTime)) return null;
       const row = await db
         .selectFrom('federated_sign_ins')
         .select('issuer')
@@ -174,7 +174,7 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
      * credential change on the account page does); an account without one has only its session to show.
      */
     async unlink(userId: string, linkId: string, password: string | undefined, meta: RequestMeta): Promise<void> {
-      if (!UUID_RE.test(linkId)) throw new NotFoundError('link_not_found', 'There is no such linked provider.');
+      if (!isUuid(linkId)) throw new NotFoundError('link_not_found', 'There is no such linked provider.');
       if (Boolean((await userRow({ id: userId }))?.password_hash) && !(await deps.users.verifyPassword(userId, password ?? '', meta))) {
         throw new DomainError('invalid_password', 'Incorrect password: the provider is still linked.', 401);
       }

@@ -1,4 +1,5 @@
 // Tenants ("organizations" to people): members with roles, and the 2FA policy tenant admins control.
+import { isUuid } from '../ids.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TenantRole } from '../../db/database.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
@@ -14,7 +15,6 @@ import { findUserRowByEmail } from '../users/user.repository.ts';
 import type { RequestMeta, User } from '../users/user.service.ts';
 
 export const ROLES: TenantRole[] = ['owner', 'admin', 'member'];
-export const SIGN_IN_METHODS = ['password'] as const;
 
 export interface Tenant {
   id: string;
@@ -44,7 +44,6 @@ export class ForbiddenError extends DomainError {
 }
 
 const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type TenantRow = { id: string; slug: string; name: string; require_2fa: boolean; enforce_from: Date | null; allowed_methods: string[]; second_factors: string[] };
 const toTenant = (r: TenantRow): Tenant => ({
@@ -80,7 +79,7 @@ export function createTenantService(deps: {
 
   /** the role of an accepted member (a pending invitation gives no role) */
   async function roleOf(tenantId: string, userId: string): Promise<TenantRole | null> {
-    if (!UUID_RE.test(userId)) return null;
+    if (!isUuid(userId)) return null;
     const row = await db.selectFrom('tenant_members').select('role').where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('accepted_at', 'is not', null).executeTakeFirst();
     return row?.role ?? null;
   }
@@ -103,10 +102,16 @@ export function createTenantService(deps: {
   }
 
   async function memberRow(tenantId: string, userId: string) {
-    if (!UUID_RE.test(userId)) return undefined;
+    if (!isUuid(userId)) return undefined;
     return db.selectFrom('tenant_members').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
   }
 
+
+  /** the sign-in methods an organization may allow: email and password, and each upstream OpenID provider by name */
+  async function signInMethodChoices(): Promise<{ value: string; label: string }[]> {
+    const upstreams = await db.selectFrom('upstream_providers').select(['name', 'display_name']).orderBy('display_name').execute();
+    return [{ value: 'password', label: 'Email and password' }, ...upstreams.map((u) => ({ value: u.name, label: u.display_name }))];
+  }
   return {
     bySlug,
     roleOf,
@@ -122,7 +127,7 @@ export function createTenantService(deps: {
     },
 
     async listForUser(userId: string): Promise<TenantClaim[]> {
-      if (!UUID_RE.test(userId)) return [];
+      if (!isUuid(userId)) return [];
       const rows = await db
         .selectFrom('tenant_members as m')
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
@@ -134,11 +139,7 @@ export function createTenantService(deps: {
       return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, role: r.role, requires_2fa: r.require_2fa }));
     },
 
-    /** the sign-in methods an organization may allow: email and password, and each upstream OpenID provider by name */
-    async signInMethodChoices(): Promise<{ value: string; label: string }[]> {
-      const upstreams = await db.selectFrom('upstream_providers').select(['name', 'display_name']).orderBy('display_name').execute();
-      return [{ value: 'password', label: 'Email and password' }, ...upstreams.map((u) => ({ value: u.name, label: u.display_name }))];
-    },
+    signInMethodChoices,
 
     /** the 2FA requirement (with an optional start date: the grace period) and the allowed sign-in methods */
     async updatePolicy(tenant: Tenant, input: { require2fa?: boolean; enforceFrom?: Date | null; allowedMethods?: string[]; secondFactors?: string[] }, actorId: string | null, meta: RequestMeta = {}): Promise<Tenant> {
@@ -147,8 +148,7 @@ export function createTenantService(deps: {
       if (!factors.length || factors.some((f) => !(FACTOR_KINDS as readonly string[]).includes(f)) || !factors.includes('webauthn')) {
         throw new ValidationError('invalid_second_factors', 'Allowed second factors: every kind, or security keys and passkeys only.');
       }
-      // `password` and each upstream OpenID provider by name (domain/federation)
-      const known = [...SIGN_IN_METHODS, ...(await db.selectFrom('upstream_providers').select('name').execute()).map((u) => u.name)];
+      const known = (await signInMethodChoices()).map((m) => m.value);
       if (!methods.length || methods.some((m) => !known.includes(m))) {
         throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${known.join(', ')} (at least one).`);
       }
@@ -281,7 +281,7 @@ export function createTenantService(deps: {
         .limit(Math.min(filter.limit ?? 100, 500));
       // a prefix match: LIKE's wildcards in the filter are escaped (event names contain "_")
       if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[\\%_]/g, '\\$&')}%`);
-      if (filter.userId && UUID_RE.test(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
+      if (filter.userId && isUuid(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
       return q.execute();
     },
 

@@ -2,6 +2,7 @@
 // creator had signed in (amr, acr, auth_time), so a resource server sees the same provenance as with any token.
 // A token is live while: not revoked, not expired, its user's credential epoch unchanged, its organization (if
 // bound to one) still counts the user as a member, and today's 2FA policy accepts its provenance.
+import { isUuid } from '../ids.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
@@ -210,7 +211,7 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
 
     /** revokes one token of the user (or, with tenantId, one bound to that organization: its admins' power) */
     async revoke(actor: User, tokenId: string, scope: { userId: string } | { tenantId: string }, meta: RequestMeta): Promise<void> {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tokenId)) throw new NotFoundError('token_not_found', 'No such token.');
+      if (!isUuid(tokenId)) throw new NotFoundError('token_not_found', 'No such token.');
       await db.transaction().execute(async (trx) => {
         let q = trx.updateTable('personal_tokens').set({ revoked_at: sqlNow(clock) }).where('id', '=', tokenId).where('revoked_at', 'is', null);
         q = 'userId' in scope ? q.where('user_id', '=', scope.userId) : q.where('tenant_id', '=', scope.tenantId);

@@ -1,3 +1,4 @@
+import { isUuid } from '../ids.ts';
 import type { Db } from '../../db/database.ts';
 
 export function normalizeEmail(email: string): string {
@@ -10,6 +11,6 @@ export function findUserRowByEmail(db: Db, email: string) {
 
 export function findUserRowById(db: Db, id: string) {
   // ids are uuids; anything else cannot exist (and must not reach PostgreSQL as a cast error)
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return Promise.resolve(undefined);
+  if (!isUuid(id)) return Promise.resolve(undefined);
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -1,3 +1,4 @@
+import { isUuid } from '../ids.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
@@ -90,7 +91,7 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
 
     /** the user and whether they have an active authenticator, in one query (claims on every token) */
     async findWithFactors(id: string): Promise<UserWithFactors | null> {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+      if (!isUuid(id)) return null;
       const row = await db
         .selectFrom('users')
         .selectAll('users')

@@ -1,3 +1,4 @@
+import { bearerToken } from '../bearer.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
@@ -32,8 +33,8 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
  */
 function access(req: FastifyRequest, opts: MetricsOptions): 'ok' | 'unauthorized' | 'hidden' {
   if (opts.token) {
-    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return m && timingSafeEqual(digest(m[1]!), digest(opts.token)) ? 'ok' : 'unauthorized';
+    const presented = bearerToken(req.headers.authorization);
+    return presented && timingSafeEqual(digest(presented), digest(opts.token)) ? 'ok' : 'unauthorized';
   }
   if (opts.production) return 'hidden';
   const direct = !req.headers['x-forwarded-for'] && !req.headers.forwarded;

@@ -1,5 +1,6 @@
 // The JSON admin API: the admin console's operations for programs, at /api/v1. Authenticated with an access token
 // Gatehouse issued (scope `admin`); the token's user must be an owner or admin of the tenant in the URL.
+import { bearerToken } from '../../bearer.ts';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantRole } from '../../../db/database.ts';
 import { DomainError, ValidationError } from '../../../domain/errors.ts';
@@ -89,13 +90,12 @@ export default async function adminApi(app: FastifyInstance, deps: AdminApiDeps)
     // authentication and tenant authorization come first: before the body is parsed or validated
     api.addHook('onRequest', async (req, reply) => {
       reply.header('cache-control', 'no-store');
-      const header = req.headers.authorization;
-      const m = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-      if (!m) {
+      const presented = bearerToken(req.headers.authorization);
+      if (!presented) {
         reply.header('www-authenticate', REALM);
         return apiError(reply, 401, 'unauthorized', 'Send an access token: Authorization: Bearer <token>.');
       }
-      const token = await deps.verifyToken(m[1]!);
+      const token = await deps.verifyToken(presented);
       const user = token ? await deps.users.findById(token.accountId) : null;
       if (!token || !user) {
         reply.header('www-authenticate', `${REALM}, error="invalid_token", error_description="The access token is invalid or expired."`);

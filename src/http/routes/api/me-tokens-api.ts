@@ -1,6 +1,7 @@
 // /api/v1/me/tokens: a user's own personal access tokens as JSON, for tools that manage them. Authenticated with an
 // access token Gatehouse issued with scope `tokens`; creating one needs that token's sign-in to be fresh (15
 // minutes) and strong enough for the user's 2FA rules, exactly as on the account page.
+import { bearerToken } from '../../bearer.ts';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import type { PersonalTokenService, Provenance } from '../../../domain/tokens/personal-token.service.ts';
@@ -35,8 +36,8 @@ export default async function meTokensApi(app: FastifyInstance, deps: { verifyTo
   app.decorateRequest('meToken', null);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    const token = m ? await deps.verifyToken(m[1]!) : null;
+    const presented = bearerToken(req.headers.authorization);
+    const token = presented ? await deps.verifyToken(presented) : null;
     const user = token ? await deps.users.findById(token.accountId) : null;
     if (!token || !user) {
       reply.header('www-authenticate', 'Bearer realm="gatehouse", error="invalid_token"');
@@ -48,7 +49,7 @@ export default async function meTokensApi(app: FastifyInstance, deps: { verifyTo
       reply.header('www-authenticate', `Bearer realm="gatehouse", error="insufficient_scope", scope="${TOKENS_SCOPE}"`);
       return fail(reply, 403, 'insufficient_scope', `The access token lacks the "${TOKENS_SCOPE}" scope.`);
     }
-    (req as unknown as { meToken: unknown }).meToken = { user, from: { amr: token.amr, acr: token.acr, authTime: token.authTime, source: { model: 'AccessToken', id: storedId('AccessToken', m![1]!) } } };
+    (req as unknown as { meToken: unknown }).meToken = { user, from: { amr: token.amr, acr: token.acr, authTime: token.authTime, source: { model: 'AccessToken', id: storedId('AccessToken', presented!) } } };
   });
   const who = (req: unknown) => (req as { meToken: { user: Awaited<ReturnType<UserService['findById']>> & object; from: Provenance } }).meToken;
 
