@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Generated, type Transaction, type ColumnType } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, sql, type DialectAdapter, type Generated, type Transaction, type ColumnType } from 'kysely';
 import pg from 'pg';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -319,6 +319,30 @@ export interface Database {
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
+/** the advisory lock every migration run holds (migrate.ts); kysely's own id, so older versions exclude ours too */
+export const MIGRATION_LOCK = 3853314791062309107n;
+
+/**
+ * kysely's migration lock is a session-level advisory lock taken and released in two statements outside the
+ * migrations' transaction. Behind PgBouncer's transaction pooling those two statements can run on different server
+ * connections, and the lock then stays held by a pooled connection forever: the next start waits on it. Ours is a
+ * transaction-level lock instead, taken first thing in the transaction the migrations run in (migrate.ts) and again
+ * here (re-entrant), released by its commit or rollback on the same server connection whatever happens.
+ */
+class TransactionLockAdapter extends PostgresAdapter {
+  override async acquireMigrationLock(db: Kysely<any>): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(db);
+  }
+
+  override async releaseMigrationLock(): Promise<void> {}
+}
+
+class GatehouseDialect extends PostgresDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionLockAdapter();
+  }
+}
+
 export function createDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString,
@@ -332,5 +356,5 @@ export function createDb(connectionString: string, opts: { max?: number; applica
   // report to the pool, checked-out ones to their own listener; the query in flight still fails and is answered
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new GatehouseDialect({ pool }) });
 }

@@ -1,13 +1,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { MIGRATION_LOCK } from './database.ts';
 import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration';
 
 export const migrationFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 export function migrator(db: Kysely<any>): Migrator {
-  // kysely's PostgreSQL adapter takes pg_advisory_xact_lock around every run, so two nodes starting together don't race
   return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) });
 }
 
@@ -19,12 +19,22 @@ function check(result: MigrationResultSet): MigrationResultSet {
   return result;
 }
 
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  return check(await migrator(db).migrateToLatest());
+// Every run happens inside one transaction of ours that first takes the migration lock (transaction-level, see
+// database.ts), so two nodes starting together don't race — not even to create kysely's own tables — and the lock
+// cannot outlive the run, even behind PgBouncer's transaction pooling. A failed migration rolls the whole run back.
+function locked(db: Kysely<any>, run: (m: Migrator) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(trx);
+    return check(await run(migrator(trx)));
+  });
 }
 
-export async function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {
-  return check(await migrator(db).migrateDown());
+export function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  return locked(db, (m) => m.migrateToLatest());
+}
+
+export function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {
+  return locked(db, (m) => m.migrateDown());
 }
 
 /** true when every migration file has been applied */
