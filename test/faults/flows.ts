@@ -20,11 +20,29 @@ export async function client(rig: Rig, opts: { firstParty?: boolean } = {}): Pro
   return makeClient(rig.services, { firstParty: opts.firstParty ?? true, grantTypes: ['refresh_token', 'client_credentials'] as never });
 }
 
+/** a step that did not get the page it needed: its status, for a tally */
+export class StepFailed extends Error {
+  constructor(what: string, readonly page: Page) {
+    super(`${what}: ${page.status} at ${page.url} ${page.body.slice(0, 300)}`);
+  }
+  get status(): number {
+    return this.page.status;
+  }
+  get retryAfter(): string | null {
+    return this.page.headers.get('retry-after');
+  }
+}
+
+// discovery documents, once per client: a load measures sign-ins, not discovery
+const discovered = new Map<string, Awaited<ReturnType<typeof discover>>>();
+
 export async function startSignIn(rig: Rig, c: Client): Promise<{ browser: HttpBrowser; req: AuthRequest; login: Page }> {
-  const config = await discover(rig.url, c);
-  const req = await authorizationRequest(config, c.redirectUri);
+  const key = `${rig.url} ${c.clientId}`;
+  if (!discovered.has(key)) discovered.set(key, await discover(rig.url, c));
+  const req = await authorizationRequest(discovered.get(key)!, c.redirectUri);
   const browser = new HttpBrowser();
   const login = await browser.get(req.url);
+  if (login.status !== 200) throw new StepFailed('the sign-in page', login);
   return { browser, req, login };
 }
 
@@ -77,7 +95,7 @@ export async function signIn(rig: Rig, c: Client, user: { email: string; passwor
   let step = await submit(rig, browser, login, '/login', { email: user.email, password: user.password }, undefined, stop);
   if (step.page.url.endsWith('/totp')) step = await submit(rig, browser, step.page, '/totp', { code: user.code!() }, undefined, stop);
   if (step.page.body.includes('/consent"')) step = await submit(rig, browser, step.page, '/consent', {}, undefined, stop);
-  if (!stop(step.page.url)) throw new Error(`sign-in did not reach the callback: ${step.page.url} ${step.page.status} ${step.page.body.slice(0, 300)}`);
+  if (!stop(step.page.url)) throw new StepFailed('the sign-in did not reach the callback', step.page);
   return { req, callbackUrl: step.page.url };
 }
 
