@@ -4,18 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
-import { newDatabase } from '../helpers/db.ts';
 import { formOn, type HttpBrowser, type Page } from '../helpers/http-browser.ts';
 import { atCallback, client, redeemCode, startSignIn, submit, userWithTotp, type Client } from './flows.ts';
 import { reportRow } from './report.ts';
-import { fileScope, startRig, type Rig } from './rig.ts';
+import { fileScope, rigOnFreshDatabase, type Rig } from './rig.ts';
 
 let rig: Rig;
 const scope = fileScope(after);
 before(async () => {
-  const db = await newDatabase();
-  scope.after(() => db.drop());
-  rig = await startRig(scope, { nodes: 3, databaseUrl: db.url, clockOffsets: [undefined, '+20s', '-20s'] });
+  rig = await rigOnFreshDatabase(scope, { nodes: 3, clockOffsets: [undefined, '+20s', '-20s'] });
 });
 
 /** follows redirects with every request pinned to one node, up to the client's callback */

@@ -11,12 +11,12 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../src/db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedHandle } from '../../src/db/embedded.ts';
-import { adminQuery, newDatabase } from '../helpers/db.ts';
+import { adminQuery } from '../helpers/db.ts';
 import { freePort } from '../helpers/net.ts';
 import { atCallback, client, startSignIn, submit, token, userWithTotp } from './flows.ts';
 import { recoveryAfter, startLoad, type LoadResult } from './load.ts';
 import { reportRow } from './report.ts';
-import { startRig, tail, waitFor, type Rig } from './rig.ts';
+import { rigOnFreshDatabase, startRig, tail, waitFor, type Rig } from './rig.ts';
 
 /** what must survive: ids (and spent steps) of everything committed so far */
 async function snapshot(db: Kysely<Database>) {
@@ -99,10 +99,8 @@ test('database-restart-fails-closed-and-heals: PostgreSQL restarted under load; 
 });
 
 test('killed-connections-fail-closed-and-heal: pg_terminate_backend on all our connections under load; as a restart', async (t) => {
-  const db = await newDatabase();
-  t.after(() => db.drop());
-  const rig = await startRig(t, { nodes: 2, databaseUrl: db.url });
-  const dbName = new URL(db.url).pathname.slice(1);
+  const rig = await rigOnFreshDatabase(t, { nodes: 2 });
+  const dbName = new URL(rig.databaseUrl).pathname.slice(1);
   await history(rig);
   const load = await startLoad(rig, { workers: 4, seconds: 15 });
   await new Promise((r) => setTimeout(r, 4000));
@@ -124,10 +122,8 @@ test('killed-connections-fail-closed-and-heal: pg_terminate_backend on all our c
 });
 
 test('pool-exhaustion-waits-boundedly: every pooled connection held; 503 + Retry-After within seconds, /healthz answers, then recovery', async (t) => {
-  const db = await newDatabase();
-  t.after(() => db.drop());
   const POOL = 4;
-  const rig = await startRig(t, { nodes: 2, databaseUrl: db.url, bouncer: { poolSize: POOL, queryWaitTimeout: 2 } });
+  const rig = await rigOnFreshDatabase(t, { nodes: 2, bouncer: { poolSize: POOL, queryWaitTimeout: 2 } });
   const machine = await client(rig);
   const load = await startLoad(rig, { workers: 3, seconds: 16 });
   await new Promise((r) => setTimeout(r, 3000));

@@ -5,18 +5,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as jose from 'jose';
 import { runGatehouse } from '../helpers/cli.ts';
-import { newDatabase } from '../helpers/db.ts';
 import { client, makeUser, token, tokensFor } from './flows.ts';
 import { reportRow } from './report.ts';
-import { startRig } from './rig.ts';
+import { rigOnFreshDatabase } from './rig.ts';
 
 const PUBLISH_DELAY = 6;
 
 test('key-rotation-keeps-every-token-verifiable-across-nodes: an RP with a JWKS cached before the rotation verifies every node\'s tokens', async (t) => {
-  const db = await newDatabase();
-  t.after(() => db.drop());
   const fast = { GATEHOUSE_KEY_PUBLISH_DELAY: String(PUBLISH_DELAY), GATEHOUSE_KEY_POLL_SECONDS: '1' };
-  const rig = await startRig(t, { nodes: 2, databaseUrl: db.url, env: fast });
+  const rig = await rigOnFreshDatabase(t, { nodes: 2, env: fast });
   const user = await makeUser(rig.services);
   const c = await client(rig);
   // one grant per node, each rotated on its node only

@@ -5,19 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { sha256Hex } from '../../src/domain/crypto/tokens.ts';
-import { newDatabase } from '../helpers/db.ts';
 import { client, token, tokensFor, userWithTotp } from './flows.ts';
 import { reportRow } from './report.ts';
-import { fileScope, startRig, waitFor, type Rig } from './rig.ts';
+import { fileScope, rigOnFreshDatabase, waitFor, type Rig } from './rig.ts';
 
 let rig: Rig;
 let dbName: string;
 const scope = fileScope(after);
 before(async () => {
-  const db = await newDatabase();
-  scope.after(() => db.drop());
-  dbName = new URL(db.url).pathname.slice(1);
-  rig = await startRig(scope, { nodes: 2, databaseUrl: db.url });
+  rig = await rigOnFreshDatabase(scope, { nodes: 2 });
+  dbName = new URL(rig.databaseUrl).pathname.slice(1);
 });
 
 /** holds a lock on the refresh token's row until release(): a rotation of it waits at its consume, before its commit */

@@ -3,19 +3,18 @@
 // in transaction pooling. Config files are generated in a temp dir; every process runs in the foreground as our
 // child, on loopback ports, and is killed when the test ends — or when this process exits, whatever the reason.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { createServices, type Services } from '../../src/container.ts';
 import { createDb, type Database } from '../../src/db/database.ts';
 import { testConfig, TEST_COOKIE_KEY, TEST_ENCRYPTION_KEYS } from '../helpers/config.ts';
+import { newDatabase } from '../helpers/db.ts';
 import { freePort } from '../helpers/net.ts';
+import { PIN_HEADER, SERVED_BY, writeBouncerConfig, writeProxyConfig } from './rig-config.ts';
 
-/** the request header that pins a request to one node (HAProxy `use-server`; ignored while that node is down) */
-export const PIN_HEADER = 'x-rig-node';
-/** the response header HAProxy adds: which node answered */
-export const SERVED_BY = 'x-served-by';
+export { PIN_HEADER, SERVED_BY };
 
 const live = new Set<ChildProcess>();
 // a test that throws past its hooks, or a runner that gives up on it, must not leave processes behind
@@ -131,32 +130,7 @@ export async function startRig(t: { after(fn: () => Promise<void>): void }, opts
   t.after(stop);
 
   // ---- PgBouncer: transaction pooling; a client waits at most query_wait_timeout for a server connection
-  writeFileSync(path.join(dir, 'userlist.txt'), `"${user}" "${password}"\n`, { mode: 0o644 });
-  writeFileSync(
-    path.join(dir, 'pgbouncer.ini'),
-    [
-      '[databases]',
-      `${dbName} = host=127.0.0.1 port=${direct.port} dbname=${dbName} user=${user} password=${password}`,
-      '[pgbouncer]',
-      'listen_addr = 127.0.0.1',
-      `listen_port = ${bouncerPort}`,
-      'unix_socket_dir =',
-      'auth_type = md5',
-      `auth_file = ${path.join(dir, 'userlist.txt')}`,
-      'pool_mode = transaction',
-      `default_pool_size = ${opts.bouncer?.poolSize ?? 20}`,
-      'reserve_pool_size = 0',
-      'max_client_conn = 500',
-      `query_wait_timeout = ${opts.bouncer?.queryWaitTimeout ?? 5}`,
-      'server_connect_timeout = 2',
-      'server_login_retry = 1',
-      'ignore_startup_parameters = extra_float_digits,options',
-      'log_connections = 0',
-      'log_disconnections = 0',
-      '',
-    ].join('\n'),
-    { mode: 0o644 },
-  );
+  writeBouncerConfig(dir, { dbName, pgPort: Number(direct.port), port: bouncerPort!, user, password, ...opts.bouncer });
   const asRoot = process.getuid?.() === 0;
   children.bouncer = run('/usr/sbin/pgbouncer', [...(asRoot ? ['-u', 'nobody'] : []), path.join(dir, 'pgbouncer.ini')], { log: path.join(dir, 'pgbouncer.log') });
   const bouncerUrl = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${bouncerPort}/${dbName}`;
@@ -219,45 +193,7 @@ export async function startRig(t: { after(fn: () => Promise<void>): void }, opts
   await Promise.all(nodes.slice(1).map((n) => waitFor(`${n.name} ready`, () => answers(`${n.url}/readyz`), 90)));
 
   // ---- HAProxy: round-robin per request, no stickiness; a refused connection is retried on another node
-  writeFileSync(path.join(dir, '503.http'), [
-    'HTTP/1.1 503 Service Unavailable',
-    'Content-Type: text/plain; charset=utf-8',
-    'Cache-Control: no-store',
-    'Retry-After: 5',
-    'Connection: close',
-    '',
-    'Temporarily unavailable, try again in a few seconds.',
-    '',
-  ].join('\r\n'));
-  writeFileSync(
-    path.join(dir, 'haproxy.cfg'),
-    [
-      'global',
-      '  maxconn 1000',
-      'defaults',
-      '  mode http',
-      '  timeout connect 1s',
-      '  timeout client 30s',
-      '  timeout server 30s',
-      '  timeout check 2s',
-      '  retries 3',
-      '  retry-on conn-failure',
-      '  option redispatch 1',
-      `  errorfile 503 ${path.join(dir, '503.http')}`,
-      'frontend web',
-      `  bind 127.0.0.1:${proxyPort}`,
-      '  default_backend nodes',
-      'backend nodes',
-      '  balance roundrobin',
-      '  option httpchk GET /readyz',
-      '  http-check expect status 200',
-      `  http-response set-header ${SERVED_BY} %[srv_name]`,
-      ...nodes.map((n) => `  use-server ${n.name} if { req.hdr(${PIN_HEADER}) -m str ${n.name} }`),
-      '  default-server inter 500ms fall 2 rise 1',
-      ...nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.port} check`),
-      '',
-    ].join('\n'),
-  );
+  writeProxyConfig(dir, { port: proxyPort!, nodes });
   children.proxy = run('/usr/sbin/haproxy', ['-db', '-f', path.join(dir, 'haproxy.cfg')], { log: path.join(dir, 'haproxy.log') });
   // every node in rotation: as many good answers in a row as there are nodes, each from a different one
   await waitFor('every node behind the proxy', async () => {
@@ -304,4 +240,11 @@ export function fileScope(register: (fn: () => Promise<void>) => void): { after(
     for (const fn of cleanups) await fn().catch((err) => console.error('cleanup failed:', err));
   });
   return { after: (fn) => void cleanups.unshift(fn) };
+}
+
+/** a rig on a fresh clone of the migrated template database, dropped after the rig stops */
+export async function rigOnFreshDatabase(t: { after(fn: () => Promise<void>): void }, opts: Omit<RigOptions, 'databaseUrl'>): Promise<Rig> {
+  const db = await newDatabase();
+  t.after(() => db.drop());
+  return startRig(t, { ...opts, databaseUrl: db.url });
 }

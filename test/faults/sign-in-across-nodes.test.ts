@@ -3,17 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser } from '../helpers/browser.ts';
-import { newDatabase } from '../helpers/db.ts';
 import { atCallback, client, redeemCode, startSignIn, submit, userWithTotp, type Client } from './flows.ts';
 import { reportRow } from './report.ts';
-import { fileScope, startRig, tail, waitFor, type Rig } from './rig.ts';
+import { fileScope, rigOnFreshDatabase, tail, waitFor, type Rig } from './rig.ts';
 
 let rig: Rig;
 const scope = fileScope(after);
 before(async () => {
-  const db = await newDatabase();
-  scope.after(() => db.drop());
-  rig = await startRig(scope, { nodes: 3, databaseUrl: db.url });
+  rig = await rigOnFreshDatabase(scope, { nodes: 3 });
 });
 
 test('sign-in-moves-between-nodes: password, TOTP and consent each on a different node; one code, redeemed once', async () => {

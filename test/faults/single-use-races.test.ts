@@ -3,19 +3,16 @@
 // the others get a clean refusal (never a 5xx), and nothing is written twice.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { newDatabase } from '../helpers/db.ts';
 import { formOn, type Page } from '../helpers/http-browser.ts';
 import { atCallback, client, redeemCode, signIn, startSignIn, submit, token, tokensFor, userWithTotp, type Client } from './flows.ts';
 import { reportRow } from './report.ts';
-import { fileScope, startRig, type Rig } from './rig.ts';
+import { fileScope, rigOnFreshDatabase, type Rig } from './rig.ts';
 
 const N = 50;
 let rig: Rig;
 const scope = fileScope(after);
 before(async () => {
-  const db = await newDatabase();
-  scope.after(() => db.drop());
-  rig = await startRig(scope, { nodes: 3, databaseUrl: db.url });
+  rig = await rigOnFreshDatabase(scope, { nodes: 3 });
 });
 
 function summarise<R extends { status: number; node: string }>(name: string, results: R[], ok: (r: R) => boolean) {
