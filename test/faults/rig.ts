@@ -18,9 +18,17 @@ export { PIN_HEADER, SERVED_BY };
 
 const live = new Set<ChildProcess>();
 // a test that throws past its hooks, or a runner that gives up on it, must not leave processes behind
-process.on('exit', () => {
+const killAll = () => {
   for (const c of live) c.kill('SIGKILL');
-});
+};
+process.on('exit', killAll);
+// the runner stopping this file (Ctrl-C, a timeout): no 'exit' event comes without these
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; log: string }): ChildProcess {
   const fd = openSync(opts.log, 'a');
