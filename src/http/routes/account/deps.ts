@@ -87,3 +87,8 @@ export const DONE_MESSAGES: Record<string, string> = {
   session: 'The session was signed out.',
   app: 'The app can no longer access your account.',
 };
+
+/** the sign-in URL that comes back to `url` (a page that met a signed-out browser) */
+export function signInFor(url: string): string {
+  return `/account/sign-in?${new URLSearchParams({ return: url }).toString()}`;
+}
