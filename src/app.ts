@@ -45,6 +45,7 @@ import { createProvider } from './oidc/provider.ts';
 import { cookieNames } from './config/cookie-names.ts';
 import { watchSigningKeys } from './http/key-watch.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
+import { userActivity } from './domain/audit/audit-log.ts';
 import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
 import meTokensApi from './http/routes/api/me-tokens-api.ts';
@@ -131,6 +132,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       issuer: config.issuer,
       secure: config.secure,
       links: services.links,
+      activity: (id: string) => userActivity(services.db, id, { limit: 15 }),
     });
     await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render, personalTokens: services.personalTokens, tokenPolicy: services.tokenPolicy });
     await forms.register(interactionConsent, interactionDeps);

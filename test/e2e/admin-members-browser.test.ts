@@ -120,6 +120,6 @@ test('members list in Chromium: shield for enrolled, struck through for not enro
   await shoot(page, 'admin-reset', badControls);
   await page.goto(`${s.issuer}/admin/acme/audit`);
   await page.getByRole('heading', { name: 'Audit log' }).waitFor();
-  assert.ok((await page.locator('tr[data-event="tenant.policy_changed"]').count()) >= 1);
+  assert.ok((await page.locator('li[data-event="tenant.policy_changed"]').count()) >= 1);
   await shoot(page, 'admin-audit', badControls);
 });

@@ -111,6 +111,11 @@ export function createSignInFlow(deps: {
 
   return {
     /** where this interaction stands, if past its password step */
+    /** a sign-in completed (every step done): one audit row saying how, and to which app */
+    async signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta): Promise<void> {
+      await recordAudit(db, { event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr } });
+    },
+
     async step(uid: string): Promise<Step | null> {
       return (await findAuthnTransaction(db, clock, uid))?.state ?? null;
     },

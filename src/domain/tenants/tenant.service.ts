@@ -7,6 +7,7 @@ import { removeAllFactors } from '../mfa/factors.ts';
 import { FACTOR_KINDS, type FactorKind } from '../mfa/mfa-policy.ts';
 import { listMembers, membersBeyondActor, type Member } from './member-list.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import { EXPORT_MAX, tenantAuditLog, type AuditFilter } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
@@ -289,25 +290,8 @@ export function createTenantService(deps: {
       });
     },
 
-    async auditLog(tenant: Tenant, filter: { event?: string; userId?: string; limit?: number } = {}) {
-      let q = db
-        .selectFrom('audit_events as a')
-        .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
-        .leftJoin('users as target', 'target.id', 'a.target_user_id')
-        .select(['a.id', 'a.at', 'a.event', 'a.ip', 'a.data', 'actor.email as actor_email', 'target.email as target_email'])
-        // the tenant's own events, and sign-in/2FA events of its members
-        .where((eb) =>
-          eb.or([
-            eb('a.tenant_id', '=', tenant.id),
-            eb.and([eb('a.tenant_id', 'is', null), eb('a.target_user_id', 'in', eb.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenant.id).where('accepted_at', 'is not', null)), eb('a.event', 'in', MEMBER_EVENTS)]),
-          ]),
-        )
-        .orderBy('a.id', 'desc')
-        .limit(Math.min(filter.limit ?? 100, 500));
-      // a prefix match: LIKE's wildcards in the filter are escaped (event names contain "_")
-      if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[\\%_]/g, '\\$&')}%`);
-      if (filter.userId && isUuid(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
-      return q.execute();
+    async auditLog(tenant: Tenant, filter: AuditFilter = {}) {
+      return tenantAuditLog(db, tenant.id, filter, EXPORT_MAX);
     },
 
     async clientTenant(clientId: string): Promise<string | null> {
@@ -321,6 +305,5 @@ export function createTenantService(deps: {
   };
 }
 
-const MEMBER_EVENTS = ['login.succeeded', 'login.failed', 'totp.enabled', 'totp.disabled', 'totp.device_added', 'totp.device_removed', 'recovery_code.used', 'recovery_codes.regenerated', 'recovery_codes.viewed', 'totp.replay', 'mfa.throttled', 'webauthn.added', 'webauthn.removed', 'webauthn.failed', 'webauthn.sign_count_regression'];
 
 export type TenantService = ReturnType<typeof createTenantService>;

@@ -9,6 +9,7 @@ import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
 import type { LinkService } from '../../../domain/federation/link.service.ts';
 import { knownDevice } from '../../device-cookie.ts';
+import type { AuditRow } from '../../../domain/audit/audit-log.ts';
 
 export interface AccountDeps {
   readSession: SessionReader;
@@ -27,6 +28,8 @@ export interface AccountDeps {
   secure: boolean;
   /** upstream identities linked to the account (federation) */
   links?: LinkService;
+  /** the account's recent security events, newest first ("Security activity") */
+  activity(userId: string): Promise<AuditRow[]>;
 }
 
 declare module 'fastify' {

@@ -1,14 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeLabels } from '../../../oidc/interactions.ts';
 import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
+import { describeEvent } from '../../../domain/audit/audit-sentences.ts';
+import { dayTime } from '../admin/deps.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
 export async function accountView(deps: AccountDeps, userId: string, currentSessionId: string | null) {
-  const [status, sessions, apps, organizations] = await Promise.all([
+  const [status, sessions, apps, organizations, activity] = await Promise.all([
     deps.twoFactor.status(userId),
     deps.accounts.sessions(userId),
     deps.accounts.grants(userId),
     deps.tenantsForUser(userId),
+    deps.activity(userId),
   ]);
   const linked = deps.links ? { linkedProviders: await deps.links.list(userId), hasPassword: await deps.links.hasPassword(userId) } : {};
   return {
@@ -18,6 +21,7 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
     apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
     recoveryCodesViewable: deps.recoveryCodesViewable,
+    activity: activity.map((e) => ({ id: e.id, event: e.event, sentence: describeEvent(e), at: { iso: e.at.toISOString(), text: dayTime(e.at) }, ip: e.ip })),
     ...linked,
   };
 }
