@@ -13,6 +13,8 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
     deps.tenantsForUser(userId),
     deps.activity(userId),
   ]);
+  // "Turn off" is not offered while an organization requires 2FA; the page names it
+  const turnOffBlockedBy = status.enabled ? await deps.mfaPolicy.removalBlockedBy(userId, []) : [];
   const linked = deps.links ? { linkedProviders: await deps.links.list(userId), hasPassword: await deps.links.hasPassword(userId) } : {};
   return {
     status,
@@ -21,6 +23,7 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
     apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
     recoveryCodesViewable: deps.recoveryCodesViewable,
+    turnOffBlockedBy,
     activity: activity.map((e) => ({ id: e.id, event: e.event, sentence: describeEvent(e), at: { iso: e.at.toISOString(), text: dayTime(e.at) }, ip: e.ip })),
     ...linked,
   };
