@@ -34,7 +34,7 @@ test('audit log reads as sentences, names the operator for CLI actions, shows no
   const browser = new HttpBrowser();
   const landed = await signInOnPage(browser, await browser.get(`${s.issuer}/admin/acme/audit?event=tenant.member`), owner);
   assert.equal(landed.url, `${s.issuer}/admin/acme/audit?event=tenant.member`);
-  assert.deepEqual(sentences(landed.body), ['operator (CLI) added =HYPERLINK("http://evil.example","Bob") as member', 'operator (CLI) added Olga Owner as owner']);
+  assert.deepEqual(sentences(landed.body), ['operator (CLI) added =HYPERLINK("http://evil.example","Bob") to Acme Inc as member', 'operator (CLI) added Olga Owner to Acme Inc as owner']);
 
   // the sign-in that just happened, in words (password only: the method, not "pwd")
   const signIns = sentences((await browser.get(`${s.issuer}/admin/acme/audit?event=login.`)).body);
@@ -51,7 +51,7 @@ test('audit log reads as sentences, names the operator for CLI actions, shows no
   // paging: 50 a page, then the rest; the filter stays on the "Older events" link
   const first = await browser.get(`${s.issuer}/admin/acme/audit?event=tenant.role_changed`);
   assert.equal(sentences(first.body).length, 50);
-  assert.equal(sentences(first.body)[0], "Olga Owner changed =HYPERLINK(\"http://evil.example\",\"Bob\")'s role from admin to member");
+  assert.equal(sentences(first.body)[0], "Olga Owner changed =HYPERLINK(\"http://evil.example\",\"Bob\")'s role in Acme Inc from admin to member");
   const older = /<a href="([^"]+)" rel="next">Older events<\/a>/.exec(first.body)![1]!.replace(/&amp;/g, '&');
   assert.match(older, /event=tenant.role_changed/);
   const second = await browser.get(`${s.issuer}/admin/acme/audit${older}`);
@@ -62,7 +62,7 @@ test('audit log reads as sentences, names the operator for CLI actions, shows no
   // a date range: the one event ten days ago; "to" counts the whole day
   const day = isoDay(tenDaysAgo);
   const dated = await browser.get(`${s.issuer}/admin/acme/audit?from=${day}&to=${day}`);
-  assert.deepEqual(sentences(dated.body), ['Olga Owner changed the settings: two-factor authentication required']);
+  assert.deepEqual(sentences(dated.body), ['Olga Owner changed the settings of Acme Inc: two-factor authentication required']);
   const bad = await browser.get(`${s.issuer}/admin/acme/audit?from=${day}&to=${isoDay(daysFrom(tenDaysAgo, -1))}`);
   assert.equal(bad.status, 400);
   assert.match(bad.body, /aria-invalid="true" aria-describedby="f-to-error"/);

@@ -8,7 +8,7 @@ import { amrFor } from '../../src/oidc/acr-amr.ts';
 
 const row = (over: Partial<AuditRow>): AuditRow => ({
   id: '1', at: new Date(0), event: 'login.completed', ip: null, user_agent: null, data: {}, actor_user_id: null, actor_email: null, actor_name: null,
-  target_user_id: '00000000-0000-4000-8000-000000000001', target_email: 'ann@example.com', target_name: 'Ann', client_id: 'demo', client_name: 'Demo app', ...over,
+  target_user_id: '00000000-0000-4000-8000-000000000001', target_email: 'ann@example.com', target_name: 'Ann', client_id: 'demo', client_name: 'Demo app', tenant_name: null, ...over,
 });
 
 test('audit sentences name sign-in methods right: password + authenticator is not "pwd"', () => {
@@ -24,8 +24,10 @@ test('audit sentences name sign-in methods right: password + authenticator is no
 });
 
 test('audit sentences show the operator for CLI actions', () => {
-  const cli = row({ event: 'tenant.member_added', user_agent: 'gatehouse-cli', client_name: null, data: { role: 'admin', pending: false } });
-  assert.equal(describeEvent(cli), 'operator (CLI) added Ann as admin');
+  const cli = row({ event: 'tenant.member_added', user_agent: 'gatehouse-cli', client_name: null, tenant_name: 'Acme Inc', data: { role: 'admin', pending: false } });
+  assert.equal(describeEvent(cli), 'operator (CLI) added Ann to Acme Inc as admin');
+  // an organization change never reads as the member doing it to themselves
+  assert.equal(describeEvent({ ...cli, user_agent: null }), 'an operator added Ann to Acme Inc as admin');
   const byAdmin = row({ event: 'tenant.member_2fa_reset', actor_user_id: '00000000-0000-4000-8000-000000000002', actor_name: 'Olga', data: { reason: 'lost phone' } });
   assert.equal(describeEvent(byAdmin), "Olga reset Ann's two-factor authentication (reason: lost phone)");
   assert.equal(describeEvent(row({ event: 'login.failed', data: { reason: 'bad_password' } })), 'A sign-in as Ann to Demo app failed: wrong password');

@@ -39,6 +39,7 @@ export interface AuditRow {
   target_name: string | null;
   client_id: string | null;
   client_name: string | null;
+  tenant_name: string | null;
 }
 
 function baseQuery(db: Kysely<Database>) {
@@ -47,7 +48,8 @@ function baseQuery(db: Kysely<Database>) {
     .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
     .leftJoin('users as target', 'target.id', 'a.target_user_id')
     .leftJoin('oidc_clients as c', 'c.client_id', 'a.client_id')
-    .select(['a.id', 'a.at', 'a.event', 'a.ip', 'a.user_agent', 'a.data', 'a.actor_user_id', 'actor.email as actor_email', 'actor.name as actor_name', 'a.target_user_id', 'target.email as target_email', 'target.name as target_name', 'a.client_id', 'c.name as client_name']);
+    .leftJoin('tenants as t', 't.id', 'a.tenant_id')
+    .select(['t.name as tenant_name', 'a.id', 'a.at', 'a.event', 'a.ip', 'a.user_agent', 'a.data', 'a.actor_user_id', 'actor.email as actor_email', 'actor.name as actor_name', 'a.target_user_id', 'target.email as target_email', 'target.name as target_name', 'a.client_id', 'c.name as client_name']);
 }
 
 type Q = ReturnType<typeof baseQuery>;

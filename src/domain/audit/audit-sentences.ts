@@ -47,6 +47,9 @@ export function describeEvent(e: AuditRow): string {
   const appName = e.client_id === ACCOUNT_CLIENT_ID ? 'the account page' : e.client_name;
   const app = appName ? ` to ${appName}` : '';
   const amr = Array.isArray(d.amr) ? (d.amr as string[]) : null;
+  // changes to an organization are always made by someone: with no signed-in actor, that is the operator
+  const by = actor ?? 'an operator';
+  const org = e.tenant_name ? ` ${e.tenant_name}` : '';
   switch (e.event) {
     case 'login.completed':
       return `${target} signed in${app} with ${methodName(amr, str(d.upstream)) ?? 'an unknown method'}`;
@@ -61,21 +64,21 @@ export function describeEvent(e: AuditRow): string {
     case 'login.method_refused':
       return `${target} was refused: ${str(d.organization) ?? 'an organization'} does not allow that sign-in method`;
     case 'tenant.created':
-      return `${who} created the organization`;
+      return `${by} created the organization${org}`;
     case 'tenant.policy_changed':
-      return `${who} changed the settings: two-factor authentication ${d.require2fa ? `required${d.enforceFrom ? ` from ${String(d.enforceFrom).slice(0, 10)}` : ''}` : 'optional'}`;
+      return `${by} changed the settings${org ? ` of${org}` : ''}: two-factor authentication ${d.require2fa ? `required${d.enforceFrom ? ` from ${String(d.enforceFrom).slice(0, 10)}` : ''}` : 'optional'}`;
     case 'tenant.member_added':
-      return `${who} ${d.resent ? 'invited again' : d.pending ? 'invited' : 'added'} ${target} as ${ROLE_WORDS[str(d.role) ?? ''] ?? 'member'}`;
+      return `${by} ${d.resent ? 'invited again' : d.pending ? 'invited' : 'added'} ${target}${org ? ` to${org}` : ''} as ${ROLE_WORDS[str(d.role) ?? ''] ?? 'member'}`;
     case 'tenant.member_joined':
-      return `${target} accepted the invitation and joined`;
+      return `${target} accepted the invitation and joined${org}`;
     case 'tenant.role_changed':
-      return `${who} changed ${target}'s role from ${ROLE_WORDS[str(d.from) ?? ''] ?? '?'} to ${ROLE_WORDS[str(d.to) ?? ''] ?? '?'}`;
+      return `${by} changed ${target}'s role${org ? ` in${org}` : ''} from ${ROLE_WORDS[str(d.from) ?? ''] ?? '?'} to ${ROLE_WORDS[str(d.to) ?? ''] ?? '?'}`;
     case 'tenant.member_removed':
-      return `${who} removed ${target}`;
+      return `${by} removed ${target}${org ? ` from${org}` : ''}`;
     case 'tenant.member_2fa_reset':
-      return `${who} reset ${target}'s two-factor authentication${str(d.reason) ? ` (reason: ${str(d.reason)})` : ''}`;
+      return `${by} reset ${target}'s two-factor authentication${str(d.reason) ? ` (reason: ${str(d.reason)})` : ''}`;
     case 'tenant.token_policy_changed':
-      return `${who} changed the longest lifetime of access tokens`;
+      return `${by} changed the longest lifetime of access tokens`;
     case 'totp.enabled':
       return `${who} turned on two-factor authentication${actor && e.target_user_id && e.target_user_id !== e.actor_user_id ? ` for ${target}` : ''}`;
     case 'totp.disabled':
@@ -121,9 +124,21 @@ export function describeEvent(e: AuditRow): string {
     case 'grant.revoked':
       return `${who} removed an app's access`;
     case 'user.disabled':
-      return `${who} disabled the account of ${target}`;
+      return `${by} disabled the account of ${target}`;
     case 'user.enabled':
-      return `${who} enabled the account of ${target}`;
+      return `${by} enabled the account of ${target}`;
+    case 'user.created':
+      return `The account of ${target} was created${actor ? ` by ${actor}` : ''}`;
+    case 'user.signed_up':
+      return `${target} signed up`;
+    case 'user.invited':
+      return `${target} was invited to Gatehouse`;
+    case 'email.change_requested':
+      return `${target} asked to change the email address (a link was sent to the new one)`;
+    case 'profile.changed':
+      return `${who} changed the profile`;
+    case 'logout':
+      return `${target} signed out${app ? ` of${app.slice(3)}` : ''}`;
     case 'invitation.accepted':
       return `${target} accepted an invitation and chose a password`;
     default:

@@ -217,11 +217,11 @@ export function createSignInFlow(deps: {
     },
 
     /** who requires the second factor this enrollment sets up: organizations by name, and/or the app itself */
-    async requiredBy(uid: string, clientId: string): Promise<{ organizations: string[]; app: boolean } | null> {
+    async requiredBy(uid: string, clientId: string): Promise<{ organizations: string[]; graceOrganizations: string[]; app: boolean } | null> {
       const c = await current(uid, 'enroll');
       if (!c) return null;
       const d = await deps.policy.decide({ userId: c.user.id, clientId });
-      return { organizations: d.organizations, app: d.reasons.includes('client') || d.reasons.includes('request') };
+      return { organizations: d.organizations, graceOrganizations: d.graceOrganizations, app: d.reasons.includes('client') || d.reasons.includes('request') };
     },
 
     async startEnrollment(uid: string): Promise<PendingEnrollment | null> {

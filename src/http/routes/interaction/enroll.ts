@@ -21,7 +21,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
     const keys = Boolean((await deps.flow.factors(uid))?.allowed.includes('webauthn')) && deps.webauthnAvailable;
     // the page names who requires it: the organization (whose rule it is), else the app
     const requiredBy = await deps.flow.requiredBy(uid, client.clientId);
-    return deps.render('interaction/enroll.njk', { uid, clientName: client.clientName, organizations: requiredBy?.organizations ?? [], csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)), keys });
+    return deps.render('interaction/enroll.njk', { uid, clientName: client.clientName, organizations: requiredBy?.organizations ?? [], graceOrganizations: requiredBy?.graceOrganizations ?? [], csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)), keys });
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/enroll', { schema: { params: uidParams } }, async (req, reply) => {
