@@ -46,6 +46,7 @@ import { cookieNames } from './config/cookie-names.ts';
 import { watchSigningKeys } from './http/key-watch.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
 import { userActivity } from './domain/audit/audit-log.ts';
+import { invitationDetails } from './domain/accounts/invitation-details.ts';
 import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
 import meTokensApi from './http/routes/api/me-tokens-api.ts';
@@ -112,7 +113,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionPasskey, interactionDeps);
     await forms.register(interactionFederated, interactionDeps);
     await forms.register(interactionFederatedLink, interactionDeps);
-    const publicDeps = { accounts: services.accounts, render };
+    const publicDeps = { accounts: services.accounts, render, invitation: (token: string, purpose: 'invite' | 'join_tenant') => invitationDetails(services.db, services.clock, token, purpose) };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);
     await forms.register(forgotPassword, publicDeps);

@@ -36,18 +36,18 @@ export async function issueEmailToken(trx: Db, clock: Clock, userId: string, pur
 }
 
 /** is the token good (for showing a form), without using it */
-export async function peekEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string } | null> {
+export async function peekEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; tenantId: string | null } | null> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const row = await db
     .selectFrom('email_tokens')
-    .select('user_id')
+    .select(['user_id', 'tenant_id'])
     .where('token_sha256', '=', sha256Hex(token))
     .where('purpose', '=', purpose)
     .where('used_at', 'is', null)
     .where('expires_at', '>', sqlNow(clock))
     .where(epochIsCurrent('user_id', 'epoch'))
     .executeTakeFirst();
-  return row ? { userId: row.user_id } : null;
+  return row ? { userId: row.user_id, tenantId: row.tenant_id } : null;
 }
 
 export async function consumeEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; newEmail: string | null; tenantId: string | null } | null> {

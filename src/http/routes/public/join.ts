@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import { meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { invitationView, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -10,7 +10,9 @@ export default async function join(app: FastifyInstance, deps: PublicDeps) {
     if (!(await deps.accounts.linkValid(req.query.token ?? '', 'join_tenant'))) {
       return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: 'This link has expired or was already used. Ask for a new invitation.' }), 400);
     }
-    return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: '/join', title: 'Join the organization', button: 'Accept the invitation' }));
+    const invitations = invitationView(await deps.invitation(req.query.token!, 'join_tenant'));
+    const name = invitations[0]?.organization;
+    return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: '/join', title: name ? `Join ${name}` : 'Join the organization', button: name ? `Join ${name}` : 'Accept the invitation', invitations }));
   });
 
   app.post<{ Body: { token: string } }>('/join', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
