@@ -89,6 +89,9 @@ export const DONE_MESSAGES: Record<string, string> = {
   password: 'Your password was changed. Your other sessions were signed out.',
   session: 'The session was signed out.',
   app: 'The app can no longer access your account.',
+  verification_sent: 'We sent a new link to confirm your email address. It works once, for 24 hours.',
+  verification_throttled: 'A link was sent a moment ago. Check your inbox and spam folder, or try again in a minute.',
+  verified: 'Your email address is already confirmed.',
 };
 
 /** the sign-in URL that comes back to `url` (a page that met a signed-out browser) */

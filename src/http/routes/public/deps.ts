@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../../../domain/accounts/account.service.ts';
 import type { Render } from '../../views.ts';
+import type { EmailTokenPurpose } from '../../../db/database.ts';
 import type { InvitationDetails } from '../../../domain/accounts/invitation-details.ts';
 
 export interface PublicDeps {
@@ -18,6 +19,12 @@ export const invitationView = (list: InvitationDetails[] | null) =>
 
 export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
+}
+
+/** the page for a link that no longer works: why, and the next step (400) */
+export async function linkExpired(reply: FastifyReply, deps: PublicDeps, token: string, purpose: EmailTokenPurpose) {
+  const help = await deps.accounts.linkHelp(token, purpose);
+  return page(reply, deps.render('public/link-expired.njk', { ...help, purpose, token, csrfToken: reply.generateCsrf() }), 400);
 }
 
 export function meta(req: FastifyRequest) {
