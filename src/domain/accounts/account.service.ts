@@ -12,7 +12,7 @@ import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/us
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { consumeEmailToken, issueEmailToken, linkState, peekEmailToken, TOKEN_TTL_SECONDS, type LinkState } from './email-token.ts';
 import { sqlNow } from '../clock.ts';
-import { listGrants, listSessions, revokeApp, revokeSession } from './session-list.ts';
+import { appNames, listGrants, listSessions, revokeApp, revokeOtherSessions, revokeSession } from './session-list.ts';
 import { bumpCredentialEpoch } from './credential-epoch.ts';
 import { removeAllFactors } from '../mfa/factors.ts';
 
@@ -293,6 +293,18 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         if (await revokeSession(trx, user.id, sessionId)) await audit(trx, 'session.revoked', user.id, meta, { sessionId });
       });
     },
+
+    /** "Sign out everywhere else": every session but this browser's ends (their tokens follow the session rules) */
+    async signOutEverywhereElse(user: User, currentSessionId: string, meta: RequestMeta): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        const n = await revokeOtherSessions(trx, user.id, currentSessionId);
+        if (n) await audit(trx, 'session.revoked', user.id, meta, { others: n });
+        return n;
+      });
+    },
+
+    /** client id → app name, for the apps the sessions list names */
+    appNames: (clientIds: string[]) => appNames(db, clientIds),
 
     async revokeApp(user: User, clientId: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {

@@ -92,6 +92,8 @@ export const DONE_MESSAGES: Record<string, string> = {
   verification_sent: 'We sent a new link to confirm your email address. It works once, for 24 hours.',
   verification_throttled: 'A link was sent a moment ago. Check your inbox and spam folder, or try again in a minute.',
   verified: 'Your email address is already confirmed.',
+  others_signed_out: 'You were signed out everywhere else. This browser stays signed in.',
+  no_others: 'You were not signed in anywhere else.',
 };
 
 /** the sign-in URL that comes back to `url` (a page that met a signed-out browser) */
