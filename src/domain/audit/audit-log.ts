@@ -91,6 +91,9 @@ export async function tenantAuditLog(db: Kysely<Database>, tenantId: string, fil
 /** what happened to one person's account, newest first (the account page's "Security activity") */
 export async function userActivity(db: Kysely<Database>, userId: string, filter: AuditFilter = {}): Promise<AuditRow[]> {
   if (!isUuid(userId)) return [];
-  const q = baseQuery(db).where((eb) => eb.or([eb('a.target_user_id', '=', userId), eb.and([eb('a.actor_user_id', '=', userId), eb('a.tenant_id', 'is', null)])]));
+  const q = baseQuery(db)
+    .where((eb) => eb.or([eb('a.target_user_id', '=', userId), eb.and([eb('a.actor_user_id', '=', userId), eb('a.tenant_id', 'is', null)])]))
+    // the password step of a sign-in that then completed says the same thing twice: the completed sign-in is shown
+    .where('a.event', '!=', 'login.succeeded');
   return (await filtered(q, filter, 100).execute()) as AuditRow[];
 }
