@@ -84,7 +84,7 @@ test('invitations tell the truth: an existing account is invited to join (never 
   for (const m of newMails) assert.match(m.text_body, /\/invite\?token=/);
 });
 
-test('Reset 2FA is not offered where the admin cannot do it; where another organization must agree, the page says what to do', async (t) => {
+test('Reset 2FA is not offered where the admin cannot do it; where another organization must agree, the page says what to do; form errors sit beside their fields', async (t) => {
   const clock = fixedClock(stepStart());
   const s = await startServer(t, { clock });
   const acme = await s.services.tenants.create({ slug: 'acme', name: 'Acme Inc' });
@@ -114,6 +114,21 @@ test('Reset 2FA is not offered where the admin cannot do it; where another organ
   const explained = await browser.get(`${s.issuer}/admin/acme/members/${shared.id}/reset`);
   assert.match(text(explained.body), /takes someone who administers every organization they belong to, or your Gatehouse operator/);
   assert.doesNotMatch(explained.body, /name="code"/);
+
+  // form errors: every field's error at once, beside its field (aria-invalid + aria-describedby), nothing done
+  const form = await browser.get(`${s.issuer}/admin/acme/members/${local.id}/reset`);
+  const empty = await browser.request(`${s.issuer}/admin/acme/members/${local.id}/reset`, { form: { _csrf: csrfOf(form), reason: '  ', code: '' } });
+  assert.equal(empty.status, 400);
+  assert.match(empty.body, /<textarea id="reason"[^>]*aria-describedby="reason-error reason-help" aria-invalid="true"/);
+  assert.match(empty.body, /<p class="field-error" id="reason-error">Give a reason; it goes to the audit log\.<\/p>/);
+  assert.match(empty.body, /<input id="code"[^>]*aria-invalid="true" aria-describedby="code-error"/);
+  assert.match(empty.body, /<p class="field-error" id="code-error">Enter a current code/);
+  assert.doesNotMatch(empty.body, /role="alert" id="form-error"/, 'no page-level error for field mistakes');
+  assert.equal((await s.services.twoFactor.status(local.id)).enabled, true, 'nothing was reset');
+  const wrong = await browser.request(`${s.issuer}/admin/acme/members/${local.id}/reset`, { form: { _csrf: csrfOf(form), reason: 'lost phone', code: '000000' } });
+  assert.equal(wrong.status, 403);
+  assert.match(wrong.body, /<p class="field-error" id="code-error">Confirm with a current code from your own authenticator\.<\/p>/);
+  assert.match(wrong.body, />lost phone<\/textarea>/, 'the reason typed is kept');
 
   // an admin of both organizations may: the button is there
   await s.services.tenants.addMember(globex, admin.email, 'admin', null);
