@@ -51,6 +51,21 @@ test('members page in Chromium: deep link survives sign-in, invitees badged "Inv
   assert.equal(await row(shared.email).getByRole('link', { name: /What to do/ }).count(), 1);
   await shoot(page, 'pages-members-invited');
 
+  // a member of Acme only: the reset form, sent with a blank reason, says so beside the field
+  const lou = await makeUser(s.services, { name: 'Lou Local' });
+  await s.services.tenants.addMember(acme, lou.email, 'member', null);
+  await enrollTotp(s.services, lou, clock.now());
+  await page.goto(`${s.issuer}/admin/acme/members/${lou.id}/reset`);
+  await page.getByLabel('Reason').fill('   ');
+  await page.getByLabel('Your own authentication code or a recovery code').fill('123456');
+  await page.getByRole('button', { name: 'Reset two-factor authentication' }).click();
+  const reasonError = page.locator('#reason-error');
+  await reasonError.waitFor();
+  assert.equal(await page.getByLabel('Reason').getAttribute('aria-invalid'), 'true');
+  assert.match((await page.getByLabel('Reason').getAttribute('aria-describedby'))!, /reason-error/);
+  await shoot(page, 'pages-reset-field-error');
+  await page.goto(`${s.issuer}/admin/acme`);
+
   await row(shared.email).getByRole('link', { name: /What to do/ }).click();
   await page.getByRole('alert').filter({ hasText: 'your Gatehouse operator' }).waitFor();
   await shoot(page, 'pages-reset-needs-others');
