@@ -45,6 +45,8 @@ import { createProvider } from './oidc/provider.ts';
 import { cookieNames } from './config/cookie-names.ts';
 import { watchSigningKeys } from './http/key-watch.ts';
 import adminPlugin from './http/routes/admin/plugin.ts';
+import { userActivity } from './domain/audit/audit-log.ts';
+import { invitationDetails } from './domain/accounts/invitation-details.ts';
 import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
 import meTokensApi from './http/routes/api/me-tokens-api.ts';
@@ -111,7 +113,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionPasskey, interactionDeps);
     await forms.register(interactionFederated, interactionDeps);
     await forms.register(interactionFederatedLink, interactionDeps);
-    const publicDeps = { accounts: services.accounts, render };
+    const publicDeps = { accounts: services.accounts, render, invitation: (token: string, purpose: 'invite' | 'join_tenant') => invitationDetails(services.db, services.clock, token, purpose) };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);
     await forms.register(forgotPassword, publicDeps);
@@ -131,6 +133,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       issuer: config.issuer,
       secure: config.secure,
       links: services.links,
+      activity: (id: string) => userActivity(services.db, id, { limit: 15 }),
     });
     await forms.register(adminPlugin, { readSession: createSessionReader(provider), users: services.users, tenants: services.tenants, twoFactor: services.twoFactor, mfaPolicy: services.mfaPolicy, render, personalTokens: services.personalTokens, tokenPolicy: services.tokenPolicy });
     await forms.register(interactionConsent, interactionDeps);

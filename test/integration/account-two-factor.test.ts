@@ -123,7 +123,7 @@ test('account page without a session goes through the normal sign-in', async (t)
   const s = await startServer(t);
   const res = await new HttpBrowser().request(`${s.issuer}/account`);
   assert.equal(res.status, 303);
-  assert.equal(res.headers.get('location'), '/account/sign-in');
+  assert.equal(res.headers.get('location'), '/account/sign-in?return=%2Faccount');
   const post = await new HttpBrowser().request(`${s.issuer}/account/2fa/disable`, { form: { password: 'x', code: '1' } });
   assert.ok([401, 403].includes(post.status), 'no change without a session');
 });

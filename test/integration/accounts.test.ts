@@ -107,7 +107,8 @@ test('links expire: an expired reset link is refused', async (t) => {
   await s.services.db.updateTable('email_tokens').set({ expires_at: new Date(Date.now() - 1000) }).execute();
   const page = await new HttpBrowser().get(link);
   assert.equal(page.status, 400);
-  assert.match(page.body, /expired or was already used/);
+  assert.match(page.body, /This link has expired/);
+  assert.match(page.body, /href="\/forgot-password">Send a new reset link</, 'the next step is offered');
 });
 
 test('enumeration: sign-in, sign-up and reset answer the same for existing and unknown addresses', async (t) => {

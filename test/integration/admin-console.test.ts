@@ -27,16 +27,16 @@ async function member(s: TestServer, tenant: Tenant, role: TenantRole, name: str
   return { ...user, totp };
 }
 
-/** signs in the way a browser does: /admin → the sign-in page → password (+ code) → /account; then /admin */
+/** signs in the way a browser does: /admin → the sign-in page → password (+ code) → back on /admin */
 async function consoleSession(s: TestServer, user: { email: string; password: string }, code?: () => string): Promise<{ browser: HttpBrowser; page: Page }> {
   const browser = new HttpBrowser();
   const first = await browser.request(`${s.issuer}/admin`);
   assert.equal(first.status, 303);
-  assert.equal(first.headers.get('location'), '/account/sign-in');
+  assert.equal(first.headers.get('location'), '/account/sign-in?return=%2Fadmin');
   const login = await browser.follow(first);
-  const page = await signInOnPage(browser, login, user, code);
-  assert.equal(page.url, `${s.issuer}/account`, page.body.slice(0, 300));
-  const admin = await browser.get(`${s.issuer}/admin`);
+  // the deep link survives the sign-in: the redirects end on /admin itself
+  const admin = await signInOnPage(browser, login, user, code);
+  assert.equal(admin.url, `${s.issuer}/admin`, admin.body.slice(0, 300));
   assert.equal(admin.status, 200);
   return { browser, page: admin };
 }
@@ -393,7 +393,7 @@ test('a plain member, a stranger and a signed-out visitor get nothing', async (t
   const anonymous = new HttpBrowser();
   const res = await anonymous.request(`${s.issuer}/admin/acme`);
   assert.equal(res.status, 303);
-  assert.equal(res.headers.get('location'), '/account/sign-in');
+  assert.equal(res.headers.get('location'), '/account/sign-in?return=%2Fadmin%2Facme');
   const anonPost = await anonymous.request(`${s.issuer}/admin/acme/settings`, { form: { require2fa: 'on', methods: 'password' } });
   assert.equal(anonPost.status, 401);
   assert.equal((await s.services.tenants.bySlug('acme')).require2fa, false);
@@ -484,7 +484,7 @@ test('admin actions follow the 2FA policy: once the organization requires 2FA, a
   await s.services.tenants.updatePolicy(tenant, { require2fa: true, enforceFrom: null }, null);
   const res = await browser.request(`${s.issuer}/admin/acme`);
   assert.equal(res.status, 303);
-  assert.equal(res.headers.get('location'), '/account/sign-in');
+  assert.equal(res.headers.get('location'), '/account/sign-in?return=%2Fadmin%2Facme');
   const blocked = await browser.request(`${s.issuer}/admin/acme/members/${admin.id}/role`, { form: { _csrf: csrfOf(page), role: 'member' } });
   assert.equal(blocked.status, 401);
   assert.equal(await s.services.tenants.roleOf(tenant.id, admin.id), 'admin');

@@ -10,8 +10,9 @@ import type { PasswordHasher } from '../users/password-hasher.ts';
 import { checkPassword } from '../users/password-policy.ts';
 import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/user.repository.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
-import { consumeEmailToken, issueEmailToken, peekEmailToken, TOKEN_TTL_SECONDS } from './email-token.ts';
-import { listGrants, listSessions, revokeApp, revokeSession } from './session-list.ts';
+import { consumeEmailToken, issueEmailToken, linkState, peekEmailToken, TOKEN_TTL_SECONDS, type LinkState } from './email-token.ts';
+import { sqlNow } from '../clock.ts';
+import { appNames, listGrants, listSessions, revokeApp, revokeOtherSessions, revokeSession } from './session-list.ts';
 import { bumpCredentialEpoch } from './credential-epoch.ts';
 import { removeAllFactors } from '../mfa/factors.ts';
 
@@ -92,6 +93,39 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err; // a concurrent sign-up with the same address: same answer
       }
+    },
+
+    /**
+     * A new verification link for an account whose address is not verified yet, from the account page or from an
+     * expired link's page (whose token names the account). Throttled per account: one a minute, five an hour,
+     * checked under a lock on the user row so that two clicks at once send one mail.
+     */
+    async resendVerification(who: { userId: string } | { expiredToken: string }, meta: RequestMeta): Promise<'sent' | 'already_verified' | 'throttled' | 'unknown'> {
+      const userId = 'userId' in who ? who.userId : (await linkState(db, deps.clock, who.expiredToken, 'verify_email')).userId;
+      if (!userId) return 'unknown';
+      return db.transaction().execute(async (trx) => {
+        const user = await trx.selectFrom('users').select(['id', 'email', 'name', 'email_verified', 'disabled_at']).where('id', '=', userId).forUpdate().executeTakeFirst();
+        if (!user || user.disabled_at) return 'unknown';
+        if (user.email_verified) return 'already_verified';
+        const recent = await trx
+          .selectFrom('email_tokens')
+          .select((eb) => [eb.fn.countAll<string>().as('hour'), eb.fn.sum<string>(sql<number>`CASE WHEN ${eb.ref('created_at')} > ${sqlNow(deps.clock)} - interval '1 minute' THEN 1 ELSE 0 END`).as('minute')])
+          .where('user_id', '=', user.id)
+          .where('purpose', '=', 'verify_email')
+          .where('created_at', '>', sql<Date>`${sqlNow(deps.clock)} - interval '1 hour'`)
+          .executeTakeFirstOrThrow();
+        if (Number(recent.hour) >= 5 || Number(recent.minute ?? 0) >= 1) return 'throttled';
+        const token = await issueEmailToken(trx, deps.clock, user.id, 'verify_email');
+        await mailLink(trx, user.email, user.name, 'verify_email', token, { subject: 'Confirm your email address', intro: 'Here is a new link to confirm the email address of your Gatehouse account:', action: 'Confirm your email' });
+        return 'sent';
+      });
+    },
+
+    /** why a link no longer works, and whether its account's address is verified (the page then offers the next step) */
+    async linkHelp(token: string, purpose: EmailTokenPurpose): Promise<{ state: LinkState; emailVerified: boolean | null }> {
+      const { state, userId } = await linkState(db, deps.clock, token, purpose);
+      const row = userId ? await findUserRowById(db, userId) : undefined;
+      return { state, emailVerified: row ? row.email_verified : null };
     },
 
     async verifyEmail(token: string, meta: RequestMeta): Promise<void> {
@@ -259,6 +293,18 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         if (await revokeSession(trx, user.id, sessionId)) await audit(trx, 'session.revoked', user.id, meta, { sessionId });
       });
     },
+
+    /** "Sign out everywhere else": every session but this browser's ends (their tokens follow the session rules) */
+    async signOutEverywhereElse(user: User, currentSessionId: string, meta: RequestMeta): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        const n = await revokeOtherSessions(trx, user.id, currentSessionId);
+        if (n) await audit(trx, 'session.revoked', user.id, meta, { others: n });
+        return n;
+      });
+    },
+
+    /** client id → app name, for the apps the sessions list names */
+    appNames: (clientIds: string[]) => appNames(db, clientIds),
 
     async revokeApp(user: User, clientId: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {

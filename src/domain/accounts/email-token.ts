@@ -28,6 +28,8 @@ export async function issueEmailToken(trx: Db, clock: Clock, userId: string, pur
       token_sha256: sha256Hex(token),
       new_email: newEmail ?? null,
       tenant_id: tenantId ?? null,
+      // on the same clock as the expiry: the resend throttle counts links by it
+      created_at: sqlNow(clock),
       expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${TOKEN_TTL_SECONDS[purpose]})`,
       epoch: currentEpoch(userId),
     })
@@ -36,18 +38,18 @@ export async function issueEmailToken(trx: Db, clock: Clock, userId: string, pur
 }
 
 /** is the token good (for showing a form), without using it */
-export async function peekEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string } | null> {
+export async function peekEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; tenantId: string | null } | null> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const row = await db
     .selectFrom('email_tokens')
-    .select('user_id')
+    .select(['user_id', 'tenant_id'])
     .where('token_sha256', '=', sha256Hex(token))
     .where('purpose', '=', purpose)
     .where('used_at', 'is', null)
     .where('expires_at', '>', sqlNow(clock))
     .where(epochIsCurrent('user_id', 'epoch'))
     .executeTakeFirst();
-  return row ? { userId: row.user_id } : null;
+  return row ? { userId: row.user_id, tenantId: row.tenant_id } : null;
 }
 
 export async function consumeEmailToken(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ userId: string; newEmail: string | null; tenantId: string | null } | null> {
@@ -63,4 +65,22 @@ export async function consumeEmailToken(db: Db, clock: Clock, token: string, pur
     .returning(['user_id', 'new_email', 'tenant_id'])
     .executeTakeFirst();
   return row ? { userId: row.user_id, newEmail: row.new_email, tenantId: row.tenant_id } : null;
+}
+
+export type LinkState = 'valid' | 'used' | 'expired' | 'unknown';
+
+/** why a link no longer works (for the page that offers the next step); `userId` of a link that was real */
+export async function linkState(db: Db, clock: Clock, token: string, purpose: EmailTokenPurpose): Promise<{ state: LinkState; userId: string | null }> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return { state: 'unknown', userId: null };
+  const row = await db
+    .selectFrom('email_tokens')
+    .select(['user_id', 'used_at'])
+    .select((eb) => eb(eb.ref('expires_at'), '>', sqlNow(clock)).as('fresh'))
+    .select(epochIsCurrent('user_id', 'epoch').as('current'))
+    .where('token_sha256', '=', sha256Hex(token))
+    .where('purpose', '=', purpose)
+    .executeTakeFirst();
+  if (!row) return { state: 'unknown', userId: null };
+  const state: LinkState = row.used_at ? 'used' : !row.fresh || !row.current ? 'expired' : 'valid';
+  return { state, userId: row.user_id };
 }

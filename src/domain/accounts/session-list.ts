@@ -42,6 +42,19 @@ export async function listSessions(db: Db, userId: string): Promise<SessionInfo[
     .sort((a, b) => (b.signedInAt?.getTime() ?? 0) - (a.signedInAt?.getTime() ?? 0));
 }
 
+/** every session of the user but `keepId` (this browser), in one statement; how many ended */
+export async function revokeOtherSessions(db: Db, userId: string, keepId: string): Promise<number> {
+  const res = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('account_id', '=', userId).where('id', '!=', keepId).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/** the names of the apps a session signed in to (client ids without a row keep their id) */
+export async function appNames(db: Db, clientIds: string[]): Promise<Map<string, string>> {
+  if (!clientIds.length) return new Map();
+  const rows = await db.selectFrom('oidc_clients').select(['client_id', 'name']).where('client_id', 'in', clientIds).execute();
+  return new Map(rows.map((r) => [r.client_id, r.name]));
+}
+
 export async function revokeSession(db: Db, userId: string, sessionId: string): Promise<boolean> {
   const res = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where('id', '=', sessionId).where('account_id', '=', userId).executeTakeFirst();
   return Number(res.numDeletedRows) === 1;

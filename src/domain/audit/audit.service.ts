@@ -2,6 +2,7 @@ import type { Db } from '../../db/database.ts';
 
 export type AuditEventName =
   | 'login.succeeded'
+  | 'login.completed'
   | 'login.failed'
   | 'upstream.added'
   | 'upstream.updated'

@@ -37,6 +37,10 @@ export interface MfaDecision {
   reasons: string[];
   /** a tenant rollout is in its grace period for this user: the earliest personal deadline */
   graceUntil: Date | null;
+  /** the names of the organizations whose requirement applies now (what the pages name, not the app) */
+  organizations: string[];
+  /** the names of the organizations whose requirement is still in its grace period for this user */
+  graceOrganizations: string[];
   /**
    * the second factors that count while the requirement applies (an organization may allow security keys only);
    * every kind unless restricted. A recovery code signs in only to set up one of these (it is not one of them).
@@ -70,6 +74,8 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     const now = clock.now();
     const reasons: string[] = [];
     let graceUntil: Date | null = null;
+    const organizations: string[] = [];
+    const graceOrganizations: string[] = [];
     // restrictions of the organizations whose requirement applies: their intersection (each only removes kinds)
     let factors: FactorKind[] = [...FACTOR_KINDS];
     const restrict = (list: string[] | null | undefined) => void (factors = factors.filter((k) => allowedKinds(list).includes(k)));
@@ -78,13 +84,14 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
       const c = await db
         .selectFrom('oidc_clients as c')
         .leftJoin('tenants as t', 't.id', 'c.tenant_id')
-        .select(['c.require_mfa', 't.slug', 't.require_2fa', 't.enforce_from', 't.second_factors'])
+        .select(['c.require_mfa', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors'])
         .where('c.client_id', '=', input.clientId)
         .executeTakeFirst();
       if (c?.require_mfa) reasons.push('client');
       // a tenant's private app applies the tenant's rule to everyone who signs in to it
       if (c?.require_2fa && (!c.enforce_from || c.enforce_from <= now)) {
         reasons.push(`tenant:${c.slug}`);
+        organizations.push(c.name!);
         restrict(c.second_factors);
       }
     }
@@ -92,7 +99,7 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
       const rows = await db
         .selectFrom('tenant_members as m')
         .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-        .select(['t.id', 't.slug', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
+        .select(['t.id', 't.slug', 't.name', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
         .where('m.user_id', '=', input.userId)
         .where('m.accepted_at', 'is not', null)
         .where('t.require_2fa', '=', true)
@@ -101,8 +108,12 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
         const deadline = r.mfa_deadline ?? r.enforce_from;
         if (!deadline || deadline <= now) {
           reasons.push(`tenant:${r.slug}`);
+          organizations.push(r.name);
           restrict(r.second_factors);
-        } else if (!graceUntil || deadline < graceUntil) graceUntil = deadline;
+        } else {
+          graceOrganizations.push(r.name);
+          if (!graceUntil || deadline < graceUntil) graceUntil = deadline;
+        }
       }
       // each member's deadline is fixed the first time it applies: moving the tenant's date later does not move it
       if (rows.some((r) => !r.mfa_deadline && r.enforce_from && r.enforce_from > now)) {
@@ -117,7 +128,22 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     }
     // two organizations that leave nothing in common: the stricter one (keys) wins, never "no factor at all"
     if (!factors.length) factors = ['webauthn'];
-    return { required: reasons.length > 0, reasons: [...new Set(reasons)], graceUntil: reasons.length ? null : graceUntil, factors };
+    const required = reasons.length > 0;
+    return { required, reasons: [...new Set(reasons)], graceUntil: required ? null : graceUntil, factors, organizations: [...new Set(organizations)], graceOrganizations: required ? [] : graceOrganizations };
+  }
+
+  async function removalBlockedBy(userId: string, remaining: readonly FactorKind[]): Promise<string[]> {
+    if (!/^[0-9a-f-]{36}$/i.test(userId)) return [];
+    const rows = await db
+      .selectFrom('tenant_members as m')
+      .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+      .select(['t.name', 't.second_factors'])
+      .where('m.user_id', '=', userId)
+      .where('m.accepted_at', 'is not', null)
+      .where('t.require_2fa', '=', true)
+      .orderBy('t.name')
+      .execute();
+    return rows.filter((r) => !allowedKinds(r.second_factors).some((k) => remaining.includes(k))).map((r) => r.name);
   }
 
   return {
@@ -136,16 +162,11 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
      * or from a date) needs one of its allowed kinds to remain; [] asks about removing the last factor.
      */
     async mayRemoveFactors(userId: string, remaining: readonly FactorKind[]): Promise<boolean> {
-      const rows = await db
-        .selectFrom('tenant_members as m')
-        .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-        .select('t.second_factors')
-        .where('m.user_id', '=', userId)
-        .where('m.accepted_at', 'is not', null)
-        .where('t.require_2fa', '=', true)
-        .execute();
-      return rows.every((r) => allowedKinds(r.second_factors).some((k) => remaining.includes(k)));
+      return (await removalBlockedBy(userId, remaining)).length === 0;
     },
+
+    /** the organizations (by name) that forbid leaving the user with only these kinds of factor; [] = none does */
+    removalBlockedBy,
 
   };
 }

@@ -15,6 +15,9 @@ const aad = (userId: string, batchId: string) => `recovery-code:${userId}:${batc
 
 export const CODE_COUNT = 10;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+// Not shortened towards 80 bits (16 characters): below 112 bits NIST SP 800-63B wants look-up secrets stored with a
+// slow salted key derivation instead of SHA-256, which would cost up to ten argon2 runs per recovery-code attempt.
+// Six groups of four, any case, dashes optional, is what people type.
 const LENGTH = 24;
 
 export function newCode(): string {

@@ -111,6 +111,11 @@ export function createSignInFlow(deps: {
 
   return {
     /** where this interaction stands, if past its password step */
+    /** a sign-in completed (every step done): one audit row saying how, and to which app */
+    async signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta): Promise<void> {
+      await recordAudit(db, { event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr } });
+    },
+
     async step(uid: string): Promise<Step | null> {
       return (await findAuthnTransaction(db, clock, uid))?.state ?? null;
     },
@@ -204,10 +209,19 @@ export function createSignInFlow(deps: {
       return move(c, 'enroll', withTotp(c.tx), { outcome: 'next', step: 'enroll' });
     },
 
-    /** the deadline to show on the grace page */
-    async graceDeadline(uid: string): Promise<Date | null> {
+    /** the deadline to show on the grace page, and the organizations whose rule it is */
+    async graceDeadline(uid: string): Promise<{ until: Date; organizations: string[] } | null> {
       const c = await current(uid, 'grace');
-      return c ? (await deps.policy.decide({ userId: c.user.id })).graceUntil : null;
+      const d = c ? await deps.policy.decide({ userId: c.user.id }) : null;
+      return d?.graceUntil ? { until: d.graceUntil, organizations: d.graceOrganizations } : null;
+    },
+
+    /** who requires the second factor this enrollment sets up: organizations by name, and/or the app itself */
+    async requiredBy(uid: string, clientId: string): Promise<{ organizations: string[]; graceOrganizations: string[]; app: boolean } | null> {
+      const c = await current(uid, 'enroll');
+      if (!c) return null;
+      const d = await deps.policy.decide({ userId: c.user.id, clientId });
+      return { organizations: d.organizations, graceOrganizations: d.graceOrganizations, app: d.reasons.includes('client') || d.reasons.includes('request') };
     },
 
     async startEnrollment(uid: string): Promise<PendingEnrollment | null> {

@@ -60,3 +60,34 @@ export async function listMembers(db: Kysely<Database>, clock: Clock, tenant: Me
   const accepted = members.filter((m) => !m.invitationPending);
   return { members, coverage: { enrolled: accepted.filter((m) => m.twoFactor).length, total: accepted.length } };
 }
+
+/**
+ * Of `userIds` (members of `tenantId`), those who have also joined an organization that `actorId` does not
+ * administer. Resetting 2FA weakens the whole account, so for them every organization they belong to has a say: the
+ * console does not offer the reset and says what to do instead. One query for the whole list.
+ */
+export async function membersBeyondActor(db: Kysely<Database>, tenantId: string, actorId: string, userIds: string[]): Promise<Set<string>> {
+  if (!userIds.length) return new Set();
+  const rows = await db
+    .selectFrom('tenant_members as m')
+    .select('m.user_id')
+    .distinct()
+    .where('m.user_id', 'in', userIds)
+    .where('m.tenant_id', '!=', tenantId)
+    .where('m.accepted_at', 'is not', null)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('tenant_members as a')
+            .select('a.user_id')
+            .whereRef('a.tenant_id', '=', 'm.tenant_id')
+            .where('a.user_id', '=', actorId)
+            .where('a.role', 'in', ['owner', 'admin'])
+            .where('a.accepted_at', 'is not', null),
+        ),
+      ),
+    )
+    .execute();
+  return new Set(rows.map((r) => r.user_id));
+}

@@ -5,8 +5,9 @@ import type { Database, TenantRole } from '../../db/database.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { removeAllFactors } from '../mfa/factors.ts';
 import { FACTOR_KINDS, type FactorKind } from '../mfa/mfa-policy.ts';
-import { listMembers, type Member } from './member-list.ts';
+import { listMembers, membersBeyondActor, type Member } from './member-list.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
+import { EXPORT_MAX, tenantAuditLog, type AuditFilter } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
@@ -112,6 +113,23 @@ export function createTenantService(deps: {
     const upstreams = await db.selectFrom('upstream_providers').select(['name', 'display_name']).orderBy('display_name').execute();
     return [{ value: 'password', label: 'Email and password' }, ...upstreams.map((u) => ({ value: u.name, label: u.display_name }))];
   }
+  /**
+   * Inviting someone whose invitation is still pending sends it again (with the role asked for now): a fresh link, the
+   * earlier one stops working. Whoever would be asked to set a password the first time (no password yet, or an address
+   * never verified) is asked again; an account with a verified address gets the join link, never "choose a password".
+   */
+  async function resendInvitation(tenant: Tenant, user: { id: string; email: string; name: string | null; password_hash: string | null; email_verified: boolean }, role: TenantRole, actorId: string | null, meta: RequestMeta) {
+    const setsPassword = !user.password_hash || (!user.email_verified && actorId !== null);
+    if (setsPassword) await deps.invite(user.email, { ...meta, tenantName: tenant.name, invitedBy: actorId });
+    await db.transaction().execute(async (trx) => {
+      const k = trx as unknown as Kysely<Database>;
+      await trx.updateTable('tenant_members').set({ role }).where('tenant_id', '=', tenant.id).where('user_id', '=', user.id).where('accepted_at', 'is', null).execute();
+      if (!setsPassword) await deps.inviteToTenant(k, { id: user.id, email: user.email, name: user.name }, tenant);
+      await audit(tenant.id, 'tenant.member_added', actorId, user.id, meta, { role, invited: true, pending: true, resent: true }, k);
+    });
+    return { userId: user.id, invited: true, pending: true, resent: true };
+  }
+
   return {
     bySlug,
     roleOf,
@@ -176,9 +194,12 @@ export function createTenantService(deps: {
      * an account gets an invitation to create one, which is the acceptance. The operator (CLI, actorId null) adds
      * existing users directly.
      */
-    async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean; pending: boolean }> {
+    async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean; pending: boolean; resent?: boolean }> {
       if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
       let row = await findUserRowByEmail(db, email);
+      const already = row ? await memberRow(tenant.id, row.id) : undefined;
+      if (already?.accepted_at) throw new ConflictError('already_member', 'That person is already a member.');
+      if (row && already) return resendInvitation(tenant, row, role, actorId, meta);
       let invited = false;
       // an account whose address was never verified may not be its owner's: when an admin adds it, it goes the
       // invitation way, whose acceptance (from the mailbox) resets it. The operator (CLI) vouches for accounts directly.
@@ -230,6 +251,11 @@ export function createTenantService(deps: {
       return listMembers(db, clock, tenant);
     },
 
+    /** members (with a second factor) who also belong to an organization this actor does not administer */
+    async resetNeedsOthers(tenant: Tenant, actorId: string, userIds: string[]): Promise<Set<string>> {
+      return membersBeyondActor(db, tenant.id, actorId, userIds);
+    },
+
     /** who would have to set up 2FA at their next sign-in if the requirement were on (with these second factors) */
     async wouldBeBlocked(tenant: Tenant, secondFactors: FactorKind[] = tenant.secondFactors): Promise<Member[]> {
       return (await listMembers(db, clock, { ...tenant, require2fa: true, enforceFrom: null, secondFactors })).members.filter((m) => !m.twoFactor && !m.invitationPending);
@@ -264,25 +290,8 @@ export function createTenantService(deps: {
       });
     },
 
-    async auditLog(tenant: Tenant, filter: { event?: string; userId?: string; limit?: number } = {}) {
-      let q = db
-        .selectFrom('audit_events as a')
-        .leftJoin('users as actor', 'actor.id', 'a.actor_user_id')
-        .leftJoin('users as target', 'target.id', 'a.target_user_id')
-        .select(['a.id', 'a.at', 'a.event', 'a.ip', 'a.data', 'actor.email as actor_email', 'target.email as target_email'])
-        // the tenant's own events, and sign-in/2FA events of its members
-        .where((eb) =>
-          eb.or([
-            eb('a.tenant_id', '=', tenant.id),
-            eb.and([eb('a.tenant_id', 'is', null), eb('a.target_user_id', 'in', eb.selectFrom('tenant_members').select('user_id').where('tenant_id', '=', tenant.id).where('accepted_at', 'is not', null)), eb('a.event', 'in', MEMBER_EVENTS)]),
-          ]),
-        )
-        .orderBy('a.id', 'desc')
-        .limit(Math.min(filter.limit ?? 100, 500));
-      // a prefix match: LIKE's wildcards in the filter are escaped (event names contain "_")
-      if (filter.event) q = q.where('a.event', 'like', `${filter.event.replace(/[\\%_]/g, '\\$&')}%`);
-      if (filter.userId && isUuid(filter.userId)) q = q.where((eb) => eb.or([eb('a.actor_user_id', '=', filter.userId!), eb('a.target_user_id', '=', filter.userId!)]));
-      return q.execute();
+    async auditLog(tenant: Tenant, filter: AuditFilter = {}) {
+      return tenantAuditLog(db, tenant.id, filter, EXPORT_MAX);
     },
 
     async clientTenant(clientId: string): Promise<string | null> {
@@ -296,6 +305,5 @@ export function createTenantService(deps: {
   };
 }
 
-const MEMBER_EVENTS = ['login.succeeded', 'login.failed', 'totp.enabled', 'totp.disabled', 'totp.device_added', 'totp.device_removed', 'recovery_code.used', 'recovery_codes.regenerated', 'recovery_codes.viewed', 'totp.replay', 'mfa.throttled', 'webauthn.added', 'webauthn.removed', 'webauthn.failed', 'webauthn.sign_count_regression'];
 
 export type TenantService = ReturnType<typeof createTenantService>;

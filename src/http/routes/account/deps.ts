@@ -9,6 +9,7 @@ import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
 import type { LinkService } from '../../../domain/federation/link.service.ts';
 import { knownDevice } from '../../device-cookie.ts';
+import type { AuditRow } from '../../../domain/audit/audit-log.ts';
 
 export interface AccountDeps {
   readSession: SessionReader;
@@ -27,6 +28,8 @@ export interface AccountDeps {
   secure: boolean;
   /** upstream identities linked to the account (federation) */
   links?: LinkService;
+  /** the account's recent security events, newest first ("Security activity") */
+  activity(userId: string): Promise<AuditRow[]>;
 }
 
 declare module 'fastify' {
@@ -86,4 +89,14 @@ export const DONE_MESSAGES: Record<string, string> = {
   password: 'Your password was changed. Your other sessions were signed out.',
   session: 'The session was signed out.',
   app: 'The app can no longer access your account.',
+  verification_sent: 'We sent a new link to confirm your email address. It works once, for 24 hours.',
+  verification_throttled: 'A link was sent a moment ago. Check your inbox and spam folder, or try again in a minute.',
+  verified: 'Your email address is already confirmed.',
+  others_signed_out: 'You were signed out everywhere else. This browser stays signed in.',
+  no_others: 'You were not signed in anywhere else.',
 };
+
+/** the sign-in URL that comes back to `url` (a page that met a signed-out browser) */
+export function signInFor(url: string): string {
+  return `/account/sign-in?${new URLSearchParams({ return: url }).toString()}`;
+}

@@ -1,23 +1,33 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeLabels } from '../../../oidc/interactions.ts';
 import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
+import { describeEvent } from '../../../domain/audit/audit-sentences.ts';
+import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
+import { dayTime } from '../admin/deps.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
 export async function accountView(deps: AccountDeps, userId: string, currentSessionId: string | null) {
-  const [status, sessions, apps, organizations] = await Promise.all([
+  const [status, sessions, apps, organizations, activity] = await Promise.all([
     deps.twoFactor.status(userId),
     deps.accounts.sessions(userId),
     deps.accounts.grants(userId),
     deps.tenantsForUser(userId),
+    deps.activity(userId),
   ]);
+  // "Turn off" is not offered while an organization requires 2FA; the page names it
+  const names = await deps.accounts.appNames([...new Set(sessions.flatMap((s) => s.apps))]);
+  const turnOffBlockedBy = status.enabled ? await deps.mfaPolicy.removalBlockedBy(userId, []) : [];
   const linked = deps.links ? { linkedProviders: await deps.links.list(userId), hasPassword: await deps.links.hasPassword(userId) } : {};
   return {
     status,
     // this browser first
-    sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId })).sort((a, b) => Number(b.current) - Number(a.current)),
+    // the apps each session signed in to (the account page itself is not an app)
+    sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId, appNames: s.apps.filter((id) => id !== ACCOUNT_CLIENT_ID).map((id) => names.get(id) ?? id) })).sort((a, b) => Number(b.current) - Number(a.current)),
     apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
     recoveryCodesViewable: deps.recoveryCodesViewable,
+    turnOffBlockedBy,
+    activity: activity.map((e) => ({ id: e.id, event: e.event, sentence: describeEvent(e), at: { iso: e.at.toISOString(), text: dayTime(e.at) }, ip: e.ip })),
     ...linked,
   };
 }

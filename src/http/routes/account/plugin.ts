@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccountDeps } from './deps.ts';
+import { signInFor, type AccountDeps } from './deps.ts';
 import accountIndex from './index.ts';
 import accountSignIn from './sign-in.ts';
 import accountEnroll from './enroll.ts';
@@ -29,7 +29,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
       // signing in again goes through the policy (second factor, or enrollment)
       const acceptable = user && (await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr));
       if (!user || !acceptable) {
-        if (req.method === 'GET') return reply.redirect(req.url.startsWith('/account/tokens') ? '/account/sign-in?return=tokens' : '/account/sign-in', 303);
+        if (req.method === 'GET') return reply.redirect(signInFor(req.url), 303);
         return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }));
       }
       req.accountUser = user;

@@ -39,4 +39,10 @@ export default async function accountProfile(app: FastifyInstance, deps: Account
       return fail(req, reply, 'passwordError', err);
     }
   });
+
+  // "Resend the link" beside an unverified address (throttled per account by the service)
+  app.post('/account/email/resend-verification', { preValidation: app.csrfProtection, schema: { body: { type: 'object', properties: { _csrf: { type: 'string' } } } } }, async (req, reply) => {
+    const result = await deps.accounts.resendVerification({ userId: req.accountUser!.id }, meta(req));
+    return reply.redirect(`/account?done=${result === 'throttled' ? 'verification_throttled' : result === 'sent' ? 'verification_sent' : 'verified'}`, 303);
+  });
 }

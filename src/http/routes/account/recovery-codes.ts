@@ -18,9 +18,15 @@ export default async function accountRecoveryCodes(app: FastifyInstance, deps: A
     }
   });
 
-  app.post<{ Body: { saved?: string } }>(
+  app.post<{ Body: { saved?: string }; Querystring: { after?: 'regenerated' } }>(
     '/account/2fa/recovery-codes/saved',
-    { preValidation: app.csrfProtection, schema: { body: { type: 'object', properties: { _csrf: { type: 'string' }, saved: { type: 'string', maxLength: 8 } } } } },
-    async (req, reply) => reply.redirect(req.body.saved === 'yes' ? '/account?done=enabled' : '/account', 303),
+    {
+      preValidation: app.csrfProtection,
+      schema: {
+        body: { type: 'object', properties: { _csrf: { type: 'string' }, saved: { type: 'string', maxLength: 8 } } },
+        querystring: { type: 'object', properties: { after: { type: 'string', enum: ['regenerated'] } } },
+      },
+    },
+    async (req, reply) => reply.redirect(req.body.saved === 'yes' ? `/account?done=${req.query.after ?? 'enabled'}` : '/account', 303),
   );
 }

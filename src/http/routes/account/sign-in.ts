@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
 import { cookieNames } from '../../../config/cookie-names.ts';
+import { safeReturnPath } from '../../../domain/navigation/return-path.ts';
 import type { AccountDeps } from './deps.ts';
 
 
@@ -12,14 +13,19 @@ import type { AccountDeps } from './deps.ts';
 export default async function accountSignIn(app: FastifyInstance, deps: AccountDeps) {
   const STATE_COOKIE = cookieNames(deps.secure).accountState;
   // ?fresh=1: a new sign-in even over a live session (prompt=login), before making something sensitive such as a
-  // personal access token; ?return=tokens comes back to that page
+  // personal access token; ?return=<path> comes back to that page of ours (a deep link that met a signed-out
+  // browser), `tokens` being the short name of /account/tokens. A return path that is not a same-origin path is
+  // ignored (the account page instead), never an error: the link may be old or hand-made.
   app.get<{ Querystring: { fresh?: string; return?: string } }>(
     '/account/sign-in',
-    { schema: { querystring: { type: 'object', properties: { fresh: { type: 'string', maxLength: 4 }, return: { type: 'string', enum: ['tokens'] } } } } },
+    { schema: { querystring: { type: 'object', properties: { fresh: { type: 'string', maxLength: 4 }, return: { type: 'string', maxLength: 1024 } } } } },
     async (req, reply) => {
-    const state = `${randomBytes(16).toString('base64url')}${req.query.return === 'tokens' ? '.tokens' : ''}`;
+    const state = randomBytes(16).toString('base64url');
+    const back = req.query.return === 'tokens' ? '/account/tokens' : safeReturnPath(req.query.return);
     const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
-    reply.setCookie(STATE_COOKIE, state, { path: '/account', httpOnly: true, sameSite: 'lax', secure: deps.secure, signed: true, maxAge: 600 });
+    // the return path rides in the signed state cookie, not in the authorization request: the provider never sees it
+    const cookie = back ? `${state}.${Buffer.from(back).toString('base64url')}` : state;
+    reply.setCookie(STATE_COOKIE, cookie, { path: '/account', httpOnly: true, sameSite: 'lax', secure: deps.secure, signed: true, maxAge: 600 });
     const url = new URL('/oidc/auth', deps.issuer);
     url.search = new URLSearchParams({
       client_id: ACCOUNT_CLIENT_ID,
@@ -42,8 +48,10 @@ export default async function accountSignIn(app: FastifyInstance, deps: AccountD
       const cookie = req.cookies[STATE_COOKIE];
       const unsigned = cookie ? req.unsignCookie(cookie) : undefined;
       reply.clearCookie(STATE_COOKIE, { path: '/account' });
-      if (req.query.error || !unsigned?.valid || unsigned.value !== req.query.state) return reply.redirect('/', 303);
-      return reply.redirect(unsigned.value.endsWith('.tokens') ? '/account/tokens' : '/account', 303);
+      const [state, back] = unsigned?.valid ? unsigned.value.split('.') : [];
+      if (req.query.error || !state || state !== req.query.state) return reply.redirect('/', 303);
+      // checked again on the way out: the cookie is signed, but the rule is the rule wherever a path is followed
+      return reply.redirect(safeReturnPath(back ? Buffer.from(back, 'base64url').toString('utf8') : null) ?? '/account', 303);
     },
   );
 }

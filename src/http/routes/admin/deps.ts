@@ -55,7 +55,7 @@ export function dayTime(d: Date): string {
 export const when = (d: Date | null) => (d ? { iso: d.toISOString(), text: day(d), full: dayTime(d) } : null);
 
 /** a member as the members list shows it, with what this actor may do to them */
-export function memberRow(m: Member, actor: { id: string; role: TenantRole }) {
+export function memberRow(m: Member, actor: { id: string; role: TenantRole }, resetNeedsOthers = false) {
   const ownerOnly = m.role === 'owner' && actor.role !== 'owner';
   return {
     ...m,
@@ -67,13 +67,16 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }) {
     isSelf: m.userId === actor.id,
     roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r], selected: r === m.role })),
     canRemove: !ownerOnly,
-    canReset: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id,
+    canReset: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id && !resetNeedsOthers,
+    /** a reset the actor may not do alone: the list says what to do instead of offering the button */
+    resetNeedsOthers: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id && resetNeedsOthers,
     factorLabels: m.factors.map((k) => FACTOR_LABELS[k]),
   };
 }
 
 export const DONE_MESSAGES: Record<string, string> = {
-  invited: 'Invitation sent. They become a member when they accept it from the email.',
+  invited: 'Invitation sent; they join when they accept it from the email.',
+  reinvited: 'Invitation sent again; they join when they accept it from the email. The earlier link no longer works.',
   role: 'The role was changed.',
   removed: 'The member was removed from the organization.',
   reset: 'Two-factor authentication was reset. The member was signed out everywhere and notified by email.',

@@ -72,13 +72,21 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
     async (req, reply) => {
       const tenant = req.adminTenant!;
       const member = await memberOf(deps.tenants, tenant, req.params.userId);
+      // every field's error at once, beside its field, before anything is checked against the account
+      const fieldErrors = {
+        reason: req.body.reason.trim() ? undefined : 'Give a reason; it goes to the audit log.',
+        code: req.body.code.trim() ? undefined : 'Enter a current code from your own authenticator, or one of your recovery codes.',
+      };
+      if (fieldErrors.reason || fieldErrors.code) return showReset(req, reply, member, { fieldErrors, reason: req.body.reason }, 400);
       try {
         await assertMayReset(deps.tenants, tenant, { id: req.adminUser!.id, role: req.adminRole! }, member);
         await deps.tenants.resetMemberTwoFactor(tenant, req.adminUser!, member.userId, req.body.code, req.body.reason, meta(req));
         return reply.redirect(`/admin/${tenant.slug}?done=reset`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return showReset(req, reply, member, { error: err.message, reason: req.body.reason }, err.httpStatus);
+        // a wrong code belongs to the code field; anything else (not allowed, pending) to the page
+        const extra = err.code === 'second_factor_invalid' ? { fieldErrors: { code: err.message } } : err.code === 'reason_required' ? { fieldErrors: { reason: err.message } } : { error: err.message };
+        return showReset(req, reply, member, { ...extra, reason: req.body.reason }, err.httpStatus);
       }
     },
   );

@@ -24,11 +24,15 @@ export async function membersView(deps: AdminDeps, req: FastifyRequest) {
   const tenant = req.adminTenant!;
   const actor = { id: req.adminUser!.id, role: req.adminRole! };
   const { members, coverage } = await deps.tenants.members(tenant);
+  const beyond = await deps.tenants.resetNeedsOthers(tenant, actor.id, members.filter((m) => m.factors.length).map((m) => m.userId));
   return {
     tenant,
     section: 'members',
     enforceFrom: when(tenant.enforceFrom),
-    members: members.map((m) => memberRow(m, actor)),
+    members: members.map((m) => memberRow(m, actor, beyond.has(m.userId))),
+    // invitees are listed (with an "Invited" badge) but are not members until they accept
+    joined: members.filter((m) => !m.invitationPending).length,
+    invitedCount: members.filter((m) => m.invitationPending).length,
     coverage: { ...coverage, percent: coverage.total ? Math.round((coverage.enrolled / coverage.total) * 100) : 0 },
     inviteRoles: grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r] })),
   };
@@ -54,8 +58,8 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
         assertMayInvite(req.adminRole!, req.body.role);
         if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new DomainError('invalid_email', 'Enter a valid email address.');
         // one answer whether or not the address has an account: an admin's addition is always an invitation
-        await deps.tenants.addMember(tenant, email, req.body.role, req.adminUser!.id, meta(req));
-        return reply.redirect(`/admin/${tenant.slug}?done=invited`, 303);
+        const added = await deps.tenants.addMember(tenant, email, req.body.role, req.adminUser!.id, meta(req));
+        return reply.redirect(`/admin/${tenant.slug}?done=${added.resent ? 'reinvited' : 'invited'}`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         return show(req, reply, { inviteError: err.message, inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);

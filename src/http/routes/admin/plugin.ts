@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../../domain/errors.ts';
 import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
 import { administeredTenant, isAdminRole } from './rules.ts';
+import { signInFor } from '../account/deps.ts';
 import adminMembers from './members.ts';
 import adminSettings from './settings.ts';
 import adminMemberActions from './member-actions.ts';
@@ -27,7 +28,7 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
     // a password-only session of someone whose organization now requires 2FA does not administer anything: signing
     // in again steps up (the login check demands the second factor, or enrollment first)
     if (!user || !(await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr))) {
-      if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect('/account/sign-in', 303);
+      if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect(signInFor(req.url), 303);
       return page(reply, deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }), 401);
     }
     req.adminUser = user;

@@ -48,6 +48,10 @@ export function assertMayRemove(actorRole: TenantRole, member: Member): void {
   if (member.role === 'owner' && actorRole !== 'owner') throw new ForbiddenError('Only owners can remove an owner.');
 }
 
+/** what to do when a reset needs more than this organization (the other organization is not named: not ours to tell) */
+export const RESET_NEEDS_OTHERS =
+  'This person also belongs to another organization that you do not administer. A reset affects their whole account, so it takes someone who administers every organization they belong to, or your Gatehouse operator. Until then they can sign in with one of their recovery codes, if they still have one.';
+
 /**
  * Resetting a member's 2FA weakens their whole Gatehouse account, not just their membership: so never one's own
  * (that is the account page, with one's own factors), an owner's only by an owner, and not a person who also
@@ -59,7 +63,7 @@ export async function assertMayReset(tenants: TenantService, tenant: Tenant, act
   for (const other of await tenants.listForUser(member.userId)) {
     if (other.id === tenant.id) continue;
     if (!isAdminRole(await tenants.roleOf(other.id, actor.id))) {
-      throw new ForbiddenError('This person also belongs to another organization; an administrator of every organization they belong to must reset it.');
+      throw new ForbiddenError(RESET_NEEDS_OTHERS);
     }
   }
 }

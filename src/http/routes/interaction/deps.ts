@@ -43,7 +43,9 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
     // a federated sign-in is stamped (idp claim); a link proposed to this account is made now (a credential change)
     const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req)) : result.epoch;
     if (epoch === null) return reply.redirect(`/interaction/${uid}`, 303);
+    const { clientId } = await deps.interactions.view(req.raw, reply.raw, uid);
     const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch);
+    await deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req));
     return reply.redirect(next, 303);
   }
   if (result.outcome === 'next') {

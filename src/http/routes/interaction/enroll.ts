@@ -15,11 +15,13 @@ export function codesText(codes: string[]): string {
 
 /** GET/POST /interaction/:uid/enroll: set up an authenticator inside a sign-in (required 2FA, or after a recovery code). */
 export default async function interactionEnroll(app: FastifyInstance, deps: InteractionDeps) {
-  const show = async (uid: string, clientName: string, csrfToken: string, p: PendingEnrollment, error?: string) => {
+  const show = async (uid: string, client: { clientId: string; clientName: string }, csrfToken: string, p: PendingEnrollment, error?: string) => {
     const user = await deps.flow.userFor(uid, 'enroll');
     const enrollment = await enrollmentView(p, user?.email ?? '');
     const keys = Boolean((await deps.flow.factors(uid))?.allowed.includes('webauthn')) && deps.webauthnAvailable;
-    return deps.render('interaction/enroll.njk', { uid, clientName, csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)), keys });
+    // the page names who requires it: the organization (whose rule it is), else the app
+    const requiredBy = await deps.flow.requiredBy(uid, client.clientId);
+    return deps.render('interaction/enroll.njk', { uid, clientName: client.clientName, organizations: requiredBy?.organizations ?? [], graceOrganizations: requiredBy?.graceOrganizations ?? [], csrfToken, error, enrollment, reset: !(await deps.flow.isFirstEnrollment(uid)), keys });
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/enroll', { schema: { params: uidParams } }, async (req, reply) => {
@@ -28,7 +30,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
     // a new secret each time enrollment starts
     const pending = await deps.flow.startEnrollment(uid);
     if (!pending) return reply.redirect(`/interaction/${uid}`, 303);
-    return page(reply, await show(uid, view.clientName, reply.generateCsrf(), pending));
+    return page(reply, await show(uid, view, reply.generateCsrf(), pending));
   });
 
   app.post<{ Params: UidParams; Body: CodeBody }>(
@@ -46,7 +48,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
         if (!(err instanceof DomainError)) throw err;
         const pending = await deps.flow.pendingEnrollment(uid, req.body.credentialId ?? '');
         if (!pending) return reply.redirect(`/interaction/${uid}/enroll`, 303);
-        return page(reply, await show(uid, view.clientName, reply.generateCsrf(), pending, err.message), 400);
+        return page(reply, await show(uid, view, reply.generateCsrf(), pending, err.message), 400);
       }
     },
   );

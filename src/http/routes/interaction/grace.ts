@@ -9,9 +9,9 @@ export default async function interactionGrace(app: FastifyInstance, deps: Inter
   app.get<{ Params: UidParams }>('/interaction/:uid/grace', { schema: { params: uidParams } }, async (req, reply) => {
     const { uid } = req.params;
     const view = await deps.interactions.view(req.raw, reply.raw, uid);
-    const deadline = await deps.flow.graceDeadline(uid);
-    if (!deadline) return reply.redirect(`/interaction/${uid}`, 303);
-    return page(reply, deps.render('interaction/grace.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, deadline: deadline.toISOString().slice(0, 10) }));
+    const grace = await deps.flow.graceDeadline(uid);
+    if (!grace) return reply.redirect(`/interaction/${uid}`, 303);
+    return page(reply, deps.render('interaction/grace.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, deadline: grace.until.toISOString().slice(0, 10), organizations: grace.organizations }));
   });
 
   app.post<{ Params: UidParams; Body: { choice: 'setup' | 'later' } }>(

@@ -1,14 +1,30 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../../../domain/accounts/account.service.ts';
 import type { Render } from '../../views.ts';
+import type { EmailTokenPurpose } from '../../../db/database.ts';
+import type { InvitationDetails } from '../../../domain/accounts/invitation-details.ts';
 
 export interface PublicDeps {
   accounts: AccountService;
   render: Render;
+  /** what an invitation link's page names: organization, inviter, role, what the organization may do */
+  invitation(token: string, purpose: 'invite' | 'join_tenant'): Promise<InvitationDetails[] | null>;
 }
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** the invitation details as the pages show them ("2 December 2026", UTC) */
+export const invitationView = (list: InvitationDetails[] | null) =>
+  (list ?? []).map((i) => ({ ...i, roleLabel: { owner: 'an owner', admin: 'an admin', member: 'a member' }[i.role], from: i.requires2faFrom ? `${i.requires2faFrom.getUTCDate()} ${MONTHS[i.requires2faFrom.getUTCMonth()]} ${i.requires2faFrom.getUTCFullYear()}` : null }));
 
 export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
+}
+
+/** the page for a link that no longer works: why, and the next step (400) */
+export async function linkExpired(reply: FastifyReply, deps: PublicDeps, token: string, purpose: EmailTokenPurpose) {
+  const help = await deps.accounts.linkHelp(token, purpose);
+  return page(reply, deps.render('public/link-expired.njk', { ...help, purpose, token, csrfToken: reply.generateCsrf() }), 400);
 }
 
 export function meta(req: FastifyRequest) {

@@ -5,8 +5,10 @@ const body = { type: 'object', required: ['email'], properties: { _csrf: { type:
 
 /** GET/POST /forgot-password: the same answer whether or not the address has an account. */
 export default async function forgotPassword(app: FastifyInstance, deps: PublicDeps) {
-  app.get<{ Querystring: { return?: string } }>('/forgot-password', { schema: { querystring: tokenQuery } }, async (req, reply) =>
-    page(reply, deps.render('public/forgot-password.njk', { csrfToken: reply.generateCsrf(), returnTo: safeReturn(req.query.return) })),
+  // ?email= pre-fills the address typed on the sign-in form (only shown back in the field, never acted on)
+  const query = { type: 'object', properties: { ...tokenQuery.properties, email: { type: 'string', maxLength: 320 } } } as const;
+  app.get<{ Querystring: { return?: string; email?: string } }>('/forgot-password', { schema: { querystring: query } }, async (req, reply) =>
+    page(reply, deps.render('public/forgot-password.njk', { csrfToken: reply.generateCsrf(), returnTo: safeReturn(req.query.return), email: req.query.email ?? '' })),
   );
 
   app.post<{ Body: { email: string; return?: string } }>('/forgot-password', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import { meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { invitationView, linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
 
 const body = { type: 'object', required: ['token', 'password'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 4096 }, name: { type: 'string', maxLength: 200 } } } as const;
 
@@ -11,14 +11,12 @@ const body = { type: 'object', required: ['token', 'password'], properties: { _c
 export default async function resetPassword(app: FastifyInstance, deps: PublicDeps) {
   for (const [path, purpose] of [['/reset-password', 'reset_password'], ['/invite', 'invite']] as const) {
     const invite = purpose === 'invite';
-    const view = (csrfToken: string, token: string, error?: string) =>
-      deps.render('public/set-password.njk', { csrfToken, token, action: path, invite, error, title: invite ? 'Accept your invitation' : 'Choose a new password' });
+    const view = async (csrfToken: string, token: string, error?: string) =>
+      deps.render('public/set-password.njk', { csrfToken, token, action: path, invite, error, title: invite ? 'Accept your invitation' : 'Choose a new password', invitations: invite ? invitationView(await deps.invitation(token, 'invite')) : [] });
 
     app.get<{ Querystring: { token?: string } }>(path, { schema: { querystring: tokenQuery } }, async (req, reply) => {
-      if (!(await deps.accounts.linkValid(req.query.token ?? '', purpose))) {
-        return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: 'This link has expired or was already used. Ask for a new one.' }), 400);
-      }
-      return page(reply, view(reply.generateCsrf(), req.query.token!));
+      if (!(await deps.accounts.linkValid(req.query.token ?? '', purpose))) return linkExpired(reply, deps, req.query.token ?? '', purpose);
+      return page(reply, await view(reply.generateCsrf(), req.query.token!));
     });
 
     app.post<{ Body: { token: string; password: string; name?: string } }>(path, { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
@@ -27,8 +25,8 @@ export default async function resetPassword(app: FastifyInstance, deps: PublicDe
         else await deps.accounts.resetPassword(req.body.token, req.body.password, meta(req));
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        if (err.code === 'link_invalid') return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), 400);
-        return page(reply, view(reply.generateCsrf(), req.body.token, err.message), err.httpStatus);
+        if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
+        return page(reply, await view(reply.generateCsrf(), req.body.token, err.message), err.httpStatus);
       }
       return page(
         reply,

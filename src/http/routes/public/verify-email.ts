@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
-import { meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -9,10 +9,22 @@ const body = { type: 'object', required: ['token'], properties: { _csrf: { type:
  * that fetch links do not use up the single-use token.
  */
 export default async function verifyEmail(app: FastifyInstance, deps: PublicDeps) {
+  // "Resend the link" from an expired link's page: the old token names the account (throttled per account)
+  app.post<{ Body: { token: string } }>('/verify-email/resend', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
+    const result = await deps.accounts.resendVerification({ expiredToken: req.body.token }, meta(req));
+    if (result === 'unknown') return linkExpired(reply, deps, req.body.token, 'verify_email');
+    const answer = {
+      sent: { title: 'Check your email', message: 'We sent a new link to confirm your address. It works once, for 24 hours.', status: 200 },
+      throttled: { title: 'A link is on its way', message: 'We sent one a moment ago. Check your inbox and spam folder, or try again in a minute.', status: 429 },
+      already_verified: { title: 'Already confirmed', message: 'Your email address is already confirmed. There is nothing more to do.', status: 200 },
+    }[result];
+    return page(reply, deps.render('public/done.njk', { title: answer.title, message: answer.message, link: '/account', linkText: 'Go to your account' }), answer.status);
+  });
+
   for (const [path, purpose] of [['/verify-email', 'verify_email'], ['/verify-email-change', 'change_email']] as const) {
     app.get<{ Querystring: { token?: string } }>(path, { schema: { querystring: tokenQuery } }, async (req, reply) => {
       const valid = await deps.accounts.linkValid(req.query.token ?? '', purpose);
-      if (!valid) return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: 'This link has expired or was already used. Ask for a new one.' }), 400);
+      if (!valid) return linkExpired(reply, deps, req.query.token ?? '', purpose);
       return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: path, title: 'Confirm your email address', button: 'Confirm' }));
     });
 
@@ -22,6 +34,7 @@ export default async function verifyEmail(app: FastifyInstance, deps: PublicDeps
         else await deps.accounts.confirmEmailChange(req.body.token, meta(req));
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
+        if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
         return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), err.httpStatus);
       }
       return page(reply, deps.render('public/done.njk', { title: 'Email address confirmed', message: 'Thank you. You can now sign in.', link: '/account', linkText: 'Go to your account' }));
