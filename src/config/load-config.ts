@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { parseBrand, type Brand } from './brand.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -61,6 +62,8 @@ export interface Config {
   keyPollSeconds: number;
   /** how long a call to an upstream OpenID provider may take (discovery, token, JWKS, userinfo); at most 5 s */
   upstreamTimeoutMs: number;
+  /** product name, logo, colour, support link and footer text of this deployment (src/config/brand.ts) */
+  brand: Brand;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -251,6 +254,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     threadpoolSize,
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
     generatedSecrets,
+    brand: parseBrand(
+      {
+        name: env.GATEHOUSE_BRAND_NAME || undefined,
+        logo: env.GATEHOUSE_BRAND_LOGO || undefined,
+        color: env.GATEHOUSE_BRAND_COLOR || undefined,
+        supportUrl: env.GATEHOUSE_BRAND_SUPPORT_URL || undefined,
+        footer: env.GATEHOUSE_BRAND_FOOTER || undefined,
+        file: env.GATEHOUSE_BRAND_FILE ? path.resolve(env.GATEHOUSE_BRAND_FILE) : undefined,
+      },
+      (variable, message) => {
+        throw new ConfigError(variable, message);
+      },
+    ),
     smtpUrl: smtpUrl(env),
     metricsToken: metricsToken(env),
     patMaxDays: int(env, 'GATEHOUSE_PAT_MAX_DAYS', 90, 1, 3650),
