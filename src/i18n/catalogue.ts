@@ -34,7 +34,7 @@ export function translator(locale: Locale): Translate {
 const dateFormats: Record<string, Intl.DateTimeFormatOptions> = {
   date: { dateStyle: 'medium', timeZone: 'UTC' },
   long: { dateStyle: 'long', timeZone: 'UTC' },
-  datetime: { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', timeZoneName: 'short' },
+  datetime: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' },
 };
 
 /** a date as people of this language write it (UTC: the server does not know the reader's time zone) */

@@ -1,0 +1,128 @@
+// Branding from configuration, the language switcher, ui_locales in discovery, and mail in the recipient's language.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { makeClient, makeUser } from '../helpers/factories.ts';
+import { HttpBrowser } from '../helpers/http-browser.ts';
+import { authorizationRequest, discover, signInOverHttp } from '../helpers/rp.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { enrollTotp } from '../helpers/totp.ts';
+
+const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="#6b21a8"/></svg>';
+
+function brandEnv(): Record<string, string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-brand-'));
+  writeFileSync(path.join(dir, 'logo.svg'), LOGO_SVG);
+  return {
+    GATEHOUSE_BRAND_NAME: 'Acme ID',
+    GATEHOUSE_BRAND_LOGO: path.join(dir, 'logo.svg'),
+    GATEHOUSE_BRAND_COLOR: '#6b21a8',
+    GATEHOUSE_BRAND_SUPPORT_URL: 'https://help.acme.example/sign-in',
+    GATEHOUSE_BRAND_FOOTER: 'Acme Corp. internal sign-in',
+  };
+}
+
+async function signedIn(s: TestServer, existing?: Awaited<ReturnType<typeof makeUser>>) {
+  const user = existing ?? (await makeUser(s.services));
+  const client = await makeClient(s.services);
+  const config = await discover(s.issuer, client);
+  const browser = new HttpBrowser();
+  const r = await signInOverHttp(browser, (await authorizationRequest(config, client.redirectUri)).url, client.redirectUri, user);
+  assert.ok(r.callbackUrl, 'signed in');
+  return { user, browser };
+}
+
+test('discovery advertises ui_locales_supported: the languages with a complete catalogue', async (t) => {
+  const s = await startServer(t);
+  const meta = (await (await fetch(`${s.issuer}/.well-known/openid-configuration`)).json()) as { ui_locales_supported?: string[] };
+  assert.deepEqual(meta.ui_locales_supported, ['en', 'de']);
+});
+
+test('the brand from configuration: name, logo from our origin, colour as a CSS custom property, support link and footer', async (t) => {
+  const s = await startServer(t, { env: brandEnv() });
+  const home = await (await fetch(`${s.issuer}/`)).text();
+  assert.match(home, /<title>Acme ID · Acme ID<\/title>/);
+  assert.match(home, /<img class="brand-logo" src="\/brand\/logo.svg"/);
+  assert.match(home, /Acme Corp. internal sign-in/);
+  assert.match(home, /<a href="https:\/\/help.acme.example\/sign-in">Help and support<\/a>/);
+  assert.doesNotMatch(home, /Gatehouse/, 'the product name is the brand everywhere on the page');
+
+  const css = await fetch(`${s.issuer}/brand/theme.css`);
+  assert.match(css.headers.get('content-type')!, /^text\/css/);
+  const body = await css.text();
+  assert.match(body, /--primary: #6b21a8;/);
+  assert.match(body, /prefers-color-scheme: dark/);
+
+  const logo = await fetch(`${s.issuer}/brand/logo.svg`);
+  assert.equal(logo.headers.get('content-type'), 'image/svg+xml');
+  assert.match(logo.headers.get('content-security-policy')!, /sandbox/, 'an SVG opened on its own runs no script in our origin');
+  assert.equal(await logo.text(), LOGO_SVG);
+});
+
+test('POST /locale sets the language cookie and returns to the same-origin page it came from', async (t) => {
+  const s = await startServer(t);
+  const browser = new HttpBrowser();
+  const english = await browser.get(`${s.issuer}/`);
+  assert.match(english.body, /<html lang="en">/);
+  const switched = await browser.request(`${s.issuer}/locale`, { form: { locale: 'de', return: '/' }, headers: { origin: s.issuer } });
+  assert.equal(switched.status, 303);
+  assert.equal(switched.headers.get('location'), '/');
+  const german = await browser.get(`${s.issuer}/`);
+  assert.match(german.body, /<html lang="de">/);
+  assert.match(german.body, /Geschützt durch Gatehouse/);
+  assert.match(german.body, /<option value="de" lang="de" selected>Deutsch<\/option>/);
+});
+
+test('POST /locale never redirects off our origin and refuses unknown languages and cross-site posts', async (t) => {
+  const s = await startServer(t);
+  const post = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${s.issuer}/locale`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
+  for (const target of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+    const r = await post({ locale: 'de', return: target });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get('location'), '/', `${target} is replaced by /`);
+  }
+  assert.equal((await post({ locale: 'xx' })).status, 400);
+  assert.equal((await post({})).status, 400);
+  const cross = await post({ locale: 'de' }, { origin: 'https://evil.example' });
+  assert.equal(cross.status, 403);
+  assert.equal(cross.headers.get('set-cookie'), null, 'a cross-site post changes nothing');
+});
+
+test('signed in, the switcher saves the preference: pages on another browser and mail follow it', async (t) => {
+  const s = await startServer(t);
+  const { user, browser } = await signedIn(s);
+  await browser.request(`${s.issuer}/locale`, { form: { locale: 'de', return: '/account' }, headers: { origin: s.issuer } });
+  const row = await s.services.db.selectFrom('users').select('locale').where('id', '=', user.id).executeTakeFirstOrThrow();
+  assert.equal(row.locale, 'de');
+
+  // mail to this user is written in German (the recipient's preference, not the sender's browser)
+  await s.services.accounts.requestPasswordReset(user.email, { ip: '127.0.0.1' });
+  const mail = await s.services.db.selectFrom('email_outbox').select(['subject', 'text_body', 'html_body']).where('to_address', '=', user.email).orderBy('id', 'desc').executeTakeFirstOrThrow();
+  assert.equal(mail.subject, 'Ihr Gatehouse-Passwort zurücksetzen');
+  assert.match(mail.text_body, /^Hallo Test User,/);
+  assert.match(mail.text_body, /läuft in 1 Stunde ab/);
+  assert.match(mail.html_body, /<html lang="de">/);
+
+  // another browser, English by its Accept-Language: once signed in, the account page is German
+  const other = await signedIn(s, user);
+  const account = await other.browser.request(`${s.issuer}/account`, { headers: { 'accept-language': 'en' } });
+  assert.match(account.body, /<html lang="de">/);
+
+  // a security notice is written from its event's catalogue entry
+  await enrollTotp(s.services, user);
+  const notice = await s.services.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', user.email).orderBy('id', 'desc').executeTakeFirstOrThrow();
+  assert.equal(notice.subject, 'Gatehouse-Sicherheitshinweis: Zwei-Faktor-Authentifizierung eingeschaltet');
+  assert.match(notice.text_body, /Für Ihr Konto wurde die Zwei-Faktor-Authentifizierung eingeschaltet\./);
+});
+
+test('mail to a user without a preference is in English', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  await s.services.accounts.requestPasswordReset(user.email, { ip: '127.0.0.1' });
+  const mail = await s.services.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', user.email).executeTakeFirstOrThrow();
+  assert.equal(mail.subject, 'Reset your Gatehouse password');
+  assert.match(mail.text_body, /expires in 1 hour\./);
+});
