@@ -100,7 +100,7 @@ export function parseBrand(input: BrandInput, fail: Fail): Brand {
   const name = safeText(pick('name'), where('name', 'GATEHOUSE_BRAND_NAME'), 60, fail) ?? 'Gatehouse';
   const footer = safeText(pick('footer'), where('footer', 'GATEHOUSE_BRAND_FOOTER'), 200, fail);
 
-  const rawColor = safeText(pick('color'), where('color', 'GATEHOUSE_BRAND_COLOR'), 7, fail);
+  const rawColor = safeText(pick('color'), where('color', 'GATEHOUSE_BRAND_COLOR'), 100, fail);
   const color = rawColor === undefined ? DEFAULT_BRAND_COLOR : parseHexColor(rawColor);
   if (!color) return fail(where('color', 'GATEHOUSE_BRAND_COLOR'), `must be a colour written #rgb or #rrggbb, got "${rawColor}"`);
   const ratio = contrast(color, '#ffffff');
