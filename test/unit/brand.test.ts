@@ -21,7 +21,7 @@ test('no CSS injection: the brand colour must be #rgb or #rrggbb', () => {
   for (const bad of ['red', '#12345', 'rgb(0,0,0)', '#000;} body { display: none', '#0b57d0 !important', 'url(https://evil.example/x)']) {
     assert.throws(() => testConfig({ GATEHOUSE_BRAND_COLOR: bad }), /GATEHOUSE_BRAND_COLOR: must be a colour written #rgb or #rrggbb/, bad);
   }
-  assert.equal(testConfig({ GATEHOUSE_BRAND_COLOR: '#0A3' }).brand.color, '#00aa33', '#rgb is written out in full');
+  assert.equal(testConfig({ GATEHOUSE_BRAND_COLOR: '#05A' }).brand.color, '#0055aa', '#rgb is written out in full');
 });
 
 test('contrast: a brand colour below 4.5:1 against white is refused with the ratio it has', () => {
