@@ -95,8 +95,12 @@ export function localeRoute(deps: { issuer: string; secure: boolean; cookieName:
         },
       },
       async (req, reply) => {
+        // Sec-Fetch-Site when the browser sends it (our pages send no referrer, so their posts carry "Origin: null");
+        // else an Origin other than ours
+        const site = req.headers['sec-fetch-site'];
         const origin = req.headers.origin;
-        if ((origin && origin !== new URL(deps.issuer).origin) || req.headers['sec-fetch-site'] === 'cross-site') {
+        const crossSite = site ? site !== 'same-origin' && site !== 'none' : Boolean(origin && origin !== 'null' && origin !== new URL(deps.issuer).origin);
+        if (crossSite) {
           return reply.status(403).type('text/plain').send('Cross-site request refused.');
         }
         const locale = req.body.locale;

@@ -86,9 +86,12 @@ test('POST /locale never redirects off our origin and refuses unknown languages 
   }
   assert.equal((await post({ locale: 'xx' })).status, 400);
   assert.equal((await post({})).status, 400);
-  const cross = await post({ locale: 'de' }, { origin: 'https://evil.example' });
-  assert.equal(cross.status, 403);
-  assert.equal(cross.headers.get('set-cookie'), null, 'a cross-site post changes nothing');
+  for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: 'null' }, { 'sec-fetch-site': 'same-site' }]) {
+    const cross = await post({ locale: 'de' }, headers);
+    assert.equal(cross.status, 403, JSON.stringify(headers));
+    assert.equal(cross.headers.get('set-cookie'), null, 'a cross-site post changes nothing');
+  }
+  assert.equal((await post({ locale: 'de' }, { 'sec-fetch-site': 'same-origin', origin: 'null' })).status, 303, 'our own pages post with Origin: null (no-referrer)');
 });
 
 test('signed in, the switcher saves the preference: pages on another browser and mail follow it', async (t) => {
