@@ -86,7 +86,8 @@ test('POST /locale never redirects off our origin and refuses unknown languages 
   }
   assert.equal((await post({ locale: 'xx' })).status, 400);
   assert.equal((await post({})).status, 400);
-  for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: 'null' }, { 'sec-fetch-site': 'same-site' }]) {
+  const crossSite: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: 'null' }, { 'sec-fetch-site': 'same-site' }];
+  for (const headers of crossSite) {
     const cross = await post({ locale: 'de' }, headers);
     assert.equal(cross.status, 403, JSON.stringify(headers));
     assert.equal(cross.headers.get('set-cookie'), null, 'a cross-site post changes nothing');
