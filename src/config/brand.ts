@@ -9,7 +9,7 @@ export interface Brand {
   logo?: { file: string; url: string; contentType: string };
   /** the primary colour on light pages (≥ 4.5:1 against white, and white text on it) */
   color: string;
-  /** the same hue lightened until it reaches 4.5:1 on the dark theme's card (links and buttons in dark mode) */
+  /** the same hue lightened until it reaches 4.5:1 on every dark-theme surface (links and buttons in dark mode) */
   colorDark: string;
   supportUrl?: string;
   footer?: string;
@@ -28,8 +28,8 @@ export interface BrandInput {
 type Fail = (variable: string, message: string) => never;
 
 export const DEFAULT_BRAND_COLOR = '#0b57d0';
-/** the dark theme's card colour (public/gatehouse.css --card in dark mode) */
-export const DARK_CARD = '#1c2128';
+/** the lightest surface links sit on in the dark theme (public/gatehouse.css --subtle in dark mode) */
+export const DARK_SURFACE = '#262c36';
 const LOGO_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.webp': 'image/webp', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' };
 const MAX_LOGO_BYTES = 256 * 1024;
 
@@ -137,5 +137,5 @@ export function parseBrand(input: BrandInput, fail: Fail): Brand {
     logo = { file, contentType: contentType!, url: `/brand/logo${path.extname(file).toLowerCase()}` };
   }
 
-  return { name, footer, color, colorDark: lightenForContrast(color, DARK_CARD), supportUrl, logo };
+  return { name, footer, color, colorDark: lightenForContrast(color, DARK_SURFACE), supportUrl, logo };
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { contrast, DARK_CARD } from '../../src/config/brand.ts';
+import { contrast, DARK_SURFACE } from '../../src/config/brand.ts';
 import { themeCss } from '../../src/http/routes/brand.ts';
 import { testConfig } from '../helpers/config.ts';
 
@@ -29,11 +29,11 @@ test('contrast: a brand colour below 4.5:1 against white is refused with the rat
   assert.throws(() => testConfig({ GATEHOUSE_BRAND_COLOR: '#3b82f6' }), /contrast of 3\.\d\d:1/);
 });
 
-test('contrast: in dark mode the brand colour is lightened until it reaches AA on the dark card', () => {
+test('contrast: in dark mode the brand colour is lightened until it reaches AA on every dark surface', () => {
   for (const color of ['#0b57d0', '#6b21a8', '#000000', '#a40e26', '#116329']) {
     const { brand } = testConfig({ GATEHOUSE_BRAND_COLOR: color });
     assert.ok(contrast(brand.color, '#ffffff') >= 4.5, `${color} on white`);
-    assert.ok(contrast(brand.colorDark, DARK_CARD) >= 4.5, `${brand.colorDark} (from ${color}) on the dark card`);
+    assert.ok(contrast(brand.colorDark, DARK_SURFACE) >= 4.5, `${brand.colorDark} (from ${color}) on the lightest dark surface`);
     const css = themeCss(brand);
     assert.match(css, new RegExp(`--primary: ${brand.color};`));
     assert.match(css, new RegExp(`@media \\(prefers-color-scheme: dark\\) \\{ :root \\{ --primary: ${brand.colorDark};`));
