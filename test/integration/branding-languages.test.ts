@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { makeClient, makeUser } from '../helpers/factories.ts';
-import { HttpBrowser } from '../helpers/http-browser.ts';
+import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
 import { authorizationRequest, discover, signInOverHttp } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { enrollTotp } from '../helpers/totp.ts';
@@ -129,4 +129,44 @@ test('mail to a user without a preference is in English', async (t) => {
   const mail = await s.services.db.selectFrom('email_outbox').select(['subject', 'text_body']).where('to_address', '=', user.email).executeTakeFirstOrThrow();
   assert.equal(mail.subject, 'Reset your Gatehouse password');
   assert.match(mail.text_body, /expires in 1 hour\./);
+});
+
+test('per app: the sign-in and consent pages link its privacy policy and terms, and show its logo only from our own origin', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const setMetadata = async (clientId: string, extra: Record<string, string>) => {
+    const row = await s.services.db.selectFrom('oidc_clients').select('metadata').where('client_id', '=', clientId).executeTakeFirstOrThrow();
+    const metadata = { ...(typeof row.metadata === 'string' ? JSON.parse(row.metadata) : row.metadata), ...extra };
+    await s.services.db.updateTable('oidc_clients').set({ metadata: JSON.stringify(metadata) }).where('client_id', '=', clientId).execute();
+  };
+  const links = { policy_uri: 'https://partner.example/privacy', tos_uri: 'https://partner.example/terms' };
+
+  // a logo on the app's own server: the name and links are shown, the image is not loaded
+  const foreign = await makeClient(s.services, { name: 'Partner App', firstParty: false });
+  await setMetadata(foreign.clientId, { ...links, logo_uri: 'https://partner.example/logo.png' });
+  const browser = new HttpBrowser();
+  const signIn = await signInOverHttp(browser, (await authorizationRequest(await discover(s.issuer, foreign), foreign.redirectUri)).url, foreign.redirectUri);
+  assert.match(signIn.page.body, /<strong>Partner App<\/strong>/);
+  assert.match(signIn.page.body, /<a href="https:\/\/partner.example\/privacy"[^>]*>Privacy policy of Partner App<\/a>/);
+  assert.match(signIn.page.body, /<a href="https:\/\/partner.example\/terms"[^>]*>Terms of Partner App<\/a>/);
+  assert.doesNotMatch(signIn.page.body, /partner.example\/logo.png/, 'nothing is loaded from a third party');
+
+  // the consent page (the app is not first-party) names the app and links the same documents
+  const b = new HttpBrowser();
+  const atCallback = (u: string) => u.startsWith(foreign.redirectUri);
+  let page = await b.get((await authorizationRequest(await discover(s.issuer, foreign), foreign.redirectUri)).url, atCallback);
+  const login = formOn(page, '/login');
+  page = await b.follow(await b.request(login.action, { form: { ...login.fields, email: user.email, password: user.password } }), atCallback);
+  assert.match(page.body, /Allow access\?/);
+  assert.match(page.body, /<strong>Partner App<\/strong> would like to:/);
+  assert.match(page.body, /Privacy policy of Partner App/);
+  assert.match(page.body, /Terms of Partner App/);
+  assert.doesNotMatch(page.body, /partner.example\/logo.png/);
+
+  // a logo on our own origin is ours to show (oidc-provider accepts only web addresses as logo_uri, so data: cannot come)
+  const own = await makeClient(s.services, { name: 'Own Logo App' });
+  const ownLogo = `${s.issuer}/static/app-logos/own.png`;
+  await setMetadata(own.clientId, { logo_uri: ownLogo });
+  const withLogo = await signInOverHttp(new HttpBrowser(), (await authorizationRequest(await discover(s.issuer, own), own.redirectUri)).url, own.redirectUri);
+  assert.ok(withLogo.page.body.includes(`<img class="client-logo" src="${ownLogo}"`), 'a logo from our origin is shown');
 });
