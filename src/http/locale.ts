@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import formbody from '@fastify/formbody';
-import { chooseLocale } from '../i18n/catalogue.ts';
+import { chooseLocale, translator } from '../i18n/catalogue.ts';
 import { isLocale, SUPPORTED_LOCALES, type Locale } from '../domain/users/locale-preference.ts';
 
 interface LocaleStore {
@@ -36,6 +36,11 @@ export function currentLocale(): Locale {
   const s = store.getStore();
   if (!s) return chooseLocale({});
   return chooseLocale({ cookie: s.req.cookies?.[s.cookieName], uiLocales: s.uiLocales, user: signedInLocale(s.req), acceptLanguage: s.req.headers['accept-language'] });
+}
+
+/** a message in the request's language, for the few words routes write themselves (error pages, code errors) */
+export function translate(key: string, vars?: Record<string, unknown>): string {
+  return translator(currentLocale())(key, vars);
 }
 
 /** the path the switcher returns to: this page, if it can be fetched again with GET */

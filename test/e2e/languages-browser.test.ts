@@ -47,7 +47,7 @@ async function assertGermanTotpPage(page: Page) {
   assert.equal(await page.title(), 'Zwei-Faktor-Authentifizierung · Gatehouse');
 }
 
-test('German browser (Accept-Language: de): the sign-in and TOTP pages are in German, and the sign-in completes', async (t) => {
+test('German browser (Accept-Language: de): the sign-in and TOTP pages, and a wrong code\'s message, are in German; the sign-in completes', async (t) => {
   const { user, rp, page, code } = await setup(t, { acceptLanguage: 'de-DE,de;q=0.9,en;q=0.5' });
   const req = await rp.authorize();
   await page.goto(req.url);
@@ -56,6 +56,11 @@ test('German browser (Accept-Language: de): the sign-in and TOTP pages are in Ge
   await submitLogin(page, user.email, user.password);
   await assertGermanTotpPage(page);
   await shoot(page, 'i18n-totp-de');
+  const wrong = code() === '000000' ? '111111' : '000000';
+  await page.getByLabel('Authentifizierungscode').fill(wrong);
+  await page.getByRole('button', { name: 'Bestätigen' }).click();
+  assert.equal(await page.getByRole('alert').innerText(), 'Dieser Code hat nicht funktioniert. Versuchen Sie es erneut.');
+  await shoot(page, 'i18n-totp-error-de');
   const callback = rp.next('/callback');
   await page.getByLabel('Authentifizierungscode').fill(code());
   await page.getByRole('button', { name: 'Bestätigen' }).click();

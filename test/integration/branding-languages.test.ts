@@ -75,6 +75,15 @@ test('POST /locale sets the language cookie and returns to the same-origin page 
   assert.match(german.body, /<option value="de" lang="de" selected>Deutsch<\/option>/);
 });
 
+test('error pages speak the browser\'s language', async (t) => {
+  const s = await startServer(t);
+  const r = await fetch(`${s.issuer}/no-such-page`, { headers: { accept: 'text/html', 'accept-language': 'de' } });
+  assert.equal(r.status, 404);
+  const body = await r.text();
+  assert.match(body, /<h1>Nicht gefunden<\/h1>/);
+  assert.match(body, /Unter dieser Adresse gibt es nichts\./);
+});
+
 test('POST /locale never redirects off our origin and refuses unknown languages and cross-site posts', async (t) => {
   const s = await startServer(t);
   const post = (form: Record<string, string>, headers: Record<string, string> = {}) =>
