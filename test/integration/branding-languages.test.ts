@@ -75,13 +75,18 @@ test('POST /locale sets the language cookie and returns to the same-origin page 
   assert.match(german.body, /<option value="de" lang="de" selected>Deutsch<\/option>/);
 });
 
-test('error pages speak the browser\'s language', async (t) => {
+test('error pages and the provider\'s own pages speak the browser\'s language', async (t) => {
   const s = await startServer(t);
   const r = await fetch(`${s.issuer}/no-such-page`, { headers: { accept: 'text/html', 'accept-language': 'de' } });
   assert.equal(r.status, 404);
   const body = await r.text();
   assert.match(body, /<h1>Nicht gefunden<\/h1>/);
   assert.match(body, /Unter dieser Adresse gibt es nichts\./);
+
+  // the provider's own pages (rendered inside oidc-provider) follow the request's language too
+  const device = await (await fetch(`${s.issuer}/oidc/device`, { headers: { 'accept-language': 'de' } })).text();
+  assert.match(device, /<html lang="de">/);
+  assert.match(device, /<h1>Gerät verbinden<\/h1>/);
 });
 
 test('POST /locale never redirects off our origin and refuses unknown languages and cross-site posts', async (t) => {
