@@ -17,6 +17,13 @@ test('without brand settings the product is Gatehouse in its own blue', () => {
   assert.equal(brand.logo, undefined);
 });
 
+test('authenticator apps and security keys show the brand name unless GATEHOUSE_TOTP_ISSUER says otherwise', () => {
+  assert.equal(testConfig({}).totpIssuer, 'Gatehouse');
+  assert.equal(testConfig({ GATEHOUSE_BRAND_NAME: 'Acme ID' }).totpIssuer, 'Acme ID');
+  assert.equal(testConfig({ GATEHOUSE_BRAND_NAME: 'Acme ID' }).webauthn.rpName, 'Acme ID');
+  assert.equal(testConfig({ GATEHOUSE_BRAND_NAME: 'Acme ID', GATEHOUSE_TOTP_ISSUER: 'Acme' }).totpIssuer, 'Acme');
+});
+
 test('no CSS injection: the brand colour must be #rgb or #rrggbb', () => {
   for (const bad of ['red', '#12345', 'rgb(0,0,0)', '#000;} body { display: none', '#0b57d0 !important', 'url(https://evil.example/x)']) {
     assert.throws(() => testConfig({ GATEHOUSE_BRAND_COLOR: bad }), /GATEHOUSE_BRAND_COLOR: must be a colour written #rgb or #rrggbb/, bad);
