@@ -51,10 +51,14 @@ import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
 import meTokensApi from './http/routes/api/me-tokens-api.ts';
 import { createTokenVerifier } from './oidc/token-verifier.ts';
+import { localeContext, localeRoute, noteInteraction } from './http/locale.ts';
+import brandRoutes from './http/routes/brand.ts';
+import { setUserLocale } from './domain/users/locale-preference.ts';
+import type { InteractionView } from './oidc/interactions.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
-  const render = createRenderer({ globals: { webauthnAvailable: config.webauthn.available } });
+  const render = createRenderer({ globals: { webauthnAvailable: config.webauthn.available }, brand: config.brand });
   const app = Fastify({
     logger: loggerOptions(opts.logLevel ?? config.logLevel, opts.logStream),
     trustProxy: config.trustProxy,
@@ -79,6 +83,8 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     });
   const provider = providerWith(await services.keys.privateJwks());
 
+  // first: every later hook, handler and the provider's own pages run inside the request's language store
+  await app.register(localeContext, { cookieName: cookieNames(config.secure).locale });
   await app.register(securityHeaders, { hsts: config.secure });
   await app.register(metrics, { token: config.metricsToken, production: config.production });
   await app.register(errors, { render });
@@ -87,13 +93,37 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
   await app.register(vendorAssets);
   await app.register(healthRoutes, { db: services.db });
+  await app.register(brandRoutes, { brand: config.brand });
+  const readSession = createSessionReader(provider);
+  await app.register(
+    localeRoute({
+      issuer: config.issuer,
+      secure: config.secure,
+      cookieName: cookieNames(config.secure).locale,
+      signedInUserId: async (req, reply) => (await readSession(req.raw, reply.raw))?.accountId ?? null,
+      save: (userId, locale) => setUserLocale(services.db, userId, locale),
+    }),
+  );
   // the provider's endpoints: swapped for one with the new key set when signing keys change (live rotation, below)
   let oidcCallback = provider.callback();
   await app.register(oidcMount, { callback: (req, res) => oidcCallback(req, res) });
   watchSigningKeys(app, services, (jwks) => (oidcCallback = providerWith(jwks).callback()));
   await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer, federation: services.federation, factorKinds: (id) => services.twoFactor.factorKinds(id) }) });
 
-  const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available, federation: services.federation };
+  const interactions = createInteractions(provider);
+  // every interaction page reads its interaction first: that is when it learns the app's ui_locales and links
+  const shownInteractions = {
+    ...interactions,
+    async view(...args: Parameters<typeof interactions.view>): Promise<InteractionView> {
+      const v = await interactions.view(...args);
+      const logo = v.clientLinks.logoUri;
+      // pages load nothing from other origins: an app's logo is shown only as a data: image or from our origin
+      const ownLogo = logo && (logo.startsWith('data:image/') || logo.startsWith(`${config.issuer}/`)) ? logo : undefined;
+      noteInteraction(v.uiLocales, { name: v.clientName, logo: ownLogo, policyUri: v.clientLinks.policyUri, tosUri: v.clientLinks.tosUri });
+      return v;
+    },
+  };
+  const interactionDeps: InteractionDeps = { interactions: shownInteractions, users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available, federation: services.federation };
   await app.register(async (forms) => {
     await forms.register(formbody);
     await forms.register(csrf, {

@@ -54,7 +54,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const throttle = createThrottleService(db, clock);
   const users = createUserService({ db, hasher, throttle });
   const totp = createTotpService({ db, box, clock, issuer: config.totpIssuer });
-  const outbox = createOutbox(createEmailRenderer());
+  const outbox = createOutbox(createEmailRenderer(config.brand));
   const mfaPolicy = createMfaPolicy({ db, clock });
   const record = createSecurityRecorder({ outbox, clock, issuer: config.issuer });
   const webauthn = createWebAuthn({ db, clock, rp: config.webauthn, record });

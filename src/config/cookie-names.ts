@@ -18,5 +18,7 @@ export function cookieNames(secure: boolean) {
     device: host('gh_device', 'gh_device'),
     /** the account pages' sign-in state (Path=/account) */
     accountState: pathBound('gh_account_state', 'gh_account_state'),
+    /** the language chosen with the page footer's switcher (Path=/) */
+    locale: host('gh_locale', 'gh_locale'),
   };
 }

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { parseBrand, type Brand } from './brand.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -61,6 +62,8 @@ export interface Config {
   keyPollSeconds: number;
   /** how long a call to an upstream OpenID provider may take (discovery, token, JWKS, userinfo); at most 5 s */
   upstreamTimeoutMs: number;
+  /** product name, logo, colour, support link and footer text of this deployment (src/config/brand.ts) */
+  brand: Brand;
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -227,6 +230,22 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('UV_THREADPOOL_SIZE', `must be at least 8 (argon2 and token signing share libuv's pool); got ${threadpoolSize}. Start with "npm start" or set UV_THREADPOOL_SIZE=8`);
   }
 
+  const brand = parseBrand(
+    {
+      name: env.GATEHOUSE_BRAND_NAME || undefined,
+      logo: env.GATEHOUSE_BRAND_LOGO || undefined,
+      color: env.GATEHOUSE_BRAND_COLOR || undefined,
+      supportUrl: env.GATEHOUSE_BRAND_SUPPORT_URL || undefined,
+      footer: env.GATEHOUSE_BRAND_FOOTER || undefined,
+      file: env.GATEHOUSE_BRAND_FILE ? path.resolve(env.GATEHOUSE_BRAND_FILE) : undefined,
+    },
+    (variable, message) => {
+      throw new ConfigError(variable, message);
+    },
+  );
+  // authenticator apps and security keys show the brand's name unless told otherwise
+  const totpIssuer = (env.GATEHOUSE_TOTP_ISSUER || brand.name).slice(0, 64);
+
   const cores = availableParallelism();
   return Object.freeze({
     production,
@@ -251,6 +270,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     threadpoolSize,
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
     generatedSecrets,
+    brand,
     smtpUrl: smtpUrl(env),
     metricsToken: metricsToken(env),
     patMaxDays: int(env, 'GATEHOUSE_PAT_MAX_DAYS', 90, 1, 3650),
@@ -259,8 +279,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 5000, 100, 5000),
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
-    totpIssuer: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64),
-    webauthn: { rpId: issuerUrl.hostname, origin: issuer, rpName: (env.GATEHOUSE_TOTP_ISSUER || 'Gatehouse').slice(0, 64), available: isIP(issuerUrl.hostname.replace(/^\[|\]$/g, '')) === 0 },
+    totpIssuer,
+    webauthn: { rpId: issuerUrl.hostname, origin: issuer, rpName: totpIssuer, available: isIP(issuerUrl.hostname.replace(/^\[|\]$/g, '')) === 0 },
     recoveryCodesViewable: bool(env, 'GATEHOUSE_RECOVERY_CODES_VIEWABLE', true),
     ttl: {
       sessionSeconds: int(env, 'GATEHOUSE_SESSION_TTL', 12 * 3600, 60, 30 * 86400),

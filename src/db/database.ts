@@ -16,6 +16,8 @@ export interface UserTable {
   password_changed_at: Date | null;
   /** bumped by every credential change: whatever was born under an older value is dead (credential-epoch.ts) */
   credential_epoch: Generated<number>;
+  /** the language the user chose ('en', 'de'); null: not chosen (their browser's language is used) */
+  locale: Generated<string | null>;
 }
 
 export type EmailTokenPurpose = 'verify_email' | 'reset_password' | 'invite' | 'change_email' | 'join_tenant';

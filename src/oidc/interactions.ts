@@ -28,6 +28,22 @@ export interface InteractionView {
   mfaRequired: boolean;
   acrValues?: string;
   essentialAcrs: string[];
+  /** the app's ui_locales: the languages it asks the pages to use, most preferred first */
+  uiLocales?: string;
+  /** what the app registered about itself (client metadata); shown beside its name */
+  clientLinks: ClientLinks;
+}
+
+export interface ClientLinks {
+  logoUri?: string;
+  policyUri?: string;
+  tosUri?: string;
+}
+
+/** the app's logo, privacy policy and terms from its registered metadata (https links only) */
+export function clientLinks(client: { logoUri?: unknown; policyUri?: unknown; tosUri?: unknown } | undefined): ClientLinks {
+  const url = (v: unknown) => (typeof v === 'string' && /^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)[:/]|data:image\/)/.test(v) ? v : undefined);
+  return { logoUri: url(client?.logoUri), policyUri: url(client?.policyUri), tosUri: url(client?.tosUri) };
 }
 
 const SCOPE_LABELS: Record<string, string> = {
@@ -120,6 +136,8 @@ export function createInteractions(provider: Provider) {
         acrValues: i.params.acr_values as string | undefined,
         essentialAcrs: essentialAcrs(parseClaims(i.params.claims)),
         mfaRequired: requestDemandsMfa({ acrValues: i.params.acr_values as string | undefined, essentialAcrs: essentialAcrs(parseClaims(i.params.claims)) }),
+        uiLocales: typeof i.params.ui_locales === 'string' ? i.params.ui_locales : undefined,
+        clientLinks: clientLinks(client as never),
       };
     },
 

@@ -19,6 +19,7 @@ import { failClosedDuringOutages } from './outage.ts';
 import { cookieNames } from '../config/cookie-names.ts';
 import { authContext, loginPolicy } from './login-policy.ts';
 import { idpClaim } from './idp-claim.ts';
+import { SUPPORTED_LOCALES } from '../domain/users/locale-preference.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -123,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     extraClientMetadata: { properties: ['gatehouse_first_party'] },
     // the first-party terminal sign-in (challenge-endpoint.ts) is ours, outside the library: published here
-    discovery: { authorization_challenge_endpoint: `${config.issuer}${CHALLENGE_PATH}` },
+    discovery: { authorization_challenge_endpoint: `${config.issuer}${CHALLENGE_PATH}`, ui_locales_supported: [...SUPPORTED_LOCALES] },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.clients) },

@@ -43,6 +43,10 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       ...text,
       name,
       link: `${deps.issuer}${PATHS[purpose]}?token=${token}`,
+      // the templates write these in the recipient's language (email.link.<purpose>); the texts above are the English fallback
+      purpose,
+      hours: hours(purpose),
+      translated: ['verify_email', 'reset_password', 'change_email'].includes(purpose),
       outro: `The link works once and expires in ${hours(purpose) >= 48 ? `${hours(purpose) / 24} days` : `${hours(purpose)} hour${hours(purpose) === 1 ? '' : 's'}`}. If you did not ask for this, ignore this message.`,
     });
   }

@@ -1,6 +1,7 @@
 // Mail is written to the outbox in the same transaction as the change that causes it; a worker sends it.
 // A rolled-back change never sends mail, and an SMTP outage never loses any.
 import type { Db } from '../../db/database.ts';
+import { recipientLocale, type Locale } from '../users/locale-preference.ts';
 
 export interface RenderedEmail {
   subject: string;
@@ -8,7 +9,8 @@ export interface RenderedEmail {
   html: string;
 }
 
-export type EmailRenderer = (template: string, context: Record<string, unknown>) => RenderedEmail;
+/** renders a mail in `locale` (the recipient's language) */
+export type EmailRenderer = (template: string, context: Record<string, unknown>, locale?: Locale) => RenderedEmail;
 
 export interface Outbox {
   enqueue(trx: Db, to: string, template: string, context: Record<string, unknown>): Promise<void>;
@@ -17,7 +19,8 @@ export interface Outbox {
 export function createOutbox(render: EmailRenderer): Outbox {
   return {
     async enqueue(trx, to, template, context) {
-      const m = render(template, context);
+      // written in the language the recipient chose (their account's preference), read in the same transaction
+      const m = render(template, context, await recipientLocale(trx, to));
       await trx.insertInto('email_outbox').values({ to_address: to, subject: m.subject, text_body: m.text, html_body: m.html }).execute();
     },
   };

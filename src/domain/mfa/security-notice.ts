@@ -31,6 +31,8 @@ export function createSecurityRecorder(deps: { outbox: Outbox; clock: Clock; iss
     if (notice) {
       await deps.outbox.enqueue(trx, user.email, 'security-notice', {
         ...notice,
+        // the mail templates write the notice in the recipient's language from this key (email.notice.<kind>)
+        kind: event.replace(/\./g, '_'),
         name: user.name,
         email: user.email,
         at: deps.clock.now().toISOString(),

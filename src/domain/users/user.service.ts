@@ -15,6 +15,8 @@ export interface User {
   email: string;
   emailVerified: boolean;
   name: string | null;
+  /** the language the user chose, or null (their browser's language is used) */
+  locale?: string | null;
 }
 
 export interface UserWithFactors extends User {
@@ -24,7 +26,7 @@ export interface UserWithFactors extends User {
 type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
 
 function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name };
+  return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name, locale: row.locale };
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -6,6 +6,7 @@ import type { Interactions } from '../../../oidc/interactions.ts';
 import type { FederationService } from '../../../domain/federation/federation.service.ts';
 import type { Render } from '../../views.ts';
 import { knownDevice } from '../../device-cookie.ts';
+import { translate } from '../../locale.ts';
 
 export interface InteractionDeps {
   interactions: Interactions;
@@ -32,8 +33,8 @@ export function page(reply: FastifyReply, html: string, status = 200) {
 
 /** the same generic words for a wrong code, a replayed code and a lock (only the lock adds "try later") */
 export function codeError(result: FlowResult): { message: string; status: number } {
-  if (result.outcome === 'throttled') return { message: 'Too many attempts. Wait a few minutes, then try again.', status: 429 };
-  return { message: 'That code did not work. Try again.', status: 401 };
+  if (result.outcome === 'throttled') return { message: translate('codes.throttled'), status: 429 };
+  return { message: translate('codes.wrong'), status: 401 };
 }
 
 /** sends the browser on after a step: back to the provider when the sign-in is done, else to the next step */

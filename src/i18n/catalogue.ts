@@ -1,0 +1,70 @@
+// Message catalogues (locales/<lang>.json, one object per page) and the choice of a language for a request.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import i18next from 'i18next';
+import Negotiator from 'negotiator';
+import { DEFAULT_LOCALE, SUPPORTED_LOCALES, isLocale, type Locale } from '../domain/users/locale-preference.ts';
+
+export const localesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
+
+export function readCatalogue(locale: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(localesDir, `${locale}.json`), 'utf8')) as Record<string, unknown>;
+}
+
+const i18n = i18next.createInstance();
+// synchronous: the catalogues are read once at start, so every later t() is a plain lookup
+void i18n.init({
+  initAsync: false,
+  resources: Object.fromEntries(SUPPORTED_LOCALES.map((l) => [l, { translation: readCatalogue(l) }])),
+  supportedLngs: [...SUPPORTED_LOCALES],
+  fallbackLng: DEFAULT_LOCALE,
+  // nunjucks autoescapes what t() returns: escaping here too would show "&amp;" on the page
+  interpolation: { escapeValue: false },
+  returnNull: false,
+});
+
+export type Translate = (key: string, vars?: Record<string, unknown>) => string;
+
+export function translator(locale: Locale): Translate {
+  const t = i18n.getFixedT(locale);
+  return (key, vars) => t(key, vars ?? {}) as string;
+}
+
+const dateFormats: Record<string, Intl.DateTimeFormatOptions> = {
+  date: { dateStyle: 'medium', timeZone: 'UTC' },
+  long: { dateStyle: 'long', timeZone: 'UTC' },
+  datetime: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' },
+};
+
+/** a date as people of this language write it (UTC: the server does not know the reader's time zone) */
+export function formatDate(value: unknown, locale: Locale, style = 'date'): string {
+  const d = value instanceof Date ? value : typeof value === 'string' || typeof value === 'number' ? new Date(value) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  return new Intl.DateTimeFormat(locale, dateFormats[style] ?? dateFormats.date).format(d);
+}
+
+/** the first supported language of a space-separated list of BCP 47 tags (OIDC ui_locales), by primary subtag */
+export function fromUiLocales(uiLocales: string | undefined): Locale | null {
+  for (const tag of (uiLocales ?? '').split(' ')) {
+    const primary = tag.split('-')[0]!.toLowerCase();
+    if (isLocale(primary)) return primary;
+  }
+  return null;
+}
+
+export function fromAcceptLanguage(header: string | undefined): Locale | null {
+  if (!header) return null;
+  const best = new Negotiator({ headers: { 'accept-language': header } }).languages([...SUPPORTED_LOCALES])[0];
+  return isLocale(best) ? best : null;
+}
+
+/**
+ * The language of a page: the switcher's cookie (an explicit choice in this browser, so it must win or the
+ * switcher would not switch), then the app's ui_locales, then the signed-in user's preference, then the
+ * browser's Accept-Language, then English.
+ */
+export function chooseLocale(input: { cookie?: string; uiLocales?: string; user?: string | null; acceptLanguage?: string }): Locale {
+  if (isLocale(input.cookie)) return input.cookie;
+  return fromUiLocales(input.uiLocales) ?? (isLocale(input.user) ? input.user : null) ?? fromAcceptLanguage(input.acceptLanguage) ?? DEFAULT_LOCALE;
+}
