@@ -49,6 +49,8 @@ import adminApi from './http/routes/api/admin-api.ts';
 import { remindExpiringTokens } from './domain/tokens/personal-token-reminders.ts';
 import meTokensApi from './http/routes/api/me-tokens-api.ts';
 import { createTokenVerifier } from './oidc/token-verifier.ts';
+import { backchannelSender } from './oidc/backchannel.ts';
+import { createBackchannelQueue } from './domain/logout/backchannel-queue.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -74,8 +76,12 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       render,
       log: app.log,
       idpFor: (userId, authTime) => services.links.idpFor(userId, authTime),
+      backchannel,
     });
+  const backchannel = createBackchannelQueue({ db: services.db, clock: services.clock, ...config.backchannel, log: app.log });
   const provider = providerWith(await services.keys.privateJwks());
+  // the provider that signs logout tokens: the newest one after a signing-key change
+  let current = provider;
 
   await app.register(securityHeaders, { hsts: config.secure });
   await app.register(metrics, { token: config.metricsToken, production: config.production });
@@ -88,7 +94,10 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   // the provider's endpoints: swapped for one with the new key set when signing keys change (live rotation, below)
   let oidcCallback = provider.callback();
   await app.register(oidcMount, { callback: (req, res) => oidcCallback(req, res) });
-  watchSigningKeys(app, services, (jwks) => (oidcCallback = providerWith(jwks).callback()));
+  watchSigningKeys(app, services, (jwks) => {
+    current = providerWith(jwks);
+    oidcCallback = current.callback();
+  });
   await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer, federation: services.federation, factorKinds: (id) => services.twoFactor.factorKinds(id) }) });
 
   const interactionDeps: InteractionDeps = { interactions: createInteractions(provider), users: services.users, flow: services.signInFlow, render, clock: services.clock, signupEnabled: config.signupEnabled, secure: config.secure, webauthnAvailable: config.webauthn.available, federation: services.federation };
@@ -146,6 +155,9 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   const mailer = createMailer({ db: services.db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log: app.log, devSink: !config.smtpUrl });
   mailer.start(opts.mailIntervalMs ?? 1000);
   app.addHook('onClose', async () => mailer.stop());
+  // the back-channel logout worker: queued calls to relying apps, retried with back-off, then given up (audited)
+  backchannel.start((job) => backchannelSender(current)(job), Math.min(1000, config.backchannel.backoffMs));
+  app.addHook('onClose', async () => backchannel.stop());
 
   // expired protocol rows are ignored on read and purged here
   // … and personal access tokens about to expire get their reminder mail (once each, whichever node claims it)
