@@ -83,9 +83,10 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   // the provider that signs logout tokens: the newest one after a signing-key change
   let current = provider;
 
+  // first: a route registered before the error handler keeps fastify's default one (a NUL in /metrics' query was a 500)
+  await app.register(errors, { render });
   await app.register(securityHeaders, { hsts: config.secure });
   await app.register(metrics, { token: config.metricsToken, production: config.production });
-  await app.register(errors, { render });
   await app.register(inputGuard);
   await app.register(cookie, { secret: config.cookieKeys });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
