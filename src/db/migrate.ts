@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration';
 
 export const migrationFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -19,7 +19,23 @@ function check(result: MigrationResultSet): MigrationResultSet {
   return result;
 }
 
+/** names of migrations the database has run that this code does not have: a newer release's */
+export async function newerMigrations(db: Kysely<any>): Promise<string[]> {
+  const { rows } = await sql<{ exists: boolean }>`SELECT to_regclass('kysely_migration') IS NOT NULL AS exists`.execute(db);
+  if (!rows[0]?.exists) return [];
+  const known = new Set(Object.keys(await new FileMigrationProvider({ fs, path, migrationFolder }).getMigrations()));
+  const ran = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+  return ran.rows.map((r) => r.name).filter((n) => !known.has(n));
+}
+
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  // rolling upgrade (README): a node of the previous release restarting after a newer node migrated finds migrations
+  // it does not know. They only expand the schema, so it starts on it as it is, provided it has nothing of its own to apply
+  const newer = await newerMigrations(db);
+  if (newer.length > 0) {
+    if (!(await migrationsCurrent(db))) throw new Error(`The database has migrations this version does not know (${newer.join(', ')}) and lacks some of its own: upgrade this node`);
+    return { results: [] };
+  }
   return check(await migrator(db).migrateToLatest());
 }
 
