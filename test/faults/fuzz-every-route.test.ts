@@ -256,7 +256,7 @@ test('fuzz-every-route-no-5xx: ≥10,000 malformed requests over two nodes get 4
           sent++;
           continue;
         }
-        failures.push(`${method} ${target.slice(0, 200)} (${b2.kind} body): ${(err as Error).message}`);
+        failures.push(`${method} ${target.slice(0, 200)} (${target.length} chars, ${b2.kind} body${g.session ? ", session" : ""}): ${(err as Error).message}`);
         continue;
       }
       if (answer.status === -1) continue;
