@@ -12,6 +12,7 @@ import { countForeignSealed, resealAll } from '../../src/domain/crypto/reseal.ts
 import { viewRecoveryCodes } from '../../src/domain/mfa/recovery-codes.ts';
 import { totpAad } from '../../src/domain/mfa/totp.service.ts';
 import { startBalancer } from '../helpers/balancer.ts';
+import { runGatehouse } from '../helpers/cli.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { formOn } from '../helpers/http-browser.ts';
 import { HttpBrowser, authorizationRequest, discover, oidc, redeem, signInOverHttp } from '../helpers/rp.ts';
@@ -108,6 +109,13 @@ test('key-rolling-keeps-sessions-and-secrets: cookie and encryption keys change 
     b = await restart(b, E2, C2);
     a = await restart(a, E2, C2);
     await check('old keys dropped');
+    // the operator's command: nothing left to re-seal; run with only the old key, it names what it cannot read
+    const again = await runGatehouse(databaseUrl, ['keys', 'reseal', '--json'], '', { GATEHOUSE_ENCRYPTION_KEYS: E2 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(Object.values((JSON.parse(again.stdout) as { tables: Record<string, { resealed: number }> }).tables).every((c) => c.resealed === 0), again.stdout);
+    const stale = await runGatehouse(databaseUrl, ['keys', 'reseal'], '', { GATEHOUSE_ENCRYPTION_KEYS: E1 });
+    assert.equal(stale.code, 1, 'a node without the current key cannot read what is sealed');
+    assert.match(stale.stdout, /sealed with a key this node does not have/);
   } catch (err) {
     failures++;
     throw err;

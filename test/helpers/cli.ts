@@ -8,10 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `bin/gatehouse.js <args>` against `databaseUrl`, with `stdin` written to it */
-export function runGatehouse(databaseUrl: string, args: string[], stdin = ''): Promise<CliResult> {
+/** `bin/gatehouse.js <args>` against `databaseUrl`, with `stdin` written to it (and `extraEnv` over the test keys) */
+export function runGatehouse(databaseUrl: string, args: string[], stdin = '', extraEnv: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, DATABASE_URL: databaseUrl, GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY, GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, LOG_LEVEL: 'silent' };
+    const env = { ...process.env, DATABASE_URL: databaseUrl, GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY, GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, LOG_LEVEL: 'silent', ...extraEnv };
     const child = spawn(process.execPath, ['bin/gatehouse.js', ...args], { env });
     let stdout = '';
     let stderr = '';
