@@ -55,6 +55,8 @@ import { localeContext, localeRoute, noteInteraction } from './http/locale.ts';
 import brandRoutes from './http/routes/brand.ts';
 import { setUserLocale } from './domain/users/locale-preference.ts';
 import type { InteractionView } from './oidc/interactions.ts';
+import { backchannelSender } from './oidc/backchannel.ts';
+import { createBackchannelQueue } from './domain/logout/backchannel-queue.ts';
 
 export async function buildApp(services: Services, opts: { logLevel?: string; logStream?: NodeJS.WritableStream; mailIntervalMs?: number } = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -80,14 +82,19 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
       render,
       log: app.log,
       idpFor: (userId, authTime) => services.links.idpFor(userId, authTime),
+      backchannel,
     });
+  const backchannel = createBackchannelQueue({ db: services.db, clock: services.clock, ...config.backchannel, log: app.log });
   const provider = providerWith(await services.keys.privateJwks());
+  // the provider that signs logout tokens: the newest one after a signing-key change
+  let current = provider;
 
-  // first: every later hook, handler and the provider's own pages run inside the request's language store
+  // first: a route registered before the error handler keeps fastify's default one (a NUL in /metrics' query was a 500)
+  await app.register(errors, { render });
+  // then: every later hook, handler and the provider's own pages run inside the request's language store
   await app.register(localeContext, { cookieName: cookieNames(config.secure).locale });
   await app.register(securityHeaders, { hsts: config.secure });
   await app.register(metrics, { token: config.metricsToken, production: config.production });
-  await app.register(errors, { render });
   await app.register(inputGuard);
   await app.register(cookie, { secret: config.cookieKeys });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', maxAge: '1h' });
@@ -107,7 +114,10 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   // the provider's endpoints: swapped for one with the new key set when signing keys change (live rotation, below)
   let oidcCallback = provider.callback();
   await app.register(oidcMount, { callback: (req, res) => oidcCallback(req, res) });
-  watchSigningKeys(app, services, (jwks) => (oidcCallback = providerWith(jwks).callback()));
+  watchSigningKeys(app, services, (jwks) => {
+    current = providerWith(jwks);
+    oidcCallback = current.callback();
+  });
   await app.register(oidcChallenge, { challenge: createChallengeEndpoint({ provider, db: services.db, flow: services.signInFlow, clock: services.clock, issuer: config.issuer, federation: services.federation, factorKinds: (id) => services.twoFactor.factorKinds(id) }) });
 
   const interactions = createInteractions(provider);
@@ -179,6 +189,9 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   const mailer = createMailer({ db: services.db, transport: createTransport(config.smtpUrl), from: config.mailFrom, log: app.log, devSink: !config.smtpUrl });
   mailer.start(opts.mailIntervalMs ?? 1000);
   app.addHook('onClose', async () => mailer.stop());
+  // the back-channel logout worker: queued calls to relying apps, retried with back-off, then given up (audited)
+  backchannel.start((job) => backchannelSender(current)(job), Math.min(1000, config.backchannel.backoffMs));
+  app.addHook('onClose', async () => backchannel.stop());
 
   // expired protocol rows are ignored on read and purged here
   // … and personal access tokens about to expire get their reminder mail (once each, whichever node claims it)

@@ -1,4 +1,5 @@
 // `gatehouse` command line. Works with or without a running server, on the embedded database or DATABASE_URL.
+import { resealAll } from '../domain/crypto/reseal.ts';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.ts';
 import { createServices, openDatabase } from '../container.ts';
@@ -27,6 +28,7 @@ const USAGE = `Usage: gatehouse <command> [options] [--json]
 ${UPSTREAM_USAGE}
   keys rotate                            new signing keys: published now, signing after the publish delay
   keys list
+  keys reseal                            re-seals secrets at rest with the first GATEHOUSE_ENCRYPTION_KEYS key
 `;
 
 class UsageError extends Error {}
@@ -218,6 +220,16 @@ export async function run(argv: string[], out: (s: string) => void = (s) => proc
           { kids, activates_at: activatesAt.toISOString() },
         );
         return 0;
+      }
+      case 'keys reseal': {
+        const counts = await resealAll(services.db, services.box);
+        const unreadable = Object.values(counts).reduce((n, c) => n + c.unreadable, 0);
+        print(
+          `${Object.entries(counts).map(([table, c]) => `${table}: ${c.resealed} re-sealed${c.unreadable ? `, ${c.unreadable} sealed with a key this node does not have` : ''}`).join('\n')}\n` +
+            (unreadable ? 'Some values are sealed with keys no longer configured: they cannot be read.' : `Everything is sealed with key "${services.box.currentKeyId}": the other keys can be removed from GATEHOUSE_ENCRYPTION_KEYS.`),
+          { key: services.box.currentKeyId, tables: counts },
+        );
+        return unreadable ? 1 : 0;
       }
       case 'keys list': {
         await services.keys.ensure();

@@ -64,6 +64,11 @@ export interface Config {
   upstreamTimeoutMs: number;
   /** product name, logo, colour, support link and footer text of this deployment (src/config/brand.ts) */
   brand: Brand;
+  /**
+   * back-channel logout delivery: tries per call (then it is given up, audited) and the wait before the first retry
+   * (doubled after each failure, at most an hour)
+   */
+  backchannel: { attempts: number; backoffMs: number };
   /** which secrets were generated for development (empty in production) */
   generatedSecrets: string[];
   ttl: {
@@ -277,6 +282,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keyPublishDelaySeconds: int(env, 'GATEHOUSE_KEY_PUBLISH_DELAY', 15 * 60, 0, 7 * 86400),
     keyPollSeconds: int(env, 'GATEHOUSE_KEY_POLL_SECONDS', 5, 1, 3600),
     upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 5000, 100, 5000),
+    backchannel: {
+      attempts: int(env, 'GATEHOUSE_BACKCHANNEL_ATTEMPTS', 8, 1, 50),
+      backoffMs: int(env, 'GATEHOUSE_BACKCHANNEL_BACKOFF_MS', 10_000, 100, 3_600_000),
+    },
     signupEnabled: bool(env, 'GATEHOUSE_SIGNUP', true),
     mailFrom: env.GATEHOUSE_MAIL_FROM || `Gatehouse <no-reply@${issuerUrl.hostname}>`,
     totpIssuer,

@@ -209,6 +209,20 @@ export interface EmailOutboxTable {
   last_error: string | null;
 }
 
+/** back-channel logout calls waiting for (or done with) delivery to a relying app */
+export interface BackchannelDeliveryTable {
+  id: Generated<string>;
+  client_id: string;
+  account_id: string;
+  sid: string | null;
+  created_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<Date>;
+  delivered_at: Date | null;
+  gave_up_at: Date | null;
+  last_error: string | null;
+}
+
 export interface PersonalTokenTable {
   id: Generated<string>;
   user_id: string;
@@ -312,6 +326,7 @@ export interface Database {
   authn_transactions: AuthnTransactionTable;
   throttles: ThrottleTable;
   email_outbox: EmailOutboxTable;
+  backchannel_deliveries: BackchannelDeliveryTable;
   users: UserTable;
   oidc_clients: OidcClientTable;
   signing_keys: SigningKeyTable;

@@ -22,15 +22,33 @@ function check(result: MigrationResultSet): MigrationResultSet {
 // Every run happens inside one transaction of ours that first takes the migration lock (transaction-level, see
 // database.ts), so two nodes starting together don't race — not even to create kysely's own tables — and the lock
 // cannot outlive the run, even behind PgBouncer's transaction pooling. A failed migration rolls the whole run back.
-function locked(db: Kysely<any>, run: (m: Migrator) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+function locked(db: Kysely<any>, run: (m: Migrator, trx: Kysely<any>) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(trx);
-    return check(await run(migrator(trx)));
+    return check(await run(migrator(trx), trx));
   });
 }
 
+/** names of migrations the database has run that this code does not have: a newer release's */
+export async function newerMigrations(db: Kysely<any>): Promise<string[]> {
+  const { rows } = await sql<{ exists: boolean }>`SELECT to_regclass('kysely_migration') IS NOT NULL AS exists`.execute(db);
+  if (!rows[0]?.exists) return [];
+  const known = new Set(Object.keys(await new FileMigrationProvider({ fs, path, migrationFolder }).getMigrations()));
+  const ran = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+  return ran.rows.map((r) => r.name).filter((n) => !known.has(n));
+}
+
 export function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  return locked(db, (m) => m.migrateToLatest());
+  return locked(db, async (m, trx) => {
+    // rolling upgrade (README): a node of the previous release restarting after a newer node migrated finds migrations
+    // it does not know. They only expand the schema, so it starts on it as it is, provided it has nothing of its own to apply
+    const newer = await newerMigrations(trx);
+    if (newer.length > 0) {
+      if (!(await migrationsCurrent(trx))) throw new Error(`The database has migrations this version does not know (${newer.join(', ')}) and lacks some of its own: upgrade this node`);
+      return { results: [] };
+    }
+    return m.migrateToLatest();
+  });
 }
 
 export function migrateDown(db: Kysely<any>): Promise<MigrationResultSet> {

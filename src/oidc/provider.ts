@@ -20,6 +20,8 @@ import { cookieNames } from '../config/cookie-names.ts';
 import { authContext, loginPolicy } from './login-policy.ts';
 import { idpClaim } from './idp-claim.ts';
 import { SUPPORTED_LOCALES } from '../domain/users/locale-preference.ts';
+import { queueBackchannelLogout } from './backchannel.ts';
+import type { BackchannelQueue } from '../domain/logout/backchannel-queue.ts';
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
@@ -41,6 +43,8 @@ export interface ProviderDeps {
   log: { error(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void };
   /** the upstream issuer of a federated sign-in of this user at this auth_time (the `idp` claim) */
   idpFor?(userId: string, authTime: number): Promise<string | null>;
+  /** back-channel logout calls are queued here and sent by the worker (backchannel.ts) */
+  backchannel: Pick<BackchannelQueue, 'enqueue'>;
 }
 
 export const PROVIDER_ROUTES = {
@@ -287,7 +291,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   provider.on('server_error', (_ctx, err) => deps.log.error({ err }, 'oidc server_error'));
-  provider.on('backchannel.error', (_ctx, err, client) => deps.log.warn({ err, clientId: client.clientId }, 'back-channel logout delivery failed'));
+  queueBackchannelLogout(provider, deps.backchannel);
+  // with the queue this fires only when the row could not be written (database down): the logout itself still ends
+  provider.on('backchannel.error', (_ctx, err, client) => deps.log.warn({ err, clientId: client.clientId }, 'back-channel logout could not be queued'));
   provider.on('grant.error', (_ctx, err) => {
     if ((err as { expose?: boolean }).expose === false) deps.log.error({ err }, 'oidc grant.error');
   });

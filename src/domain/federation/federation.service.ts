@@ -26,6 +26,8 @@ export interface SignInDoors {
 }
 
 const REQUEST_TTL_SECONDS = 600;
+/** a federated sign-in's PKCE verifier is sealed bound to its state */
+export const verifierAad = (state: string) => `federation:${state}`;
 const random = () => randomBytes(32).toString('base64url');
 
 export function createFederationService(deps: {
@@ -88,7 +90,7 @@ export function createFederationService(deps: {
         const url = await deps.gateway.authorizationUrl(endpoint, { redirectUri, state, nonce, verifier, maxAge: trustRuleEnabled(up.trust) ? up.trust.maxAgeSeconds : undefined });
         await db
           .insertInto('federation_requests')
-          .values({ state, interaction_uid: uid, upstream_id: up.id, nonce, verifier_sealed: deps.box.seal(verifier, `federation:${state}`), expires_at: new Date(clock.now().getTime() + REQUEST_TTL_SECONDS * 1000) })
+          .values({ state, interaction_uid: uid, upstream_id: up.id, nonce, verifier_sealed: deps.box.seal(verifier, verifierAad(state)), expires_at: new Date(clock.now().getTime() + REQUEST_TTL_SECONDS * 1000) })
           .execute();
         return { kind: 'redirect', url };
       } catch (err) {
@@ -121,7 +123,7 @@ export function createFederationService(deps: {
 
       let identity;
       try {
-        const verifier = deps.box.open(req.verifier_sealed, `federation:${state}`).toString('utf8');
+        const verifier = deps.box.open(req.verifier_sealed, verifierAad(state)).toString('utf8');
         identity = await deps.gateway.redeem(endpoint, { params, redirectUri, state, nonce: req.nonce, verifier, maxAge: trustRuleEnabled(up.trust) ? up.trust.maxAgeSeconds : undefined });
       } catch (err) {
         return failed(up, err, meta, request);

@@ -92,9 +92,11 @@ const toProvider = (r: Row): UpstreamProvider => ({
   trust: { amr: r.trust_amr, acr: r.trust_acr, maxAgeSeconds: r.trust_max_age },
 });
 
+export const upstreamSecretAad = (name: string) => `upstream:${name}`;
+
 export function createUpstreamService(deps: { db: Kysely<Database>; box: SecretBox; allowInsecure: boolean }) {
   const { db, box } = deps;
-  const aad = (name: string) => `upstream:${name}`;
+  const aad = upstreamSecretAad;
 
   function checkIssuer(raw: string): string {
     let url: URL;

@@ -11,7 +11,7 @@ export interface RecoveryCodeSealing {
   box: SecretBox;
 }
 
-const aad = (userId: string, batchId: string) => `recovery-code:${userId}:${batchId}`;
+export const recoveryCodeAad = (userId: string, batchId: string) => `recovery-code:${userId}:${batchId}`;
 
 export const CODE_COUNT = 10;
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -43,7 +43,7 @@ export async function issueRecoveryCodes(trx: Db, userId: string, sealing?: Reco
   await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
   await trx
     .insertInto('recovery_codes')
-    .values(codes.map((c) => ({ user_id: userId, batch_id: batch, code_hash: hashCode(userId, normalizeRecoveryCode(c)!), code_sealed: sealing ? sealing.box.seal(c, aad(userId, batch)) : null })))
+    .values(codes.map((c) => ({ user_id: userId, batch_id: batch, code_hash: hashCode(userId, normalizeRecoveryCode(c)!), code_sealed: sealing ? sealing.box.seal(c, recoveryCodeAad(userId, batch)) : null })))
     .execute();
   return codes;
 }
@@ -51,7 +51,7 @@ export async function issueRecoveryCodes(trx: Db, userId: string, sealing?: Reco
 /** the unused codes of the user's batch, opened; `hidden`: unused codes kept as a hash only (from before viewing was on) */
 export async function viewRecoveryCodes(db: Db, userId: string, sealing: RecoveryCodeSealing): Promise<{ codes: string[]; hidden: number }> {
   const rows = await db.selectFrom('recovery_codes').select(['batch_id', 'code_sealed']).where('user_id', '=', userId).where('used_at', 'is', null).orderBy('created_at').orderBy('id').execute();
-  const codes = rows.filter((r) => r.code_sealed).map((r) => sealing.box.open(r.code_sealed!, aad(userId, r.batch_id)).toString('utf8'));
+  const codes = rows.filter((r) => r.code_sealed).map((r) => sealing.box.open(r.code_sealed!, recoveryCodeAad(userId, r.batch_id)).toString('utf8'));
   return { codes: codes.sort(), hidden: rows.length - codes.length };
 }
 

@@ -31,9 +31,12 @@ export function normalizeCode(code: string): string {
   return code.replace(/[\s-]/g, '');
 }
 
+/** what a TOTP secret is sealed with: bound to its user (a copied ciphertext opens for nobody else) */
+export const totpAad = (userId: string) => `totp:${userId}`;
+
 export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; clock: Clock; issuer: string }) {
   const { db, box, clock } = deps;
-  const aad = (userId: string) => `totp:${userId}`;
+  const aad = totpAad;
   const epoch = () => Math.floor(clock.now().getTime() / 1000);
 
   /** the step a code matches on this secret, or null (otplib throws on malformed tokens: checked first) */
