@@ -58,7 +58,7 @@ function assertFailedClosed(name: string, r: LoadResult) {
   assert.ok(r.tally.successes > 0, `${name}: the load got through`);
 }
 
-/** a user who has signed in with TOTP and used a recovery code: factor, spent step, used code, audit rows */
+/** history to keep: a user with an authenticator (its spent step) who signed in with a recovery code (used code, audit rows) */
 async function history(rig: Rig) {
   const user = await userWithTotp(rig);
   const c = await client(rig);
