@@ -6,21 +6,42 @@ import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
 import { startServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
 
-test('sign out everywhere else ends the other sessions and keeps this browser signed in', async (t) => {
+/** a cookie-jar browser that sends a User-Agent header */
+class AgentBrowser extends HttpBrowser {
+  constructor(private agent: string) {
+    super();
+  }
+  override request(url: string, init: Parameters<HttpBrowser['request']>[1] = {}) {
+    return super.request(url, { ...init, headers: { 'user-agent': this.agent, ...init.headers } });
+  }
+}
+const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
+
+test('sessions list names browser, OS and IP of each session (from the user agent); sign out everywhere else ends the others and keeps this browser', async (t) => {
   const s = await startServer(t);
   const user = await makeUser(s.services);
   const other = await makeUser(s.services);
+  let agent = FIREFOX_LINUX;
   const signedIn = async (u: { email: string; password: string }) => {
-    const b = new HttpBrowser();
+    const b = new AgentBrowser(agent);
+    agent = SAFARI_IPHONE;
     const page = await signInOnPage(b, await b.get(`${s.issuer}/account`), u);
     assert.equal(page.url, `${s.issuer}/account`);
     return { b, page };
   };
   const laptop = await signedIn(user);
+  // sessions are told apart by their login second: the phone signs in a second later
+  await new Promise((r) => setTimeout(r, 1100));
   const phone = await signedIn(user);
   const stranger = await signedIn(other);
   const here = await laptop.b.get(`${s.issuer}/account`);
   assert.equal((here.body.match(/class="device-name"/g) ?? []).length, 2);
+  const names = [...here.body.matchAll(/<div class="row-text">([\s\S]*?)<\/div>/g)]
+    .map((m) => m[1]!)
+    .filter((h) => h.includes('device-name'))
+    .map((h) => h.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().replace(/ Signed in .*$/, ''));
+  assert.deepEqual(names, ['This browser (Firefox on Linux) IP address 127.0.0.1', 'Safari on iOS IP address 127.0.0.1']);
   const f = formOn(here, '/account/sessions/revoke-others');
   const res = await laptop.b.request(f.action, { form: f.fields });
   assert.equal(res.headers.get('location'), '/account?done=others_signed_out');

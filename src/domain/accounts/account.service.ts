@@ -12,7 +12,7 @@ import { findUserRowByEmail, findUserRowById, normalizeEmail } from '../users/us
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { consumeEmailToken, issueEmailToken, linkState, peekEmailToken, TOKEN_TTL_SECONDS, type LinkState } from './email-token.ts';
 import { sqlNow } from '../clock.ts';
-import { appNames, listGrants, listSessions, revokeApp, revokeOtherSessions, revokeSession } from './session-list.ts';
+import { appNames, listGrants, listSessions, revokeApp, revokeOtherSessions, revokeSession, sessionOrigins } from './session-list.ts';
 import { bumpCredentialEpoch } from './credential-epoch.ts';
 import { removeAllFactors } from '../mfa/factors.ts';
 
@@ -309,6 +309,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
 
     /** client id → app name, for the apps the sessions list names */
     appNames: (clientIds: string[]) => appNames(db, clientIds),
+    sessionOrigins: (userId: string, loginTimes: number[]) => sessionOrigins(db, userId, loginTimes),
 
     async revokeApp(user: User, clientId: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {

@@ -48,6 +48,26 @@ export async function revokeOtherSessions(db: Db, userId: string, keepId: string
   return Number(res.numDeletedRows);
 }
 
+/**
+ * Where each session signed in from: the browser and address recorded with its completed sign-in (login.completed,
+ * matched on the login time the session carries, in seconds). A session from before that event existed has none.
+ */
+export async function sessionOrigins(db: Db, userId: string, loginTimes: number[]): Promise<Map<number, { userAgent: string | null; ip: string | null }>> {
+  if (!loginTimes.length) return new Map();
+  const rows = await db
+    .selectFrom('audit_events')
+    .select(['user_agent', 'ip', sql<string>`data->>'ts'`.as('ts')])
+    .where('event', '=', 'login.completed')
+    .where('target_user_id', '=', userId)
+    .where(sql`data->>'ts'`, 'in', loginTimes.map(String))
+    .orderBy('id')
+    .execute();
+  // two sign-ins of one person in the same second cannot be told apart: neither gets a device rather than a wrong one
+  const seen = new Map<number, number>();
+  for (const r of rows) seen.set(Number(r.ts), (seen.get(Number(r.ts)) ?? 0) + 1);
+  return new Map(rows.filter((r) => seen.get(Number(r.ts)) === 1).map((r) => [Number(r.ts), { userAgent: r.user_agent, ip: r.ip }]));
+}
+
 /** the names of the apps a session signed in to (client ids without a row keep their id) */
 export async function appNames(db: Db, clientIds: string[]): Promise<Map<string, string>> {
   if (!clientIds.length) return new Map();

@@ -112,8 +112,9 @@ export function createSignInFlow(deps: {
   return {
     /** where this interaction stands, if past its password step */
     /** a sign-in completed (every step done): one audit row saying how, and to which app */
-    async signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta): Promise<void> {
-      await recordAudit(db, { event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr } });
+    async signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta, at: Date): Promise<void> {
+      // ts: the session's login time (the same instant the provider stores), so the sessions list finds its device
+      await recordAudit(db, { event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr, ts: Math.floor(at.getTime() / 1000) } });
     },
 
     async step(uid: string): Promise<Step | null> {

@@ -3,6 +3,7 @@ import { scopeLabels } from '../../../oidc/interactions.ts';
 import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
 import { describeEvent } from '../../../domain/audit/audit-sentences.ts';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
+import { describeUserAgent } from '../../../domain/accounts/user-agent.ts';
 import { dayTime } from '../admin/deps.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
@@ -16,13 +17,15 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
   ]);
   // "Turn off" is not offered while an organization requires 2FA; the page names it
   const names = await deps.accounts.appNames([...new Set(sessions.flatMap((s) => s.apps))]);
+  const origins = await deps.accounts.sessionOrigins(userId, sessions.flatMap((s) => (s.signedInAt ? [Math.floor(s.signedInAt.getTime() / 1000)] : [])));
+  const originOf = (s: { signedInAt: Date | null }) => (s.signedInAt ? origins.get(Math.floor(s.signedInAt.getTime() / 1000)) : undefined);
   const turnOffBlockedBy = status.enabled ? await deps.mfaPolicy.removalBlockedBy(userId, []) : [];
   const linked = deps.links ? { linkedProviders: await deps.links.list(userId), hasPassword: await deps.links.hasPassword(userId) } : {};
   return {
     status,
     // this browser first
     // the apps each session signed in to (the account page itself is not an app)
-    sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId, appNames: s.apps.filter((id) => id !== ACCOUNT_CLIENT_ID).map((id) => names.get(id) ?? id) })).sort((a, b) => Number(b.current) - Number(a.current)),
+    sessions: sessions.map((s) => ({ ...s, current: s.id === currentSessionId, appNames: s.apps.filter((id) => id !== ACCOUNT_CLIENT_ID).map((id) => names.get(id) ?? id), device: describeUserAgent(originOf(s)?.userAgent), ip: originOf(s)?.ip ?? null })).sort((a, b) => Number(b.current) - Number(a.current)),
     apps: apps.map((a) => ({ ...a, permissions: scopeLabels(a.scope.split(' ').filter(Boolean)).map((l) => l.label).join(' · ') })),
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
     recoveryCodesViewable: deps.recoveryCodesViewable,

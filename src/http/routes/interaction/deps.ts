@@ -46,7 +46,7 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
     if (epoch === null) return reply.redirect(`/interaction/${uid}`, 303);
     const { clientId } = await deps.interactions.view(req.raw, reply.raw, uid);
     const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch);
-    await deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req));
+    await deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req), at);
     return reply.redirect(next, 303);
   }
   if (result.outcome === 'next') {
