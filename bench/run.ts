@@ -18,17 +18,13 @@
 // stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
 // Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { createServices, prepare } from '../src/container.ts';
-import { createDb } from '../src/db/database.ts';
-import { startEmbeddedPostgres, type EmbeddedHandle } from '../src/db/embedded.ts';
 import { agent, basicAuth, fullLogin, postLogin, prepareLogin, type Credentials, type PreparedLogin, type Rp } from './lib/browser.ts';
 import { freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
-import { benchConfig } from './lib/config.ts';
+import { benchEmail, benchPassword, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
 import { closedLoop, parallel, type LoadResult } from './lib/load.ts';
 import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
 import { median, percentile, round } from './lib/stats.ts';
@@ -211,17 +207,14 @@ function spreadOf(values: number[]) {
 
 async function main(): Promise<number> {
   progress(`window ${WINDOW}s, ${ROUNDS} rounds, warm-up ${WARMUP}s, ${CORES} cores, cc in flight ${CC_INFLIGHT}, login in flight ${LOGIN_INFLIGHT}, argon in flight ${ARGON_INFLIGHT}`);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  chmodSync(tmp, 0o755); // as root, the embedded server runs as the postgres user, which must traverse it
-  let pg: EmbeddedHandle | undefined;
+  let bench: BenchDatabase | undefined;
   const children: ServerChild[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
       await Promise.allSettled(children.map((c) => c.stop()));
       await agent.close().catch(() => {});
-      await pg?.stop().catch(() => {});
-      rmSync(tmp, { recursive: true, force: true });
+      await bench?.stop();
     })());
   const onSignal = () => {
     if (interrupted) return;
@@ -234,22 +227,12 @@ async function main(): Promise<number> {
 
   try {
     // PostgreSQL, database, migrations, signing keys, one user, two clients
-    const pgPort = await freePort();
-    pg = await startEmbeddedPostgres({ dataDir: tmp, port: pgPort, database: 'gatehouse_bench' });
-    const ourPort = await freePort();
+    bench = await startBenchDatabase();
+    const { pg, tmp, ourPort } = bench;
+    const webClient = bench.web;
+    const ccClient = bench.machine;
     const barePort = await freePort();
-    {
-      const db = createDb(pg.url, { max: 2 });
-      const services = createServices(benchConfig(pg.url, ourPort), db);
-      await prepare(services); // migrations and signing keys
-      await services.users.create({ email: 'bench@example.com', name: 'Bench User', password: benchPassword, emailVerified: true });
-      const web = await services.clients.create({ name: 'Bench web app', redirectUris: [redirectUri], firstParty: true, grantTypes: ['refresh_token'] });
-      const machine = await services.clients.create({ name: 'Bench worker', grantTypes: ['client_credentials'] });
-      await db.destroy();
-      webClient = { clientId: web.clientId, clientSecret: web.clientSecret! };
-      ccClient = { clientId: machine.clientId, clientSecret: machine.clientSecret! };
-    }
-    progress(`PostgreSQL on ${pgPort}, database migrated`);
+    progress(`PostgreSQL on ${new URL(pg.url).port}, database migrated`);
 
     const bareSecret = randomBytes(32).toString('base64url');
     const [ours, bare] = await Promise.all([
@@ -260,7 +243,7 @@ async function main(): Promise<number> {
     progress(`gatehouse pid ${ours.pid} on ${ours.port}, bare oidc-provider pid ${bare.pid} on ${bare.port}`);
 
     const rp: Rp = { issuer: ours.origin, clientId: webClient.clientId, clientSecret: webClient.clientSecret, redirectUri };
-    const creds: Credentials = { email: 'bench@example.com', password: benchPassword };
+    const creds: Credentials = { email: benchEmail, password: benchPassword };
     const bareCc = () => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW);
     const oursCc = () => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW);
 
@@ -282,10 +265,14 @@ async function main(): Promise<number> {
     // before each window: wait for our own processes to be quiet; around it: CPU seconds of server, PostgreSQL, generator
     const pmPid = postmasterPid(path.join(tmp, 'pg'));
     const ownCpu = () => postgresCpuSeconds(pmPid) + cpuSeconds(ours.pid) + cpuSeconds(bare.pid);
-    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>) {
+    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>, opts: { roundTrips?: boolean } = {}) {
       const settleS = await settle(ownCpu);
+      // PostgreSQL round trips of our server per operation (background jobs included: key poll, outbox)
+      const countTrips = opts.roundTrips ?? server === ours;
+      const q0 = countTrips ? (await ours.roundTrips()).total : 0;
       const c0 = { server: server ? cpuSeconds(server.pid) : 0, pg: postgresCpuSeconds(pmPid), gen: process.cpuUsage() };
       const result = await fn();
+      const q1 = countTrips ? (await ours.roundTrips()).total : 0;
       for (const c of [ours, bare]) {
         const crash = c.crashed();
         if (crash) throw new Error(crash);
@@ -298,6 +285,7 @@ async function main(): Promise<number> {
         ...(server ? { server_cpu_ms_per_op: perOp(cpuSeconds(server.pid) - c0.server) } : {}),
         pg_cpu_ms_per_op: perOp(postgresCpuSeconds(pmPid) - c0.pg),
         loadgen_cpu_ms_per_op: perOp((gen.user + gen.system) / 1e6),
+        ...(countTrips ? { pg_round_trips_per_op: ops > 0 ? round((q1 - q0) / ops, 2) : null } : {}),
       };
       return { result, cpu };
     }
@@ -410,10 +398,6 @@ async function main(): Promise<number> {
   }
 }
 
-const benchPassword = 'bench password: correct horse battery staple';
-const redirectUri = 'http://127.0.0.1:9/callback';
-let webClient: { clientId: string; clientSecret: string };
-let ccClient: { clientId: string; clientSecret: string };
 const roundsData: Record<string, number>[] = [];
 let interrupted = false;
 

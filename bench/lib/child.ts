@@ -36,6 +36,8 @@ export interface ServerChild {
   port: number;
   origin: string;
   rssKiB(): number;
+  /** PostgreSQL round trips the server made so far (our server only; bench/lib/roundtrips.ts) */
+  roundTrips(): Promise<{ total: number; texts?: Record<string, number> }>;
   /** set when the process exited without being asked to */
   crashed(): string | undefined;
   stop(): Promise<void>;
@@ -77,6 +79,11 @@ export async function startServerChild(name: string, script: string, port: numbe
       reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}); stderr: ${err.text}`));
     });
   });
+  // answers to "queries" (one at a time, in order)
+  const waiting: ((v: { total: number; texts?: Record<string, number> }) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('queries ')) waiting.shift()?.(JSON.parse(line.slice('queries '.length)));
+  });
   child.stdout!.resume();
   return {
     name,
@@ -84,6 +91,12 @@ export async function startServerChild(name: string, script: string, port: numbe
     port,
     origin: `http://127.0.0.1:${port}`,
     rssKiB: () => rssKiB(child.pid!),
+    roundTrips: () =>
+      new Promise((resolve, reject) => {
+        if (exited) return reject(new Error(`${name} has exited`));
+        waiting.push(resolve);
+        child.stdin!.write('queries\n');
+      }),
     crashed: () => crash,
     async stop() {
       stopping = true;
