@@ -3,11 +3,15 @@
 // request. For finding what to fold; `npm run bench` reports the same totals per figure under load.
 import { fullLogin, postLogin, prepareLogin, type Rp } from './lib/browser.ts';
 import { startServerChild } from './lib/child.ts';
+// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
+import { ensureBuilt } from '../bin/build.js';
+import { benchEnv } from './lib/config.ts';
 import { benchEmail, benchPassword, redirectUri, startBenchDatabase } from './lib/setup.ts';
 
 const N = 20;
+ensureBuilt();
 const db = await startBenchDatabase();
-const ours = await startServerChild('gatehouse', 'serve-gatehouse.ts', db.ourPort, { BENCH_DATABASE_URL: db.pg.url, BENCH_QUERY_TEXTS: '1' });
+const ours = await startServerChild('gatehouse', 'serve-gatehouse.js', db.ourPort, { BENCH_CONFIG_ENV: JSON.stringify(benchEnv(db.pg.url, db.ourPort)), BENCH_QUERY_TEXTS: '1' });
 try {
   const rp: Rp = { issuer: ours.origin, clientId: db.web.clientId, clientSecret: db.web.clientSecret, redirectUri };
   const creds = { email: benchEmail, password: benchPassword };

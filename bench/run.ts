@@ -18,12 +18,16 @@
 // stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
 // Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { agent, basicAuth, fullLogin, postLogin, prepareLogin, type Credentials, type PreparedLogin, type Rp } from './lib/browser.ts';
-import { freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
+import { benchDir, freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
+// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
+import { ensureBuilt } from '../bin/build.js';
+import { benchEnv } from './lib/config.ts';
 import { benchEmail, benchPassword, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
 import { closedLoop, parallel, type LoadResult } from './lib/load.ts';
 import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
@@ -37,9 +41,11 @@ function num(name: string, fallback: number, min: number): number {
   return n;
 }
 
-const WINDOW = num('BENCH_SECONDS', 3, 0.5);
+/** `npm run bench -- --quick`: shorter windows and warm-up, for iterating (under 2 minutes); the env still wins */
+const QUICK = process.argv.includes('--quick');
+const WINDOW = num('BENCH_SECONDS', QUICK ? 1.5 : 3, 0.5);
 const ROUNDS = Math.floor(num('BENCH_ROUNDS', 3, 1));
-const WARMUP = num('BENCH_WARMUP_SECONDS', 4, 0);
+const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 2 : 4, 0);
 const CC_INFLIGHT = Math.floor(num('BENCH_CC_INFLIGHT', 32, 1));
 const LOGIN_INFLIGHT = Math.floor(num('BENCH_LOGIN_INFLIGHT', 4, 1));
 const CORES = os.availableParallelism();
@@ -226,6 +232,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    // our server child runs the built code, as `npm start` does
+    if (ensureBuilt()) progress('built dist/');
     // PostgreSQL, database, migrations, signing keys, one user, two clients
     bench = await startBenchDatabase();
     const { pg, tmp, ourPort } = bench;
@@ -236,7 +244,7 @@ async function main(): Promise<number> {
 
     const bareSecret = randomBytes(32).toString('base64url');
     const [ours, bare] = await Promise.all([
-      startServerChild('gatehouse', 'serve-gatehouse.ts', ourPort, { BENCH_DATABASE_URL: pg.url }),
+      startServerChild('gatehouse', 'serve-gatehouse.js', ourPort, { BENCH_CONFIG_ENV: JSON.stringify(benchEnv(pg.url, ourPort)) }),
       startServerChild('bare oidc-provider', 'serve-bare.ts', barePort, { BENCH_CC_CLIENT_ID: 'bench-cc', BENCH_CC_CLIENT_SECRET: bareSecret }),
     ]);
     children.push(ours, bare);
@@ -340,6 +348,10 @@ async function main(): Promise<number> {
       const bareRss = bare.rssKiB();
       emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1) });
 
+      roundTrips.T1.push(stepCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T2.push(fullCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T4b.push(occCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T5.push(rtCpu.pg_round_trips_per_op ?? NaN);
       roundsData.push({
         T1: step.per_s / argon.ops_per_s,
         T2: full.per_s / argon.ops_per_s,
@@ -373,12 +385,14 @@ async function main(): Promise<number> {
       argon_single_p50_ms: spreadOf(roundsData.map((d) => d.argon_single_p50_ms!)),
       B_lib_cc: { unit: 'req/s', inflight: CC_INFLIGHT, ...spreadOf(roundsData.map((d) => d.B_lib_cc!)) },
     };
+    const pgRoundTripsPerOp = Object.fromEntries(Object.entries(roundTrips).map(([id, v]) => [id, round(median(v), 2)]));
     const baselineSpreadOk = baselines.B_argon.spread <= 0.3 && baselines.B_lib_cc.spread <= 0.3;
     const summary = {
       name: 'summary',
       all_pass: allPass,
       targets,
       baselines,
+      pg_round_trips_per_op: pgRoundTripsPerOp,
       baseline_spread_ok: baselineSpreadOk,
       invalid_measurements: invalid,
       rounds: ROUNDS,
@@ -390,6 +404,12 @@ async function main(): Promise<number> {
       elapsed_s: round((performance.now() - t0) / 1000, 1),
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // the whole run as one file, so that two runs compare (bench/results/README.md)
+    const resultsDir = path.join(benchDir, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify({ summary, measurements, quick: QUICK, load_average: os.loadavg() }, null, 1)}\n`);
+    progress(`results written to ${path.relative(process.cwd(), file)}`);
     if (!baselineSpreadOk) progress('WARNING: a baseline varied by more than 30% across rounds: the machine was noisy, discard this run');
     if (invalid.length) progress(`WARNING: measurements with errors: ${invalid.join(', ')}`);
     return STRICT && (!allPass || !baselineSpreadOk || invalid.length) ? 1 : 0;
@@ -399,6 +419,8 @@ async function main(): Promise<number> {
 }
 
 const roundsData: Record<string, number>[] = [];
+/** PostgreSQL round trips per operation of our server, per round (the password step, a whole sign-in, cc, refresh) */
+const roundTrips: Record<'T1' | 'T2' | 'T4b' | 'T5', number[]> = { T1: [], T2: [], T4b: [], T5: [] };
 let interrupted = false;
 
 main().then(

@@ -18,8 +18,9 @@ export { freePort } from '../../test/helpers/net.ts';
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function spawnTs(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  // node itself runs the script (tsx as a loader in-process), so child.pid is the measured process
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(benchDir, script)], {
+  // node itself runs the script (tsx as a loader in-process for .ts; .js runs as is), so child.pid is the measured process
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  return spawn(process.execPath, [...nodeArgs, ...loader, path.join(benchDir, script)], {
     env: { ...process.env, ...CHILD_ENV, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: path.dirname(benchDir),

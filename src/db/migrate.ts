@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration';
 
-export const migrationFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+import { migrationFolder } from '../paths.ts';
+
+export { migrationFolder };
 
 export function migrator(db: Kysely<any>): Migrator {
   // kysely's PostgreSQL adapter takes pg_advisory_xact_lock around every run, so two nodes starting together don't race

@@ -1,9 +1,7 @@
 import nunjucks from 'nunjucks';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { publicDir, viewsDir } from '../paths.ts';
 
-export const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
-export const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
+export { publicDir, viewsDir };
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 
