@@ -22,16 +22,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
-import { agent, basicAuth, fullLogin, postLogin, prepareLogin, type Credentials, type PreparedLogin, type Rp } from './lib/browser.ts';
+import { agent, fullLogin, TotpUsers, type Credentials, type Rp } from './lib/browser.ts';
+import { ccLoad, fullLogins, fullLoginsTotp, loginLatency, passwordStep, prepareLogins, RefreshChains, tokenUnderFlood } from './lib/figures.ts';
 import { benchDir, freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
 // @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
 import { ensureBuilt } from '../bin/build.js';
 import { benchEnv } from './lib/config.ts';
-import { benchEmail, benchPassword, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
-import { closedLoop, parallel, type LoadResult } from './lib/load.ts';
+import { benchEmail, benchPassword, benchResource, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
+import { parallel, type LoadResult } from './lib/load.ts';
 import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
-import { median, percentile, round } from './lib/stats.ts';
+import { median, round } from './lib/stats.ts';
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -51,6 +51,8 @@ const LOGIN_INFLIGHT = Math.floor(num('BENCH_LOGIN_INFLIGHT', 4, 1));
 const CORES = os.availableParallelism();
 const ARGON_INFLIGHT = Math.floor(num('BENCH_ARGON_INFLIGHT', CORES, 1));
 const STRICT = process.env.BENCH_STRICT === '1';
+/** users with an authenticator app for T3 (a user spends each 30 s code once): ≥ sign-ins/s × 10 */
+const TOTP_USERS = Math.floor(num('BENCH_TOTP_USERS', 400, 10));
 /** a measurement with more errors than this share of its requests is reported invalid */
 const MAX_ERROR_SHARE = 0.01;
 
@@ -79,114 +81,6 @@ function loadFields(r: LoadResult) {
   };
 }
 
-// ---- token-endpoint load (client_credentials and refresh_token), undici pool with keep-alive ----
-
-async function ccLoad(origin: string, tokenPath: string, clientId: string, secret: string, seconds: number): Promise<LoadResult> {
-  const pool = new Pool(origin, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, secret) };
-  const body = 'grant_type=client_credentials&scope=api';
-  try {
-    return await closedLoop(CC_INFLIGHT, seconds, async () => {
-      const res = await pool.request({ method: 'POST', path: tokenPath, headers, body });
-      const text = await res.body.text();
-      if (res.statusCode !== 200 || !text.includes('"access_token"')) throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
-    });
-  } finally {
-    await pool.close();
-  }
-}
-
-/** refresh chains: worker w always redeems the refresh token the previous response of its chain returned */
-class RefreshChains {
-  constructor(
-    private readonly rp: Rp,
-    private readonly creds: Credentials,
-    private readonly tokens: string[],
-    /** refresh tokens from other sign-ins, used when a chain breaks */
-    readonly spares: string[],
-  ) {}
-
-  async load(seconds: number): Promise<LoadResult & { reseeded: number }> {
-    const pool = new Pool(this.rp.issuer, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(this.rp.clientId, this.rp.clientSecret) };
-    const dead = new Set<number>();
-    let reseeded = 0;
-    try {
-      const r = await closedLoop(CC_INFLIGHT, seconds, async (w) => {
-        if (dead.has(w)) {
-          // a failed request may have consumed the token: never reuse it (that would revoke the grant)
-          this.tokens[w] = this.spares.pop() ?? (await fullLogin(this.rp, this.creds)).refresh_token!;
-          dead.delete(w);
-          reseeded++;
-        }
-        const res = await pool.request({ method: 'POST', path: '/oidc/token', headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(this.tokens[w]!)}` });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) {
-          dead.add(w);
-          throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
-        }
-        const json = JSON.parse(text) as { refresh_token?: string; id_token?: string };
-        if (!json.refresh_token || !json.id_token) {
-          dead.add(w);
-          throw new Error('refresh response without refresh_token/id_token');
-        }
-        this.tokens[w] = json.refresh_token;
-      });
-      return { ...r, reseeded };
-    } finally {
-      await pool.close();
-    }
-  }
-}
-
-// ---- login measurements ----
-
-/** T7: one sign-in at a time; the authorization request and sign-in page are prepared untimed, only the POST is timed */
-async function loginLatency(rp: Rp, creds: Credentials, seconds: number) {
-  const lat: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline && errors < 20) {
-    try {
-      const p = await prepareLogin(rp);
-      const start = performance.now();
-      await postLogin(p, creds);
-      lat.push(performance.now() - start);
-    } catch (err) {
-      errors++;
-      firstError ??= (err as Error).message;
-    }
-  }
-  return { n: lat.length, errors, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), firstError };
-}
-
-/** T1's interactions, prepared before the round: enough for the window at 1.3× the last hashing ceiling (≥ 140/s) */
-async function prepareLogins(rp: Rp, seconds: number, lastArgonPerS: number) {
-  const count = Math.ceil(Math.max(lastArgonPerS * 1.3, 140) * seconds) + 2 * LOGIN_INFLIGHT;
-  const start = performance.now();
-  const logins: PreparedLogin[] = await parallel(count, LOGIN_INFLIGHT, () => prepareLogin(rp));
-  return { logins, seconds: (performance.now() - start) / 1000 };
-}
-
-/** T1: LOGIN_INFLIGHT password POSTs in flight, each on its own prepared interaction */
-async function passwordStep(creds: Credentials, seconds: number, prepared: PreparedLogin[]) {
-  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
-    const p = prepared.pop();
-    if (!p) return false;
-    await postLogin(p, creds);
-  });
-}
-
-/** T2: LOGIN_INFLIGHT whole sign-ins in flight; the refresh tokens they yield are kept as spares for T5 */
-async function fullLogins(rp: Rp, creds: Credentials, seconds: number, spares: string[]) {
-  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
-    const tokens = await fullLogin(rp, creds);
-    if (!tokens.refresh_token) throw new Error('no refresh_token from the code redemption');
-    if (spares.length < 256) spares.push(tokens.refresh_token);
-  });
-}
-
 // ---- summary ----
 
 interface Target {
@@ -196,11 +90,14 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { id: 'T1', what: 'password step logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.75 } },
-  { id: 'T2', what: 'full interactive logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.5 } },
+  { id: 'T1', what: 'password step logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.85 } },
+  { id: 'T2', what: 'full interactive logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.65 } },
+  { id: 'T3', what: 'full sign-ins with TOTP/s ÷ full sign-ins/s (T2)', goal: { op: '>=', value: 0.9 } },
+  { id: 'T4', what: 'client_credentials req/s, ES256 JWT AT ÷ bare oidc-provider with JWT AT', goal: { op: '>=', value: 0.5 } },
   { id: 'T4b', what: 'client_credentials req/s, opaque AT in PostgreSQL ÷ B_lib_cc', goal: { op: '>=', value: 0.25 } },
   { id: 'T5', what: 'refresh_token grant req/s ÷ B_lib_cc', goal: { op: '>=', value: 0.15 } },
-  { id: 'T7', what: 'POST login p50 at 1 in flight ÷ single argon2 verify p50', goal: { op: '<=', value: 1.3 } },
+  { id: 'T6', what: 'token-endpoint p99 during a sign-in flood ÷ idle p99 (JWT cc, 4 in flight)', goal: { op: '<=', value: 3 } },
+  { id: 'T7', what: 'POST login p50 at 1 in flight ÷ single argon2 verify p50', goal: { op: '<=', value: 1.15 } },
   { id: 'T8', what: 'our RSS after the load ÷ bare oidc-provider RSS after its load', goal: { op: '<=', value: 1.5 } },
 ];
 
@@ -235,7 +132,7 @@ async function main(): Promise<number> {
     // our server child runs the built code, as `npm start` does
     if (ensureBuilt()) progress('built dist/');
     // PostgreSQL, database, migrations, signing keys, one user, two clients
-    bench = await startBenchDatabase();
+    bench = await startBenchDatabase({ totpUsers: TOTP_USERS });
     const { pg, tmp, ourPort } = bench;
     const webClient = bench.web;
     const ccClient = bench.machine;
@@ -252,22 +149,26 @@ async function main(): Promise<number> {
 
     const rp: Rp = { issuer: ours.origin, clientId: webClient.clientId, clientSecret: webClient.clientSecret, redirectUri };
     const creds: Credentials = { email: benchEmail, password: benchPassword };
-    const bareCc = () => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW);
-    const oursCc = () => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW);
+    const bareCc = (resource?: string) => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW, CC_INFLIGHT, resource);
+    const oursCc = (resource?: string, inflight = CC_INFLIGHT) => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW, inflight, resource);
+    const totpUsers = new TotpUsers(bench.totpUsers);
 
     // warm-up (not reported): JIT, connection pools, caches of both servers; seeds the refresh chains
     const seeds = await parallel(CC_INFLIGHT, LOGIN_INFLIGHT, () => fullLogin(rp, creds));
-    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), []);
+    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), [], CC_INFLIGHT);
     const spares = chains.spares;
     // a warm-up with errors means a broken setup: stop before measuring anything
     const warm = (what: string, r: LoadResult) => {
       if (r.errors > MAX_ERROR_SHARE * (r.ok + r.errors) || r.ok === 0) throw new Error(`warm-up of ${what}: ${r.errors} errors, ${r.ok} ok; first: ${r.firstError}`);
     };
     const warmS = Math.max(WARMUP, 0.5);
-    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS));
-    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS));
+    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS, CC_INFLIGHT));
+    warm('bare client_credentials (JWT)', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS / 2, CC_INFLIGHT, benchResource));
+    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS, CC_INFLIGHT));
+    warm('our client_credentials (JWT)', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS / 2, CC_INFLIGHT, benchResource));
+    warm('our sign-in with TOTP', await fullLoginsTotp(rp, totpUsers, Math.min(1, warmS / 2), LOGIN_INFLIGHT));
     warm('our refresh', await chains.load(warmS / 2));
-    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares));
+    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares, LOGIN_INFLIGHT));
     progress('warmed up');
 
     // before each window: wait for our own processes to be quiet; around it: CPU seconds of server, PostgreSQL, generator
@@ -305,7 +206,7 @@ async function main(): Promise<number> {
 
     for (let r = 1; r <= ROUNDS; r++) {
       // each ratio's two sides are measured back to back: argon throughput → T1 → T2, argon latency → T7
-      const prepared = await prepareLogins(rp, WINDOW, lastArgon);
+      const prepared = await prepareLogins(rp, WINDOW, lastArgon, LOGIN_INFLIGHT);
 
       // A: argon2 throughput (its own process, as the server is)
       const { result: argon, cpu: argonCpu } = await measure(undefined, () => argonChild('throughput'));
@@ -313,10 +214,12 @@ async function main(): Promise<number> {
       emit({ name: 'B_argon', round: r, per_s: round(argon.ops_per_s, 1), n: argon.n, inflight: argon.inflight, p50_ms: round(argon.p50_ms, 2), params: argon.params, settle_s: argonCpu.settle_s });
 
       // B: the password step, then whole sign-ins
-      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins));
+      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins, LOGIN_INFLIGHT));
       emit({ name: 'login_password_step', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(step), ...stepCpu, prepared: prepared.logins.length + step.ok + step.errors, prep_s: round(prepared.seconds, 2) });
-      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares));
+      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares, LOGIN_INFLIGHT));
       emit({ name: 'login_full', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(full), ...fullCpu });
+      const { result: totp, cpu: totpCpu } = await measure(ours, () => fullLoginsTotp(rp, totpUsers, WINDOW, LOGIN_INFLIGHT));
+      emit({ name: 'login_full_totp', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(totp), ...totpCpu });
 
       // A: one argon2 verify at a time; B: one sign-in at a time
       const { result: single, cpu: singleCpu } = await measure(undefined, () => argonChild('latency'));
@@ -336,12 +239,30 @@ async function main(): Promise<number> {
       });
 
       // A: bare provider client_credentials; B: ours, then our refresh grant
-      const { result: bcc, cpu: bccCpu } = await measure(bare, bareCc);
+      const { result: bcc, cpu: bccCpu } = await measure(bare, () => bareCc());
       emit({ name: 'B_lib_cc', round: r, inflight: CC_INFLIGHT, ...loadFields(bcc), ...bccCpu });
-      const { result: occ, cpu: occCpu } = await measure(ours, oursCc);
+      const { result: occ, cpu: occCpu } = await measure(ours, () => oursCc());
       emit({ name: 'cc_opaque', round: r, inflight: CC_INFLIGHT, ...loadFields(occ), ...occCpu });
       const { result: rt, cpu: rtCpu } = await measure(ours, () => chains.load(WINDOW));
       emit({ name: 'refresh', round: r, inflight: CC_INFLIGHT, ...loadFields(rt), ...rtCpu, reseeded: rt.reseeded });
+
+      // A: bare provider client_credentials with an ES256 JWT access token; B: ours (T4)
+      const { result: bjwt, cpu: bjwtCpu } = await measure(bare, () => bareCc(benchResource));
+      emit({ name: 'B_lib_cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(bjwt), ...bjwtCpu });
+      const { result: ojwt, cpu: ojwtCpu } = await measure(ours, () => oursCc(benchResource));
+      emit({ name: 'cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(ojwt), ...ojwtCpu });
+
+      // T6: JWT client_credentials at a few in flight, idle, then while sign-ins keep every core hashing
+      const isoInflight = 4;
+      const { result: idle } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), undefined));
+      emit({ name: 'token_idle', round: r, inflight: isoInflight, ...loadFields(idle) });
+      const flood = async (stop: () => boolean) => {
+        await Promise.all(Array.from({ length: ARGON_INFLIGHT * 2 }, async () => {
+          while (!stop()) await fullLogin(rp, creds).catch(() => undefined);
+        }));
+      };
+      const { result: busy } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), flood), { roundTrips: false });
+      emit({ name: 'token_during_sign_in_flood', round: r, inflight: isoInflight, flood_inflight: ARGON_INFLIGHT * 2, ...loadFields(busy) });
 
       // memory after the load
       const oursRss = ours.rssKiB();
@@ -356,6 +277,9 @@ async function main(): Promise<number> {
         T1: step.per_s / argon.ops_per_s,
         T2: full.per_s / argon.ops_per_s,
         T4b: occ.per_s / bcc.per_s,
+        T3: totp.per_s / full.per_s,
+        T4: ojwt.per_s / bjwt.per_s,
+        T6: busy.p99_ms / idle.p99_ms,
         T5: rt.per_s / bcc.per_s,
         T7: lat.p50_ms / single.p50_ms,
         T8: oursRss / bareRss,

@@ -31,7 +31,7 @@ export interface BenchDatabase {
   web: BenchClient;
   machine: BenchClient;
   /** users with an authenticator app (T3): a code's step is spent once per user, so a pool of them */
-  totpUsers: { email: string; secret: string }[];
+  totpUsers: { email: string; password: string; secret: string }[];
   stop(): Promise<void>;
 }
 
@@ -81,7 +81,7 @@ type Services = ReturnType<typeof createServices>;
  * password hash (copied in SQL: one argon2 hash instead of one per user).
  */
 async function enrollTotpUsers(services: Services, db: Kysely<Database>, hashFrom: string, count: number) {
-  const out: { email: string; secret: string }[] = [];
+  const out: { email: string; password: string; secret: string }[] = [];
   if (!count) return out;
   await sql`INSERT INTO users (email, email_normalized, email_verified, name, password_hash)
     SELECT 'bench-totp-' || i || '@example.com', 'bench-totp-' || i || '@example.com', true, 'Bench TOTP ' || i, u.password_hash
@@ -90,7 +90,7 @@ async function enrollTotpUsers(services: Services, db: Kysely<Database>, hashFro
   await parallel(users.length, 4, async (i) => {
     const user = await services.users.findById(users[i]!.id);
     const { secret } = await enrollTotp(services, user!);
-    out.push({ email: users[i]!.email, secret });
+    out.push({ email: users[i]!.email, password: benchPassword, secret });
   });
   return out;
 }
