@@ -52,7 +52,7 @@ const CORES = os.availableParallelism();
 const ARGON_INFLIGHT = Math.floor(num('BENCH_ARGON_INFLIGHT', CORES, 1));
 const STRICT = process.env.BENCH_STRICT === '1';
 /** users with an authenticator app for T3 (a user spends each 30 s code once): ≥ sign-ins/s × 10 */
-const TOTP_USERS = Math.floor(num('BENCH_TOTP_USERS', 400, 10));
+const TOTP_USERS = Math.floor(num('BENCH_TOTP_USERS', QUICK ? 120 : 400, 10));
 /** a measurement with more errors than this share of its requests is reported invalid */
 const MAX_ERROR_SHARE = 0.01;
 

@@ -295,9 +295,3 @@ export async function revokeGrantOf(db: Kysely<Database>, model: string, id: str
   const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', model).where('id', '=', id).executeTakeFirst();
   if (row?.grant_id) await revokeGrant(db, row.grant_id);
 }
-
-/** periodic job: expired rows are dead weight (find() already ignores them) */
-export async function purgeExpiredPayloads(db: Kysely<Database>): Promise<number> {
-  const res = await db.deleteFrom('oidc_payloads').where('expires_at', '<', sql<Date>`now() - interval '5 minutes'`).executeTakeFirst();
-  return Number(res.numDeletedRows);
-}
