@@ -3,12 +3,18 @@
 //
 //   B_argon   raw argon2.verify/s at the production parameters, in-flight = cores      (child process)
 //   B_lib_cc  bare oidc-provider, in-memory adapter, client_credentials/s, opaque AT    (child process)
-//   T7  POST /interaction/:uid/login p50 at 1 in flight ÷ single argon2 verify p50     goal ≤ 1.3
-//   T1  password step/s at 4 in flight ÷ B_argon                                        goal ≥ 0.75
-//   T2  full interactive logins/s (auth → page → POST → redirects → /token) ÷ B_argon  goal ≥ 0.50
+//   T1  password step/s at 4 in flight ÷ B_argon                                        goal ≥ 0.85
+//   T2  full interactive logins/s (auth → page → POST → redirects → /token) ÷ B_argon  goal ≥ 0.65
+//   T3  full logins with an authenticator code/s ÷ T2's rate                            goal ≥ 0.90
+//   T4  our client_credentials/s with an ES256 JWT AT ÷ bare oidc-provider with JWT AT goal ≥ 0.50
 //   T4b our client_credentials/s (opaque AT in PostgreSQL) ÷ B_lib_cc                   goal ≥ 0.25
 //   T5  our refresh_token grant/s (rotation + ES256 ID token) ÷ B_lib_cc                goal ≥ 0.15
+//   T6  token-endpoint p99 during a sign-in flood ÷ idle p99                            goal ≤ 3
+//   T7  POST /interaction/:uid/login p50 at 1 in flight ÷ single argon2 verify p50     goal ≤ 1.15
 //   T8  our RSS after the load ÷ the bare provider's RSS after its load                 goal ≤ 1.5
+// Our server runs the built code (dist/), as `npm start` does; each of its measurements carries the PostgreSQL
+// round trips per operation. `--quick`: shorter windows (see bench/README.md). The run is also written to
+// bench/results/<start time>.json.
 //
 // Env: BENCH_SECONDS (window, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP_SECONDS (default 4),
 // BENCH_CC_INFLIGHT (32), BENCH_LOGIN_INFLIGHT (4), BENCH_ARGON_INFLIGHT (cores), BENCH_STRICT=1 (exit 1 when a
@@ -18,20 +24,21 @@
 // stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
 // Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
-import { createServices, prepare } from '../src/container.ts';
-import { createDb } from '../src/db/database.ts';
-import { startEmbeddedPostgres, type EmbeddedHandle } from '../src/db/embedded.ts';
-import { agent, basicAuth, fullLogin, postLogin, prepareLogin, type Credentials, type PreparedLogin, type Rp } from './lib/browser.ts';
-import { freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
-import { benchConfig } from './lib/config.ts';
-import { closedLoop, parallel, type LoadResult } from './lib/load.ts';
+import { agent, fullLogin, TotpUsers, type Credentials, type Rp } from './lib/browser.ts';
+import { ccLoad, fullLogins, fullLoginsTotp, loginLatency, passwordStep, prepareLogins, RefreshChains, tokenUnderFlood } from './lib/figures.ts';
+import { benchDir, freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
+// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
+import { ensureBuilt } from '../bin/build.js';
+import { benchEnv } from './lib/config.ts';
+import { benchEmail, benchPassword, benchResource, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
+import { parallel, type LoadResult } from './lib/load.ts';
 import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
-import { median, percentile, round } from './lib/stats.ts';
+import { round } from './lib/stats.ts';
+import { summarize } from './lib/summary.ts';
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -41,14 +48,18 @@ function num(name: string, fallback: number, min: number): number {
   return n;
 }
 
-const WINDOW = num('BENCH_SECONDS', 3, 0.5);
+/** `npm run bench -- --quick`: shorter windows and warm-up, for iterating (under 2 minutes); the env still wins */
+const QUICK = process.argv.includes('--quick');
+const WINDOW = num('BENCH_SECONDS', QUICK ? 1.5 : 3, 0.5);
 const ROUNDS = Math.floor(num('BENCH_ROUNDS', 3, 1));
-const WARMUP = num('BENCH_WARMUP_SECONDS', 4, 0);
+const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 2 : 4, 0);
 const CC_INFLIGHT = Math.floor(num('BENCH_CC_INFLIGHT', 32, 1));
 const LOGIN_INFLIGHT = Math.floor(num('BENCH_LOGIN_INFLIGHT', 4, 1));
 const CORES = os.availableParallelism();
 const ARGON_INFLIGHT = Math.floor(num('BENCH_ARGON_INFLIGHT', CORES, 1));
 const STRICT = process.env.BENCH_STRICT === '1';
+/** users with an authenticator app for T3 (a user spends each 30 s code once): ≥ sign-ins/s × 10 */
+const TOTP_USERS = Math.floor(num('BENCH_TOTP_USERS', QUICK ? 120 : 400, 10));
 /** a measurement with more errors than this share of its requests is reported invalid */
 const MAX_ERROR_SHARE = 0.01;
 
@@ -77,151 +88,18 @@ function loadFields(r: LoadResult) {
   };
 }
 
-// ---- token-endpoint load (client_credentials and refresh_token), undici pool with keep-alive ----
-
-async function ccLoad(origin: string, tokenPath: string, clientId: string, secret: string, seconds: number): Promise<LoadResult> {
-  const pool = new Pool(origin, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
-  const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, secret) };
-  const body = 'grant_type=client_credentials&scope=api';
-  try {
-    return await closedLoop(CC_INFLIGHT, seconds, async () => {
-      const res = await pool.request({ method: 'POST', path: tokenPath, headers, body });
-      const text = await res.body.text();
-      if (res.statusCode !== 200 || !text.includes('"access_token"')) throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
-    });
-  } finally {
-    await pool.close();
-  }
-}
-
-/** refresh chains: worker w always redeems the refresh token the previous response of its chain returned */
-class RefreshChains {
-  constructor(
-    private readonly rp: Rp,
-    private readonly creds: Credentials,
-    private readonly tokens: string[],
-    /** refresh tokens from other sign-ins, used when a chain breaks */
-    readonly spares: string[],
-  ) {}
-
-  async load(seconds: number): Promise<LoadResult & { reseeded: number }> {
-    const pool = new Pool(this.rp.issuer, { connections: CC_INFLIGHT, keepAliveTimeout: 60_000 });
-    const headers = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(this.rp.clientId, this.rp.clientSecret) };
-    const dead = new Set<number>();
-    let reseeded = 0;
-    try {
-      const r = await closedLoop(CC_INFLIGHT, seconds, async (w) => {
-        if (dead.has(w)) {
-          // a failed request may have consumed the token: never reuse it (that would revoke the grant)
-          this.tokens[w] = this.spares.pop() ?? (await fullLogin(this.rp, this.creds)).refresh_token!;
-          dead.delete(w);
-          reseeded++;
-        }
-        const res = await pool.request({ method: 'POST', path: '/oidc/token', headers, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(this.tokens[w]!)}` });
-        const text = await res.body.text();
-        if (res.statusCode !== 200) {
-          dead.add(w);
-          throw new Error(`status ${res.statusCode}: ${text.slice(0, 200)}`);
-        }
-        const json = JSON.parse(text) as { refresh_token?: string; id_token?: string };
-        if (!json.refresh_token || !json.id_token) {
-          dead.add(w);
-          throw new Error('refresh response without refresh_token/id_token');
-        }
-        this.tokens[w] = json.refresh_token;
-      });
-      return { ...r, reseeded };
-    } finally {
-      await pool.close();
-    }
-  }
-}
-
-// ---- login measurements ----
-
-/** T7: one sign-in at a time; the authorization request and sign-in page are prepared untimed, only the POST is timed */
-async function loginLatency(rp: Rp, creds: Credentials, seconds: number) {
-  const lat: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const deadline = performance.now() + seconds * 1000;
-  while (performance.now() < deadline && errors < 20) {
-    try {
-      const p = await prepareLogin(rp);
-      const start = performance.now();
-      await postLogin(p, creds);
-      lat.push(performance.now() - start);
-    } catch (err) {
-      errors++;
-      firstError ??= (err as Error).message;
-    }
-  }
-  return { n: lat.length, errors, p50_ms: percentile(lat, 50), p90_ms: percentile(lat, 90), firstError };
-}
-
-/** T1's interactions, prepared before the round: enough for the window at 1.3× the last hashing ceiling (≥ 140/s) */
-async function prepareLogins(rp: Rp, seconds: number, lastArgonPerS: number) {
-  const count = Math.ceil(Math.max(lastArgonPerS * 1.3, 140) * seconds) + 2 * LOGIN_INFLIGHT;
-  const start = performance.now();
-  const logins: PreparedLogin[] = await parallel(count, LOGIN_INFLIGHT, () => prepareLogin(rp));
-  return { logins, seconds: (performance.now() - start) / 1000 };
-}
-
-/** T1: LOGIN_INFLIGHT password POSTs in flight, each on its own prepared interaction */
-async function passwordStep(creds: Credentials, seconds: number, prepared: PreparedLogin[]) {
-  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
-    const p = prepared.pop();
-    if (!p) return false;
-    await postLogin(p, creds);
-  });
-}
-
-/** T2: LOGIN_INFLIGHT whole sign-ins in flight; the refresh tokens they yield are kept as spares for T5 */
-async function fullLogins(rp: Rp, creds: Credentials, seconds: number, spares: string[]) {
-  return closedLoop(LOGIN_INFLIGHT, seconds, async () => {
-    const tokens = await fullLogin(rp, creds);
-    if (!tokens.refresh_token) throw new Error('no refresh_token from the code redemption');
-    if (spares.length < 256) spares.push(tokens.refresh_token);
-  });
-}
-
-// ---- summary ----
-
-interface Target {
-  id: string;
-  what: string;
-  goal: { op: '>=' | '<='; value: number };
-}
-
-const TARGETS: Target[] = [
-  { id: 'T1', what: 'password step logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.75 } },
-  { id: 'T2', what: 'full interactive logins/s (4 in flight) ÷ B_argon', goal: { op: '>=', value: 0.5 } },
-  { id: 'T4b', what: 'client_credentials req/s, opaque AT in PostgreSQL ÷ B_lib_cc', goal: { op: '>=', value: 0.25 } },
-  { id: 'T5', what: 'refresh_token grant req/s ÷ B_lib_cc', goal: { op: '>=', value: 0.15 } },
-  { id: 'T7', what: 'POST login p50 at 1 in flight ÷ single argon2 verify p50', goal: { op: '<=', value: 1.3 } },
-  { id: 'T8', what: 'our RSS after the load ÷ bare oidc-provider RSS after its load', goal: { op: '<=', value: 1.5 } },
-];
-
-function spreadOf(values: number[]) {
-  const m = median(values);
-  return { median: round(m, 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2), spread: round((Math.max(...values) - Math.min(...values)) / m, 3) };
-}
-
 // ---- main ----
 
 async function main(): Promise<number> {
   progress(`window ${WINDOW}s, ${ROUNDS} rounds, warm-up ${WARMUP}s, ${CORES} cores, cc in flight ${CC_INFLIGHT}, login in flight ${LOGIN_INFLIGHT}, argon in flight ${ARGON_INFLIGHT}`);
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
-  chmodSync(tmp, 0o755); // as root, the embedded server runs as the postgres user, which must traverse it
-  let pg: EmbeddedHandle | undefined;
+  let bench: BenchDatabase | undefined;
   const children: ServerChild[] = [];
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
       await Promise.allSettled(children.map((c) => c.stop()));
       await agent.close().catch(() => {});
-      await pg?.stop().catch(() => {});
-      rmSync(tmp, { recursive: true, force: true });
+      await bench?.stop();
     })());
   const onSignal = () => {
     if (interrupted) return;
@@ -233,59 +111,59 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    // our server child runs the built code, as `npm start` does
+    if (ensureBuilt()) progress('built dist/');
     // PostgreSQL, database, migrations, signing keys, one user, two clients
-    const pgPort = await freePort();
-    pg = await startEmbeddedPostgres({ dataDir: tmp, port: pgPort, database: 'gatehouse_bench' });
-    const ourPort = await freePort();
+    bench = await startBenchDatabase({ totpUsers: TOTP_USERS });
+    const { pg, tmp, ourPort } = bench;
+    const webClient = bench.web;
+    const ccClient = bench.machine;
     const barePort = await freePort();
-    {
-      const db = createDb(pg.url, { max: 2 });
-      const services = createServices(benchConfig(pg.url, ourPort), db);
-      await prepare(services); // migrations and signing keys
-      await services.users.create({ email: 'bench@example.com', name: 'Bench User', password: benchPassword, emailVerified: true });
-      const web = await services.clients.create({ name: 'Bench web app', redirectUris: [redirectUri], firstParty: true, grantTypes: ['refresh_token'] });
-      const machine = await services.clients.create({ name: 'Bench worker', grantTypes: ['client_credentials'] });
-      await db.destroy();
-      webClient = { clientId: web.clientId, clientSecret: web.clientSecret! };
-      ccClient = { clientId: machine.clientId, clientSecret: machine.clientSecret! };
-    }
-    progress(`PostgreSQL on ${pgPort}, database migrated`);
+    progress(`PostgreSQL on ${new URL(pg.url).port}, database migrated`);
 
     const bareSecret = randomBytes(32).toString('base64url');
     const [ours, bare] = await Promise.all([
-      startServerChild('gatehouse', 'serve-gatehouse.ts', ourPort, { BENCH_DATABASE_URL: pg.url }),
+      startServerChild('gatehouse', 'serve-gatehouse.js', ourPort, { BENCH_CONFIG_ENV: JSON.stringify(benchEnv(pg.url, ourPort)) }),
       startServerChild('bare oidc-provider', 'serve-bare.ts', barePort, { BENCH_CC_CLIENT_ID: 'bench-cc', BENCH_CC_CLIENT_SECRET: bareSecret }),
     ]);
     children.push(ours, bare);
     progress(`gatehouse pid ${ours.pid} on ${ours.port}, bare oidc-provider pid ${bare.pid} on ${bare.port}`);
 
     const rp: Rp = { issuer: ours.origin, clientId: webClient.clientId, clientSecret: webClient.clientSecret, redirectUri };
-    const creds: Credentials = { email: 'bench@example.com', password: benchPassword };
-    const bareCc = () => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW);
-    const oursCc = () => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW);
+    const creds: Credentials = { email: benchEmail, password: benchPassword };
+    const bareCc = (resource?: string) => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW, CC_INFLIGHT, resource);
+    const oursCc = (resource?: string, inflight = CC_INFLIGHT) => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW, inflight, resource);
+    const totpUsers = new TotpUsers(bench.totpUsers);
 
     // warm-up (not reported): JIT, connection pools, caches of both servers; seeds the refresh chains
     const seeds = await parallel(CC_INFLIGHT, LOGIN_INFLIGHT, () => fullLogin(rp, creds));
-    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), []);
+    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), [], CC_INFLIGHT);
     const spares = chains.spares;
     // a warm-up with errors means a broken setup: stop before measuring anything
     const warm = (what: string, r: LoadResult) => {
       if (r.errors > MAX_ERROR_SHARE * (r.ok + r.errors) || r.ok === 0) throw new Error(`warm-up of ${what}: ${r.errors} errors, ${r.ok} ok; first: ${r.firstError}`);
     };
     const warmS = Math.max(WARMUP, 0.5);
-    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS));
-    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS));
+    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS, CC_INFLIGHT));
+    warm('bare client_credentials (JWT)', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS / 2, CC_INFLIGHT, benchResource));
+    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS, CC_INFLIGHT));
+    warm('our client_credentials (JWT)', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS / 2, CC_INFLIGHT, benchResource));
+    warm('our sign-in with TOTP', await fullLoginsTotp(rp, totpUsers, Math.min(1, warmS / 2), LOGIN_INFLIGHT));
     warm('our refresh', await chains.load(warmS / 2));
-    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares));
+    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares, LOGIN_INFLIGHT));
     progress('warmed up');
 
     // before each window: wait for our own processes to be quiet; around it: CPU seconds of server, PostgreSQL, generator
     const pmPid = postmasterPid(path.join(tmp, 'pg'));
     const ownCpu = () => postgresCpuSeconds(pmPid) + cpuSeconds(ours.pid) + cpuSeconds(bare.pid);
-    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>) {
+    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>, opts: { roundTrips?: boolean } = {}) {
       const settleS = await settle(ownCpu);
+      // PostgreSQL round trips of our server per operation (background jobs included: key poll, outbox)
+      const countTrips = opts.roundTrips ?? server === ours;
+      const q0 = countTrips ? (await ours.roundTrips()).total : 0;
       const c0 = { server: server ? cpuSeconds(server.pid) : 0, pg: postgresCpuSeconds(pmPid), gen: process.cpuUsage() };
       const result = await fn();
+      const q1 = countTrips ? (await ours.roundTrips()).total : 0;
       for (const c of [ours, bare]) {
         const crash = c.crashed();
         if (crash) throw new Error(crash);
@@ -298,6 +176,7 @@ async function main(): Promise<number> {
         ...(server ? { server_cpu_ms_per_op: perOp(cpuSeconds(server.pid) - c0.server) } : {}),
         pg_cpu_ms_per_op: perOp(postgresCpuSeconds(pmPid) - c0.pg),
         loadgen_cpu_ms_per_op: perOp((gen.user + gen.system) / 1e6),
+        ...(countTrips ? { pg_round_trips_per_op: ops > 0 ? round((q1 - q0) / ops, 2) : null } : {}),
       };
       return { result, cpu };
     }
@@ -309,7 +188,7 @@ async function main(): Promise<number> {
 
     for (let r = 1; r <= ROUNDS; r++) {
       // each ratio's two sides are measured back to back: argon throughput → T1 → T2, argon latency → T7
-      const prepared = await prepareLogins(rp, WINDOW, lastArgon);
+      const prepared = await prepareLogins(rp, WINDOW, lastArgon, LOGIN_INFLIGHT);
 
       // A: argon2 throughput (its own process, as the server is)
       const { result: argon, cpu: argonCpu } = await measure(undefined, () => argonChild('throughput'));
@@ -317,10 +196,12 @@ async function main(): Promise<number> {
       emit({ name: 'B_argon', round: r, per_s: round(argon.ops_per_s, 1), n: argon.n, inflight: argon.inflight, p50_ms: round(argon.p50_ms, 2), params: argon.params, settle_s: argonCpu.settle_s });
 
       // B: the password step, then whole sign-ins
-      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins));
+      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins, LOGIN_INFLIGHT));
       emit({ name: 'login_password_step', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(step), ...stepCpu, prepared: prepared.logins.length + step.ok + step.errors, prep_s: round(prepared.seconds, 2) });
-      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares));
+      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares, LOGIN_INFLIGHT));
       emit({ name: 'login_full', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(full), ...fullCpu });
+      const { result: totp, cpu: totpCpu } = await measure(ours, () => fullLoginsTotp(rp, totpUsers, WINDOW, LOGIN_INFLIGHT));
+      emit({ name: 'login_full_totp', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(totp), ...totpCpu });
 
       // A: one argon2 verify at a time; B: one sign-in at a time
       const { result: single, cpu: singleCpu } = await measure(undefined, () => argonChild('latency'));
@@ -340,22 +221,47 @@ async function main(): Promise<number> {
       });
 
       // A: bare provider client_credentials; B: ours, then our refresh grant
-      const { result: bcc, cpu: bccCpu } = await measure(bare, bareCc);
+      const { result: bcc, cpu: bccCpu } = await measure(bare, () => bareCc());
       emit({ name: 'B_lib_cc', round: r, inflight: CC_INFLIGHT, ...loadFields(bcc), ...bccCpu });
-      const { result: occ, cpu: occCpu } = await measure(ours, oursCc);
+      const { result: occ, cpu: occCpu } = await measure(ours, () => oursCc());
       emit({ name: 'cc_opaque', round: r, inflight: CC_INFLIGHT, ...loadFields(occ), ...occCpu });
       const { result: rt, cpu: rtCpu } = await measure(ours, () => chains.load(WINDOW));
       emit({ name: 'refresh', round: r, inflight: CC_INFLIGHT, ...loadFields(rt), ...rtCpu, reseeded: rt.reseeded });
+
+      // A: bare provider client_credentials with an ES256 JWT access token; B: ours (T4)
+      const { result: bjwt, cpu: bjwtCpu } = await measure(bare, () => bareCc(benchResource));
+      emit({ name: 'B_lib_cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(bjwt), ...bjwtCpu });
+      const { result: ojwt, cpu: ojwtCpu } = await measure(ours, () => oursCc(benchResource));
+      emit({ name: 'cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(ojwt), ...ojwtCpu });
+
+      // T6: JWT client_credentials at a few in flight, idle, then while sign-ins keep every core hashing
+      const isoInflight = 4;
+      const { result: idle } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), undefined));
+      emit({ name: 'token_idle', round: r, inflight: isoInflight, ...loadFields(idle) });
+      const flood = async (stop: () => boolean) => {
+        await Promise.all(Array.from({ length: ARGON_INFLIGHT * 2 }, async () => {
+          while (!stop()) await fullLogin(rp, creds).catch(() => undefined);
+        }));
+      };
+      const { result: busy } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), flood), { roundTrips: false });
+      emit({ name: 'token_during_sign_in_flood', round: r, inflight: isoInflight, flood_inflight: ARGON_INFLIGHT * 2, ...loadFields(busy) });
 
       // memory after the load
       const oursRss = ours.rssKiB();
       const bareRss = bare.rssKiB();
       emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1) });
 
+      roundTrips.T1.push(stepCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T2.push(fullCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T4b.push(occCpu.pg_round_trips_per_op ?? NaN);
+      roundTrips.T5.push(rtCpu.pg_round_trips_per_op ?? NaN);
       roundsData.push({
         T1: step.per_s / argon.ops_per_s,
         T2: full.per_s / argon.ops_per_s,
         T4b: occ.per_s / bcc.per_s,
+        T3: totp.per_s / full.per_s,
+        T4: ojwt.per_s / bjwt.per_s,
+        T6: busy.p99_ms / idle.p99_ms,
         T5: rt.per_s / bcc.per_s,
         T7: lat.p50_ms / single.p50_ms,
         T8: oursRss / bareRss,
@@ -369,28 +275,14 @@ async function main(): Promise<number> {
       );
     }
 
-    // summary: median of per-round ratios, min/max
-    const invalid = measurements.filter((m) => m.valid === false).map((m) => `${m.name}#${m.round}`);
-    const targets: Record<string, unknown> = {};
-    let allPass = true;
-    for (const t of TARGETS) {
-      const per = roundsData.map((d) => d[t.id]!);
-      const m = median(per);
-      const pass = t.goal.op === '>=' ? m >= t.goal.value : m <= t.goal.value;
-      allPass &&= pass;
-      targets[t.id] = { what: t.what, ratio: round(m), min: round(Math.min(...per)), max: round(Math.max(...per)), goal: `${t.goal.op} ${t.goal.value}`, pass, per_round: per.map((v) => round(v)) };
-    }
-    const baselines = {
-      B_argon: { unit: 'verifies/s', inflight: ARGON_INFLIGHT, ...spreadOf(roundsData.map((d) => d.B_argon!)) },
-      argon_single_p50_ms: spreadOf(roundsData.map((d) => d.argon_single_p50_ms!)),
-      B_lib_cc: { unit: 'req/s', inflight: CC_INFLIGHT, ...spreadOf(roundsData.map((d) => d.B_lib_cc!)) },
-    };
-    const baselineSpreadOk = baselines.B_argon.spread <= 0.3 && baselines.B_lib_cc.spread <= 0.3;
+    // summary: median of per-round ratios, min/max (bench/lib/summary.ts)
+    const { targets, allPass, baselines, baselineSpreadOk, pgRoundTripsPerOp, invalid } = summarize(roundsData, roundTrips, measurements, { argonInflight: ARGON_INFLIGHT, ccInflight: CC_INFLIGHT });
     const summary = {
       name: 'summary',
       all_pass: allPass,
       targets,
       baselines,
+      pg_round_trips_per_op: pgRoundTripsPerOp,
       baseline_spread_ok: baselineSpreadOk,
       invalid_measurements: invalid,
       rounds: ROUNDS,
@@ -402,6 +294,12 @@ async function main(): Promise<number> {
       elapsed_s: round((performance.now() - t0) / 1000, 1),
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // the whole run as one file, so that two runs compare (bench/results/README.md)
+    const resultsDir = path.join(benchDir, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify({ summary, measurements, quick: QUICK, load_average: os.loadavg() }, null, 1)}\n`);
+    progress(`results written to ${path.relative(process.cwd(), file)}`);
     if (!baselineSpreadOk) progress('WARNING: a baseline varied by more than 30% across rounds: the machine was noisy, discard this run');
     if (invalid.length) progress(`WARNING: measurements with errors: ${invalid.join(', ')}`);
     return STRICT && (!allPass || !baselineSpreadOk || invalid.length) ? 1 : 0;
@@ -410,11 +308,9 @@ async function main(): Promise<number> {
   }
 }
 
-const benchPassword = 'bench password: correct horse battery staple';
-const redirectUri = 'http://127.0.0.1:9/callback';
-let webClient: { clientId: string; clientSecret: string };
-let ccClient: { clientId: string; clientSecret: string };
 const roundsData: Record<string, number>[] = [];
+/** PostgreSQL round trips per operation of our server, per round (the password step, a whole sign-in, cc, refresh) */
+const roundTrips: Record<'T1' | 'T2' | 'T4b' | 'T5', number[]> = { T1: [], T2: [], T4b: [], T5: [] };
 let interrupted = false;
 
 main().then(

@@ -1,5 +1,6 @@
 // Child process: the B_lib_cc baseline. Bare oidc-provider (same version as ours) with its default in-memory
-// adapter, one static confidential client allowed client_credentials, opaque access tokens (the default format),
+// adapter, one static confidential client allowed client_credentials, opaque access tokens (the default format), or
+// ES256 JWT access tokens when the request names a resource (RFC 8707), as ours does,
 // mounted on plain node:http. Prints "ready <port>"; exits when stdin closes or on SIGTERM.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -39,6 +40,12 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // a `resource` gets an ES256 JWT access token, as ours does (the JWT baseline); without one, opaque
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined as unknown as string,
+      getResourceServerInfo: (_ctx, resource) => ({ audience: resource, scope: 'api', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } }),
+    },
   },
 });
 

@@ -8,7 +8,7 @@ import type { Services } from './container.ts';
 import { loggerOptions } from './http/log.ts';
 import oidcMount from './http/oidc-mount.ts';
 import oidcChallenge from './http/routes/oidc-challenge.ts';
-import { createChallengeEndpoint, purgeChallengeSessions } from './oidc/challenge-endpoint.ts';
+import { createChallengeEndpoint } from './oidc/challenge-endpoint.ts';
 import errors from './http/plugins/errors.ts';
 import inputGuard from './http/plugins/input-guard.ts';
 import metrics from './http/plugins/metrics.ts';
@@ -31,7 +31,7 @@ import interactionFederatedLink from './http/routes/interaction/federated-link.t
 import vendorAssets from './http/routes/vendor.ts';
 import type { InteractionDeps } from './http/routes/interaction/deps.ts';
 import { createRenderer, publicDir } from './http/views.ts';
-import { purgeExpiredPayloads } from './oidc/adapter.ts';
+import { createPurger } from './domain/maintenance/purge.ts';
 import { createMailer, createTransport } from './email/mailer.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createSessionReader } from './oidc/session-reader.ts';
@@ -193,14 +193,20 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
   backchannel.start((job) => backchannelSender(current)(job), Math.min(1000, config.backchannel.backoffMs));
   app.addHook('onClose', async () => backchannel.stop());
 
-  // expired protocol rows are ignored on read and purged here
-  // … and personal access tokens about to expire get their reminder mail (once each, whichever node claims it)
+  // the purge job (domain/maintenance/purge.ts): dead rows go in bounded batches, on every node
+  const purger = createPurger({ db: services.db, clock: services.clock });
   const purge = setInterval(() => {
-    purgeExpiredPayloads(services.db).catch((err) => app.log.warn({ err }, 'purge of expired oidc payloads failed'));
-    purgeChallengeSessions(services.db).catch((err) => app.log.warn({ err }, 'purge of expired terminal sign-ins failed'));
+    purger.purgeOnce().catch((err) => app.log.warn({ err }, 'purge of expired rows failed'));
+  }, config.purgeIntervalSeconds * 1000);
+  purge.unref();
+  // personal access tokens about to expire get their reminder mail (once each, whichever node claims it)
+  const reminders = setInterval(() => {
     remindExpiringTokens({ ...services, issuer: config.issuer }).catch((err) => app.log.warn({ err }, 'personal token expiry reminders failed'));
   }, 10 * 60 * 1000);
-  purge.unref();
-  app.addHook('onClose', async () => clearInterval(purge));
+  reminders.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(purge);
+    clearInterval(reminders);
+  });
   return app;
 }

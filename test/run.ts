@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { exitWith, withTestPostgres } from './helpers/pg-harness.ts';
+// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
+import { ensureBuilt } from '../bin/build.js';
 
 const TEMPLATE = 'gatehouse_test_template';
 
@@ -23,6 +25,8 @@ async function main(): Promise<number> {
   return withTestPostgres(TEMPLATE, async (pgEnv) => {
     let files = findTests('test').sort();
     if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+    // `npm start` runs the compiled code: build it once here, so that the test starting it does not wait for tsc
+    if (files.some((f) => f.endsWith('start.test.ts'))) ensureBuilt();
     return new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, ...pgEnv } });
       child.on('exit', (c) => resolve(c ?? 1));

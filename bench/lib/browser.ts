@@ -1,5 +1,6 @@
 // A minimal browser over undici (cookie jar, manual redirects) and the OIDC flows the bench drives with it.
 import { createHash, randomBytes } from 'node:crypto';
+import { generateSync } from 'otplib';
 import { Agent, request } from 'undici';
 import { parseSetCookie } from '../../test/helpers/http-browser.ts';
 
@@ -159,4 +160,41 @@ export async function finishLogin(rp: Rp, p: PreparedLogin, afterPost: Page): Pr
 export async function fullLogin(rp: Rp, creds: Credentials): Promise<Tokens> {
   const p = await prepareLogin(rp);
   return finishLogin(rp, p, await postLogin(p, creds));
+}
+
+/** a pool of users with an authenticator app; each code's time step is spent once per user (replay guard) */
+export class TotpUsers {
+  private next = 0;
+  private readonly lastStep: number[];
+  constructor(private readonly users: { email: string; password: string; secret: string }[]) {
+    // enrollment spent the step it was made in
+    this.lastStep = users.map(() => Math.floor(Date.now() / 30_000));
+  }
+
+  /** a user and a code of a step that user has not used yet (within the ±1 step the server accepts) */
+  take(): { creds: Credentials; code: string } {
+    const now = Math.floor(Date.now() / 30_000);
+    for (let tries = 0; tries < this.users.length; tries++) {
+      const i = this.next++ % this.users.length;
+      const step = Math.max(this.lastStep[i]! + 1, now - 1);
+      if (step > now + 1) continue;
+      this.lastStep[i] = step;
+      const u = this.users[i]!;
+      return { creds: { email: u.email, password: u.password }, code: generateSync({ secret: u.secret, epoch: step * 30 }) };
+    }
+    throw new Error('every TOTP user spent its codes of this time window: enlarge the pool');
+  }
+}
+
+/** the whole sign-in with a second factor: … → password → authenticator code page → code → redirects → /token */
+export async function fullLoginTotp(rp: Rp, users: TotpUsers): Promise<Tokens> {
+  const p = await prepareLogin(rp);
+  const { creds, code } = users.take();
+  const afterPassword = await postLogin(p, creds);
+  if (!afterPassword.location?.endsWith('/totp')) throw new Error(`password step did not ask for a code: ${afterPassword.location}`);
+  const page = await p.browser.request(afterPassword.location);
+  const form = formOn(page, '/totp');
+  const afterCode = await p.browser.request(form.action, { form: { ...form.fields, code } });
+  if (afterCode.status !== 303) throw new Error(`code POST: status ${afterCode.status}: ${afterCode.body.slice(0, 200)}`);
+  return finishLogin(rp, p, afterCode);
 }

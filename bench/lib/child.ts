@@ -18,8 +18,9 @@ export { freePort } from '../../test/helpers/net.ts';
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function spawnTs(script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  // node itself runs the script (tsx as a loader in-process), so child.pid is the measured process
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(benchDir, script)], {
+  // node itself runs the script (tsx as a loader in-process for .ts; .js runs as is), so child.pid is the measured process
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  return spawn(process.execPath, [...nodeArgs, ...loader, path.join(benchDir, script)], {
     env: { ...process.env, ...CHILD_ENV, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: path.dirname(benchDir),
@@ -36,6 +37,8 @@ export interface ServerChild {
   port: number;
   origin: string;
   rssKiB(): number;
+  /** PostgreSQL round trips the server made so far (our server only; bench/lib/roundtrips.ts) */
+  roundTrips(): Promise<{ total: number; texts?: Record<string, number> }>;
   /** set when the process exited without being asked to */
   crashed(): string | undefined;
   stop(): Promise<void>;
@@ -77,6 +80,11 @@ export async function startServerChild(name: string, script: string, port: numbe
       reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}); stderr: ${err.text}`));
     });
   });
+  // answers to "queries" (one at a time, in order)
+  const waiting: ((v: { total: number; texts?: Record<string, number> }) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('queries ')) waiting.shift()?.(JSON.parse(line.slice('queries '.length)));
+  });
   child.stdout!.resume();
   return {
     name,
@@ -84,6 +92,12 @@ export async function startServerChild(name: string, script: string, port: numbe
     port,
     origin: `http://127.0.0.1:${port}`,
     rssKiB: () => rssKiB(child.pid!),
+    roundTrips: () =>
+      new Promise((resolve, reject) => {
+        if (exited) return reject(new Error(`${name} has exited`));
+        waiting.push(resolve);
+        child.stdin!.write('queries\n');
+      }),
     crashed: () => crash,
     async stop() {
       stopping = true;

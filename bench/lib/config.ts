@@ -8,8 +8,9 @@ export const BENCH_ENCRYPTION_KEYS = `b1:${Buffer.alloc(32, 9).toString('base64'
 /** production argon2id parameters (OWASP minimum), as in the README and load-config defaults */
 export const PROD_ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export function benchConfig(databaseUrl: string, port: number): Readonly<Config> {
-  return loadConfig({
+/** the environment the bench's server reads (passed to the server child as BENCH_CONFIG_ENV) */
+export function benchEnv(databaseUrl: string, port: number): Record<string, string> {
+  return {
     // 'test' only so that an http issuer and explicit dev keys are accepted; nothing else depends on it
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -23,5 +24,9 @@ export function benchConfig(databaseUrl: string, port: number): Readonly<Config>
     LOG_LEVEL: 'silent',
     GATEHOUSE_ARGON2_MEMORY_KIB: String(PROD_ARGON2.memoryCost),
     GATEHOUSE_ARGON2_TIME_COST: String(PROD_ARGON2.timeCost),
-  });
+  };
+}
+
+export function benchConfig(databaseUrl: string, port: number): Readonly<Config> {
+  return loadConfig(benchEnv(databaseUrl, port));
 }

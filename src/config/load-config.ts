@@ -60,6 +60,8 @@ export interface Config {
   keyPublishDelaySeconds: number;
   /** how often each node looks for signing-key changes */
   keyPollSeconds: number;
+  /** seconds between two runs of the purge job (expired protocol rows, sign-ins, counters, delivered mail) */
+  purgeIntervalSeconds: number;
   /** how long a call to an upstream OpenID provider may take (discovery, token, JWKS, userinfo); at most 5 s */
   upstreamTimeoutMs: number;
   /** product name, logo, colour, support link and footer text of this deployment (src/config/brand.ts) */
@@ -281,6 +283,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     patMaxDays: int(env, 'GATEHOUSE_PAT_MAX_DAYS', 90, 1, 3650),
     keyPublishDelaySeconds: int(env, 'GATEHOUSE_KEY_PUBLISH_DELAY', 15 * 60, 0, 7 * 86400),
     keyPollSeconds: int(env, 'GATEHOUSE_KEY_POLL_SECONDS', 5, 1, 3600),
+    purgeIntervalSeconds: int(env, 'GATEHOUSE_PURGE_INTERVAL_SECONDS', 300, 5, 86400),
     upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 5000, 100, 5000),
     backchannel: {
       attempts: int(env, 'GATEHOUSE_BACKCHANNEL_ATTEMPTS', 8, 1, 50),

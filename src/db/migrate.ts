@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { MIGRATION_LOCK } from './database.ts';
 import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration';
 
-export const migrationFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+import { migrationFolder } from '../paths.ts';
+
+export { migrationFolder };
 
 export function migrator(db: Kysely<any>): Migrator {
   return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder }) });

@@ -1,13 +1,11 @@
 import nunjucks from 'nunjucks';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Brand } from '../config/brand.ts';
 import { SUPPORTED_LOCALES, type Locale } from '../domain/users/locale-preference.ts';
 import { formatDate, translator } from '../i18n/catalogue.ts';
 import { currentLocale, currentPath, interactionClient } from './locale.ts';
+import { publicDir, viewsDir } from '../paths.ts';
 
-export const viewsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
-export const publicDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public');
+export { publicDir, viewsDir };
 
 export type Render = (template: string, context: Record<string, unknown>) => string;
 

@@ -1,12 +1,12 @@
 // Message catalogues (locales/<lang>.json, one object per page) and the choice of a language for a request.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import i18next from 'i18next';
 import Negotiator from 'negotiator';
+import { localesDir } from '../paths.ts';
 import { DEFAULT_LOCALE, SUPPORTED_LOCALES, isLocale, type Locale } from '../domain/users/locale-preference.ts';
 
-export const localesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
+export { localesDir };
 
 export function readCatalogue(locale: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(localesDir, `${locale}.json`), 'utf8')) as Record<string, unknown>;

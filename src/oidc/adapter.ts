@@ -2,7 +2,7 @@
 // Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
 // and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
 import { isUuid } from '../domain/ids.ts';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type QueryCreator, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
 import { deferConsume, deferWrite, inheritedEpoch, rememberEpoch } from './request-scope.ts';
@@ -65,6 +65,85 @@ function stampFor(model: string, payload: AdapterPayload): { accountId: string |
   if (!accountId || !isUuid(accountId)) return { accountId: null, epoch: null, explicit: false };
   const epoch = explicit ?? inheritedEpoch(accountId) ?? currentEpoch(accountId);
   return { accountId, epoch, explicit: explicit !== undefined };
+}
+
+/** the columns upsert() writes, with their types (for a row selected rather than VALUES-inserted) */
+const PAYLOAD_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at', 'account_id', 'credential_epoch'] as const;
+const COLUMN_TYPES: Record<(typeof PAYLOAD_COLUMNS)[number], string> = {
+  model: 'text', id: 'text', payload: 'jsonb', grant_id: 'text', uid: 'text', user_code: 'text', expires_at: 'timestamptz', account_id: 'uuid', credential_epoch: 'integer',
+};
+
+/** one oidc_payloads row as upsert() writes it, and whether its epoch was named by a login result */
+export interface PayloadRow {
+  values: InsertObject<Database, 'oidc_payloads'> & Record<(typeof PAYLOAD_COLUMNS)[number], unknown>;
+  explicitEpoch: boolean;
+}
+
+function payloadRow(model: string, id: string, payload: AdapterPayload, expiresIn: number, box: SecretBox): PayloadRow {
+  const stamp = stampFor(model, payload);
+  return {
+    values: {
+      model,
+      id: storedId(model, id),
+      payload: JSON.stringify(sealSecrets(model, payload, box)),
+      grant_id: payload.grantId ?? null,
+      uid: payload.uid ?? null,
+      user_code: payload.userCode ? storedId(model, payload.userCode) : null,
+      // the database's clock, as in find(): one time source for expiry
+      expires_at: expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null,
+      account_id: stamp.accountId,
+      credential_epoch: stamp.epoch,
+    },
+    explicitEpoch: stamp.explicit,
+  };
+}
+
+
+/** the conflict rule of every payload write: a row keeps the epoch it was born in, see upsert() */
+function onPayloadConflict(explicitEpoch: boolean) {
+  return (oc: OnConflictBuilder<Database, 'oidc_payloads'>) =>
+    oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+      payload: eb.ref('excluded.payload'),
+      grant_id: eb.ref('excluded.grant_id'),
+      uid: eb.ref('excluded.uid'),
+      user_code: eb.ref('excluded.user_code'),
+      expires_at: eb.ref('excluded.expires_at'),
+      account_id: eb.ref('excluded.account_id'),
+      // a row takes a new epoch only from a login result or a change of user
+      credential_epoch: sql<number>`CASE WHEN ${explicitEpoch} OR oidc_payloads.credential_epoch IS NULL
+        OR oidc_payloads.account_id IS DISTINCT FROM excluded.account_id
+        THEN excluded.credential_epoch ELSE oidc_payloads.credential_epoch END`,
+    }));
+}
+
+async function writePayload(q: Db, row: PayloadRow): Promise<void> {
+  await q.insertInto('oidc_payloads').values(row.values).onConflict(onPayloadConflict(row.explicitEpoch)).execute();
+}
+
+/**
+ * A refresh token's rotation as ONE statement: the conditional consume of the old token and the rows issued with it
+ * (the new refresh token, the access token) in data-modifying CTEs, each insert guarded by the consume having won.
+ * One statement is one transaction: all of it commits or none, and of two concurrent rotations of one token the
+ * second finds it consumed (its UPDATE re-checks the row after the first commits) and writes nothing.
+ * Returns whether this request won the consume.
+ */
+export async function commitRotation(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
+  let q = db.with('consumed', (qb) =>
+    qb.updateTable('oidc_payloads').set({ consumed_at: sql`now()` }).where('model', '=', 'RefreshToken').where('id', '=', storedRefreshTokenId).where('consumed_at', 'is', null).returning('id'),
+  ) as unknown as QueryCreator<Database & { consumed: { id: string } }>;
+  rows.forEach((row, i) => {
+    q = q.with(`w${i}`, (qb) =>
+      qb
+        .insertInto('oidc_payloads')
+        .columns([...PAYLOAD_COLUMNS])
+        .expression(
+          sql`SELECT ${sql.join(PAYLOAD_COLUMNS.map((c) => sql`CAST(${row.values[c] ?? null} AS ${sql.raw(COLUMN_TYPES[c])})`))} WHERE EXISTS (SELECT 1 FROM consumed)`,
+        )
+        .onConflict(onPayloadConflict(row.explicitEpoch)),
+    ) as unknown as typeof q;
+  });
+  const won = await q.selectFrom('consumed').select('id').executeTakeFirst();
+  return won !== undefined;
 }
 
 /** everything issued from a grant, and the grant itself */
@@ -133,41 +212,9 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      // the database's clock, as in find(): one time source for expiry
-      const expiresAt = expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null;
-      const stamp = stampFor(this.model, payload);
-      const write = async (q: Db) => {
-        await q
-        .insertInto('oidc_payloads')
-        .values({
-          model: this.model,
-          id: storedId(this.model, id),
-          payload: JSON.stringify(sealSecrets(this.model, payload, box)),
-          grant_id: payload.grantId ?? null,
-          uid: payload.uid ?? null,
-          user_code: payload.userCode ? storedId(this.model, payload.userCode) : null,
-          expires_at: expiresAt,
-          account_id: stamp.accountId,
-          credential_epoch: stamp.epoch,
-        })
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet((eb) => ({
-            payload: eb.ref('excluded.payload'),
-            grant_id: eb.ref('excluded.grant_id'),
-            uid: eb.ref('excluded.uid'),
-            user_code: eb.ref('excluded.user_code'),
-            expires_at: eb.ref('excluded.expires_at'),
-            account_id: eb.ref('excluded.account_id'),
-            // a row keeps the epoch it was born in; it takes a new one only from a login result or a change of user
-            credential_epoch: sql<number>`CASE WHEN ${stamp.explicit} OR oidc_payloads.credential_epoch IS NULL
-              OR oidc_payloads.account_id IS DISTINCT FROM excluded.account_id
-              THEN excluded.credential_epoch ELSE oidc_payloads.credential_epoch END`,
-          })),
-        )
-        .execute();
-      };
+      const row = payloadRow(this.model, id, payload, expiresIn, box);
       // after a refresh token's postponed consume, rows commit with it at the end of the request (request-scope.ts)
-      if (!deferWrite(write)) await write(db);
+      if (!deferWrite(row)) await writePayload(db, row);
     }
 
     /** live rows only: not expired, and not from before the user's last credential change */
@@ -247,10 +294,4 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
 export async function revokeGrantOf(db: Kysely<Database>, model: string, id: string): Promise<void> {
   const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', model).where('id', '=', id).executeTakeFirst();
   if (row?.grant_id) await revokeGrant(db, row.grant_id);
-}
-
-/** periodic job: expired rows are dead weight (find() already ignores them) */
-export async function purgeExpiredPayloads(db: Kysely<Database>): Promise<number> {
-  const res = await db.deleteFrom('oidc_payloads').where('expires_at', '<', sql<Date>`now() - interval '5 minutes'`).executeTakeFirst();
-  return Number(res.numDeletedRows);
 }

@@ -167,9 +167,3 @@ export function createChallengeEndpoint(deps: { provider: Provider; db: Kysely<D
 }
 
 export type ChallengeEndpoint = ReturnType<typeof createChallengeEndpoint>;
-
-/** periodic job: terminal sign-ins that never got their code */
-export async function purgeChallengeSessions(db: Kysely<Database>): Promise<number> {
-  const res = await db.deleteFrom('challenge_sessions').where('expires_at', '<', sql<Date>`now()`).executeTakeFirst();
-  return Number(res.numDeletedRows);
-}

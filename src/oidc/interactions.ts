@@ -117,6 +117,17 @@ export function createInteractions(provider: Provider) {
     return interaction;
   }
 
+  type Interaction = Awaited<ReturnType<typeof details>>;
+  /**
+   * What provider.interactionResult does, on the interaction this request already read (it would read it again):
+   * the result, merged with the last submission or not, saved for the rest of its life; returns the resume URL.
+   */
+  async function finish(i: Interaction, result: Record<string, unknown>, mergeWithLastSubmission: boolean): Promise<string> {
+    i.result = mergeWithLastSubmission && !('error' in result) ? { ...i.lastSubmission, ...result } : result;
+    await i.save(i.exp - Math.floor(Date.now() / 1000));
+    return i.returnTo;
+  }
+
   return {
     async view(req: IncomingMessage, res: ServerResponse, uid: string): Promise<InteractionView> {
       const i = await details(req, res, uid);
@@ -145,7 +156,7 @@ export function createInteractions(provider: Provider) {
     async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number): Promise<string> {
       const i = await details(req, res, uid);
       if (i.prompt.name !== 'login') throw new InteractionExpiredError();
-      return provider.interactionResult(req, res, loginResult(accountId, amr, at, epoch), { mergeWithLastSubmission: false });
+      return finish(i, loginResult(accountId, amr, at, epoch), false);
     },
 
     async finishConsent(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {
@@ -161,17 +172,12 @@ export function createInteractions(provider: Provider) {
       for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
       const grantId = await grant.save();
       // keep the login result of this authorization request (mergeWithLastSubmission), or prompt=login would loop
-      return provider.interactionResult(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return finish(i, { consent: { grantId } }, true);
     },
 
     async abort(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {
-      await details(req, res, uid);
-      return provider.interactionResult(
-        req,
-        res,
-        { error: 'access_denied', error_description: 'The user cancelled the request.' },
-        { mergeWithLastSubmission: false },
-      );
+      const i = await details(req, res, uid);
+      return finish(i, { error: 'access_denied', error_description: 'The user cancelled the request.' }, false);
     },
   };
 }

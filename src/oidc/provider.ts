@@ -12,7 +12,7 @@ import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
-import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
+import { commitRotation, createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
 import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
@@ -274,7 +274,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   includeSidInIdTokens(provider);
   // innermost: rows a request writes inherit the credential epoch of the rows it read, and a refresh token's rotation
   // commits in one transaction (request-scope.ts)
-  provider.use(requestScope(deps.db, (db, id) => revokeGrantOf(db, 'RefreshToken', id)));
+  provider.use(requestScope(deps.db, commitRotation, (db, id) => revokeGrantOf(db, 'RefreshToken', id)));
   // the library's discovery lists `fragment` whatever is configured: publish the modes clients may actually use
   provider.use(async (ctx, next) => {
     await next();

@@ -2,14 +2,16 @@
 // - the credential epochs of the live rows it read, per user: a row it writes inherits the epoch of what it was
 //   derived from, so a credential change that commits in between cannot give the new row a fresh epoch;
 // - a refresh token being rotated: its consume and every row written after it (the new refresh token, the access
-//   token) commit together, in one transaction at the end of the request. A fault anywhere before that commit
+//   token) commit together, in one statement at the end of the request (adapter.ts commitRotation: the consume and
+//   the inserts as data-modifying CTEs, so one round trip and one transaction). A fault anywhere before that commit
 //   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
 //   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { sql, type Kysely } from 'kysely';
-import type { Database, Db } from '../db/database.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
 
-type Write = (trx: Db) => Promise<void>;
+/** a row waiting to be written (adapter.ts PayloadRow; kept opaque here) */
+type Write = unknown;
 
 interface Scope {
   epochs: Map<string, number>;
@@ -49,31 +51,22 @@ export function deferWrite(write: Write): boolean {
 }
 
 /**
- * Koa middleware (provider.use), innermost: the request's memory, and at its end the rotation's one transaction.
+ * Koa middleware (provider.use), innermost: the request's memory, and at its end the rotation's one statement.
  * The consume is conditional (`consumed_at IS NULL`): of two concurrent rotations of one token, the loser writes
  * nothing, its grant is revoked (`onReplay`) and it is answered invalid_grant — as for any replay.
  */
-export function requestScope(db: Kysely<Database>, onReplay: (db: Kysely<Database>, storedRefreshTokenId: string) => Promise<void>) {
+export function requestScope<W>(
+  db: Kysely<Database>,
+  commit: (db: Kysely<Database>, storedRefreshTokenId: string, writes: W[]) => Promise<boolean>,
+  onReplay: (db: Kysely<Database>, storedRefreshTokenId: string) => Promise<void>,
+) {
   return async (ctx: { status: number; body: unknown }, next: () => Promise<unknown>) => {
     const scope: Scope = { epochs: new Map() };
     await store.run(scope, next);
     const r = scope.rotation;
     // a request that failed wrote nothing of its rotation: the old refresh token still works
     if (!r || ctx.status >= 400) return;
-    const won = await db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable('oidc_payloads')
-        .set({ consumed_at: sql`now()` })
-        .where('model', '=', 'RefreshToken')
-        .where('id', '=', r.consumed)
-        .where('consumed_at', 'is', null)
-        .returning('id')
-        .executeTakeFirst();
-      if (!row) return false;
-      for (const write of r.writes) await write(trx);
-      return true;
-    });
-    if (won) return;
+    if (await commit(db, r.consumed, r.writes as W[])) return;
     await onReplay(db, r.consumed);
     ctx.status = 400;
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exitWith, withTestPostgres } from '../helpers/pg-harness.ts';
 import type { FaultRow } from './report.ts';
+import { ensureBuilt } from '../../bin/build.js';
 
 const TEMPLATE = 'gatehouse_faults_template';
 const DIR = 'test/faults';
@@ -25,6 +26,8 @@ async function main(): Promise<number> {
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-faults-'));
   const report = path.join(tmp, 'rows.jsonl');
+  // the rig's nodes run `node bin/start.js`, which builds dist/ when stale: build once here, not in N nodes at once
+  ensureBuilt();
   const started = Date.now();
   try {
     const code = await withTestPostgres(TEMPLATE, (pgEnv) =>

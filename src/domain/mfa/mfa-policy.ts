@@ -80,31 +80,39 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     let factors: FactorKind[] = [...FACTOR_KINDS];
     const restrict = (list: string[] | null | undefined) => void (factors = factors.filter((k) => allowedKinds(list).includes(k)));
     if (requestDemandsMfa(input)) reasons.push('request');
-    if (input.clientId) {
-      const c = await db
-        .selectFrom('oidc_clients as c')
-        .leftJoin('tenants as t', 't.id', 'c.tenant_id')
-        .select(['c.require_mfa', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors'])
-        .where('c.client_id', '=', input.clientId)
-        .executeTakeFirst();
-      if (c?.require_mfa) reasons.push('client');
-      // a tenant's private app applies the tenant's rule to everyone who signs in to it
-      if (c?.require_2fa && (!c.enforce_from || c.enforce_from <= now)) {
-        reasons.push(`tenant:${c.slug}`);
-        organizations.push(c.name!);
-        restrict(c.second_factors);
-      }
+    // the client's rule (and its tenant's, for a tenant's private app) and the user's organizations that require 2FA:
+    // one statement, since every token read and sign-in step asks
+    const userId = input.userId && /^[0-9a-f-]{36}$/i.test(input.userId) ? input.userId : null;
+    const clientId = input.clientId || null;
+    const rows =
+      clientId || userId
+        ? await db
+            .selectFrom('oidc_clients as c')
+            .leftJoin('tenants as t', 't.id', 'c.tenant_id')
+            .select([sql<boolean>`true`.as('of_client'), 'c.require_mfa', 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', sql<Date | null>`NULL::timestamptz`.as('mfa_deadline')])
+            .where((eb) => (clientId ? eb('c.client_id', '=', clientId) : eb.val(false)))
+            .unionAll(
+              db
+                .selectFrom('tenant_members as m')
+                .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+                .select([sql<boolean>`false`.as('of_client'), sql<boolean>`false`.as('require_mfa'), 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
+                .where((eb) => (userId ? eb('m.user_id', '=', userId) : eb.val(false)))
+                .where('m.accepted_at', 'is not', null)
+                .where('t.require_2fa', '=', true),
+            )
+            .execute()
+        : [];
+    const c = rows.find((r) => r.of_client);
+    if (c?.require_mfa) reasons.push('client');
+    // a tenant's private app applies the tenant's rule to everyone who signs in to it
+    if (c?.require_2fa && (!c.enforce_from || c.enforce_from <= now)) {
+      reasons.push(`tenant:${c.slug}`);
+      organizations.push(c.name!);
+      restrict(c.second_factors);
     }
-    if (input.userId && /^[0-9a-f-]{36}$/i.test(input.userId)) {
-      const rows = await db
-        .selectFrom('tenant_members as m')
-        .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-        .select(['t.id', 't.slug', 't.name', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
-        .where('m.user_id', '=', input.userId)
-        .where('m.accepted_at', 'is not', null)
-        .where('t.require_2fa', '=', true)
-        .execute();
-      for (const r of rows) {
+    const memberships = rows.filter((r) => !r.of_client);
+    if (userId) {
+      for (const r of memberships) {
         const deadline = r.mfa_deadline ?? r.enforce_from;
         if (!deadline || deadline <= now) {
           reasons.push(`tenant:${r.slug}`);
@@ -116,13 +124,13 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
         }
       }
       // each member's deadline is fixed the first time it applies: moving the tenant's date later does not move it
-      if (rows.some((r) => !r.mfa_deadline && r.enforce_from && r.enforce_from > now)) {
+      if (memberships.some((r) => !r.mfa_deadline && r.enforce_from && r.enforce_from > now)) {
         await db
           .updateTable('tenant_members')
           .set({ mfa_deadline: sql`(SELECT enforce_from FROM tenants WHERE tenants.id = tenant_members.tenant_id)` })
-          .where('user_id', '=', input.userId)
+          .where('user_id', '=', userId)
           .where('mfa_deadline', 'is', null)
-          .where('tenant_id', 'in', rows.filter((r) => r.enforce_from && r.enforce_from > now).map((r) => r.id))
+          .where('tenant_id', 'in', memberships.filter((r) => r.enforce_from && r.enforce_from > now).map((r) => r.id!))
           .execute();
       }
     }

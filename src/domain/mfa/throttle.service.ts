@@ -21,33 +21,60 @@ export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelay
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export function createThrottleService(db: Kysely<Database>, clock: Clock = systemClock) {
+  /** the admitting upsert of one attempt: returns the key when admitted, no row when locked */
+  function admit(key: string, policy: ThrottlePolicy) {
+    const now = sqlNow(clock);
+    const lockAfter = (failures: ReturnType<typeof sql>) =>
+      sql`CASE WHEN ${failures} >= ${policy.free}
+        THEN ${now} + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
+        ELSE NULL END`;
+    const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
+    return db
+      .insertInto('throttles')
+      .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({
+            failures: next,
+            locked_until: sql`${lockAfter(next)}`,
+            updated_at: now,
+          })
+          .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
+      )
+      .returning('key');
+  }
+
+  async function refused(key: string): Promise<ThrottleDecision> {
+    const row = await db.selectFrom('throttles').select(sql<number>`ceil(extract(epoch from locked_until - ${sqlNow(clock)}))`.as('wait')).where('key', '=', key).executeTakeFirst();
+    return { allowed: false, retryAfterSeconds: Math.max(1, Number(row?.wait ?? 1)) };
+  }
+
+  function refundSet(policy: ThrottlePolicy) {
+    return {
+      failures: sql<number>`greatest(failures - 1, 0)`,
+      locked_until: sql<Date | null>`CASE WHEN failures - 1 < ${policy.free} THEN NULL ELSE locked_until END`,
+    };
+  }
+
   return {
     /** admits one attempt or refuses it; call success() when the attempt turned out right */
     async attempt(key: string, policy: ThrottlePolicy = PER_ACCOUNT): Promise<ThrottleDecision> {
-      const now = sqlNow(clock);
-      const lockAfter = (failures: ReturnType<typeof sql>) =>
-        sql`CASE WHEN ${failures} >= ${policy.free}
-          THEN ${now} + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
-          ELSE NULL END`;
-      const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
-      const admitted = await db
-        .insertInto('throttles')
-        .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
-        .onConflict((oc) =>
-          oc
-            .column('key')
-            .doUpdateSet({
-              failures: next,
-              locked_until: sql`${lockAfter(next)}`,
-              updated_at: now,
-            })
-            .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
-        )
-        .returning('failures')
-        .executeTakeFirst();
-      if (admitted) return { allowed: true };
-      const row = await db.selectFrom('throttles').select(sql<number>`ceil(extract(epoch from locked_until - ${now}))`.as('wait')).where('key', '=', key).executeTakeFirst();
-      return { allowed: false, retryAfterSeconds: Math.max(1, Number(row?.wait ?? 1)) };
+      const admitted = await admit(key, policy).executeTakeFirst();
+      return admitted ? { allowed: true } : refused(key);
+    },
+
+    /**
+     * One attempt counted on several counters (a password guess: per account and per IP) in one statement, each
+     * counter admitting or refusing on its own as attempt() would; the decisions in the order of `counters`.
+     */
+    async attemptEach(counters: { key: string; policy: ThrottlePolicy }[]): Promise<ThrottleDecision[]> {
+      if (counters.length < 2) return Promise.all(counters.map((c) => this.attempt(c.key, c.policy)));
+      const ctes = counters.map((c, i) => sql`${sql.ref(`a${i}`)} AS (${admit(c.key, c.policy)})`);
+      const selects = counters.map((_c, i) => sql`SELECT key FROM ${sql.ref(`a${i}`)}`);
+      const r = await sql<{ key: string }>`WITH ${sql.join(ctes)} ${sql.join(selects, sql` UNION ALL `)}`.execute(db);
+      const admitted = new Set(r.rows.map((row) => row.key));
+      return Promise.all(counters.map((c) => (admitted.has(c.key) ? { allowed: true as const } : refused(c.key))));
     },
 
     async success(key: string): Promise<void> {
@@ -56,13 +83,16 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
 
     /** an attempt that turned out right gives its count back (shared keys such as an IP: others' failures stay) */
     async refund(key: string, policy: ThrottlePolicy): Promise<void> {
+      await db.updateTable('throttles').set(refundSet(policy)).where('key', '=', key).execute();
+    },
+
+    /** success() of one counter and refund() of another, in one statement */
+    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }): Promise<void> {
       await db
+        .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', successKey))
         .updateTable('throttles')
-        .set({
-          failures: sql`greatest(failures - 1, 0)`,
-          locked_until: sql`CASE WHEN failures - 1 < ${policy.free} THEN NULL ELSE locked_until END`,
-        })
-        .where('key', '=', key)
+        .set(refundSet(refund.policy))
+        .where('key', '=', refund.key)
         .execute();
     },
   };
