@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exitWith, withTestPostgres } from '../helpers/pg-harness.ts';
 import type { FaultRow } from './report.ts';
+// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
 import { ensureBuilt } from '../../bin/build.js';
 
 const TEMPLATE = 'gatehouse_faults_template';

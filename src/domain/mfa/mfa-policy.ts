@@ -116,10 +116,10 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
         const deadline = r.mfa_deadline ?? r.enforce_from;
         if (!deadline || deadline <= now) {
           reasons.push(`tenant:${r.slug}`);
-          organizations.push(r.name);
+          organizations.push(r.name!);
           restrict(r.second_factors);
         } else {
-          graceOrganizations.push(r.name);
+          graceOrganizations.push(r.name!);
           if (!graceUntil || deadline < graceUntil) graceUntil = deadline;
         }
       }
