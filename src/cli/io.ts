@@ -1,6 +1,6 @@
 // The CLI's terminal: stdin, hidden password prompts, confirmations, the development mail sink shown readably, and
 // the warning when this shell's issuer differs from a running server's.
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { lastServerStart } from '../domain/server-start.ts';
@@ -13,10 +13,13 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** one line typed on the terminal (echoed, as the terminal does) */
 async function promptLine(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  process.stderr.write(question);
+  const rl = createInterface({ input: process.stdin, terminal: false });
   try {
-    return await rl.question(question);
+    for await (const line of rl) return line;
+    return '';
   } finally {
     rl.close();
   }

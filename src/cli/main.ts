@@ -60,7 +60,7 @@ function resolve(argv: string[]): { command: Command; rest: string[] } | { help:
   const noun = ALIASES[first] ?? first;
   if (!NOUNS.includes(noun)) {
     const guess = nearest(first, [...NOUNS, ...Object.keys(ALIASES), 'help']);
-    return { error: `unknown command "${first}".${guess ? ` Did you mean "${ALIASES[guess] ?? guess}"?` : ''}`, usage: globalUsage() };
+    return { error: `unknown command "${first}".${guess ? ` Did you mean "${ALIASES[guess] ?? guess}"?` : ''}`, usage: 'Run "gatehouse help" for the list of commands.' };
   }
   const own = COMMANDS.filter((c) => c.noun === noun);
   const whole = own.find((c) => c.verb === '');
