@@ -60,6 +60,7 @@ describe('gatehouse client and tenant', { concurrency: 3 }, () => {
     const gone = await gatehouse(['client', 'show', id]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /No client with the id/);
+    await services.clients.ensureAccountClient(services.config.issuer); // as every server start does
     const builtIn = await gatehouse(['client', 'delete', 'gatehouse-account', '--yes']);
     assert.equal(builtIn.code, 1);
     assert.match(builtIn.stderr, /Gatehouse's own client/);
