@@ -1,7 +1,7 @@
 // `gatehouse client …`: relying parties (apps) and resource servers, by client_id.
 import { GRANT_TYPES, type GrantTypeName } from '../domain/clients/client.service.ts';
 import type { ClientSummary } from '../domain/clients/client-admin.ts';
-import { day, fields, flag, OPERATOR, str, strs, table, type Command, type Context } from './command.ts';
+import { day, fields, flag, OPERATOR, plural, str, strs, table, type Command, type Context } from './command.ts';
 
 const json = (c: ClientSummary) => ({
   client_id: c.clientId,
@@ -156,7 +156,7 @@ ${URI_RULES}`,
       options: {},
       async run(ctx) {
         const { client, revoked } = await ctx.services.clientAdmin.setDisabled(needId(ctx), verb === 'disable', OPERATOR);
-        ctx.print(verb === 'disable' ? `Disabled ${client.clientId} (${client.name}); ${revoked} token${revoked === 1 ? '' : 's'}, code${revoked === 1 ? '' : 's'} and grant${revoked === 1 ? '' : 's'} deleted.` : `Enabled ${client.clientId} (${client.name}).`, { ...json(client), revoked });
+        ctx.print(verb === 'disable' ? `Disabled ${client.clientId} (${client.name}); ${plural(revoked, 'token')}, codes and grants deleted.` : `Enabled ${client.clientId} (${client.name}).`, { ...json(client), revoked });
         return 0;
       },
     }),
@@ -176,7 +176,7 @@ ${URI_RULES}`,
         return 1;
       }
       const r = await ctx.services.clientAdmin.delete(id, OPERATOR);
-      ctx.print(`Deleted ${c.clientId} (${c.name}); ${r.revoked} token${r.revoked === 1 ? '' : 's'}, code${r.revoked === 1 ? '' : 's'} and grant${r.revoked === 1 ? '' : 's'} went with it.`, { client_id: c.clientId, deleted: true, revoked: r.revoked });
+      ctx.print(`Deleted ${c.clientId} (${c.name}); ${plural(r.revoked, 'token')}, codes and grants went with it.`, { client_id: c.clientId, deleted: true, revoked: r.revoked });
       return 0;
     },
   },

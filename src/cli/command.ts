@@ -73,3 +73,6 @@ export function fields(pairs: [string, string][]): string {
 
 export const day = (d: Date | null | undefined): string => (d ? d.toISOString().slice(0, 10) : '-');
 export const when = (d: Date | null | undefined): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '-');
+
+/** "1 app", "2 apps" */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

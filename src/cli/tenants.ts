@@ -2,7 +2,7 @@
 import type { TenantRole } from '../db/database.ts';
 import type { TenantSummary } from '../domain/tenants/tenant-admin.ts';
 import { ROLES } from '../domain/tenants/tenant.service.ts';
-import { fields, flag, OPERATOR, str, table, when, type Command, type Context } from './command.ts';
+import { fields, flag, OPERATOR, plural, str, table, when, type Command, type Context } from './command.ts';
 
 const json = (t: TenantSummary) => ({ slug: t.slug, name: t.name, members: t.members, invited: t.invited, apps: t.apps, require_2fa: t.require2fa, enforce_from: t.enforceFrom, disabled: t.disabled, created_at: t.createdAt });
 const needSlug = (ctx: Context): string => ctx.target ?? ctx.fail(`gatehouse ${ctx.name} needs the organization's slug: gatehouse ${ctx.name} acme …`);
@@ -110,7 +110,7 @@ export const TENANT_COMMANDS: Command[] = [
       const willRequire = required === undefined ? t.require2fa : required === 'on';
       if (from && willRequire && from.getTime() <= services.clock.now().getTime()) {
         const blocked = await services.tenants.wouldBeBlocked(t, secondFactors as never);
-        const question = `${rawFrom} is in the past: the requirement applies at once, with no grace period. ${blocked.length} member${blocked.length === 1 ? '' : 's'} without an accepted second factor must set one up at their next sign-in. Apply?`;
+        const question = `${rawFrom} is in the past: the requirement applies at once, with no grace period. ${plural(blocked.length, 'member')} without an accepted second factor must set one up at their next sign-in. Apply?`;
         if (!(await ctx.confirm(question))) {
           ctx.note('Nothing changed.');
           return 1;
@@ -124,7 +124,7 @@ export const TENANT_COMMANDS: Command[] = [
       const maxDays = (await services.tokenPolicy.get(t.id)).maxDays;
       const shortened = tokens?.shortened ?? 0;
       ctx.print(
-        `${t.slug}${name !== undefined ? ` (${name.trim()})` : ''}: 2FA ${policy(t)}; access tokens last at most ${maxDays ?? services.tokenPolicy.deploymentMaxDays} days${shortened ? ` (${shortened} existing token${shortened === 1 ? '' : 's'} shortened)` : ''}.`,
+        `${t.slug}${name !== undefined ? ` (${name.trim()})` : ''}: 2FA ${policy(t)}; access tokens last at most ${maxDays ?? services.tokenPolicy.deploymentMaxDays} days${shortened ? ` (${plural(shortened, 'existing token')} shortened)` : ''}.`,
         { slug: t.slug, name: name?.trim() ?? t.name, require_2fa: t.require2fa, enforce_from: t.enforceFrom, token_max_days: maxDays, shortened },
       );
       return 0;
@@ -140,7 +140,7 @@ export const TENANT_COMMANDS: Command[] = [
       options: {},
       async run(ctx) {
         const { tenant, revoked } = await ctx.services.tenantAdmin.setDisabled(needSlug(ctx), verb === 'disable', OPERATOR);
-        ctx.print(verb === 'disable' ? `Disabled ${tenant.slug}: its ${tenant.apps} app${tenant.apps === 1 ? '' : 's'} stopped; ${revoked} token${revoked === 1 ? '' : 's'} deleted.` : `Enabled ${tenant.slug}.`, { ...json(tenant), revoked });
+        ctx.print(verb === 'disable' ? `Disabled ${tenant.slug}: its ${plural(tenant.apps, 'app')} stopped; ${plural(revoked, 'token')} deleted.` : `Enabled ${tenant.slug}.`, { ...json(tenant), revoked });
         return 0;
       },
     }),
@@ -156,12 +156,12 @@ export const TENANT_COMMANDS: Command[] = [
     async run(ctx) {
       const slug = needSlug(ctx);
       const s = await ctx.services.tenantAdmin.summary(slug);
-      if (!(await ctx.confirm(`Delete ${s.slug} (${s.name}) with its ${s.members} member${s.members === 1 ? '' : 's'}' memberships and its ${s.apps} app${s.apps === 1 ? '' : 's'}? This cannot be undone.`))) {
+      if (!(await ctx.confirm(`Delete ${s.slug} (${s.name}) with its ${plural(s.members, 'membership')} and ${plural(s.apps, 'app')}? This cannot be undone.`))) {
         ctx.note('Nothing deleted.');
         return 1;
       }
       await ctx.services.tenantAdmin.delete(slug, OPERATOR);
-      ctx.print(`Deleted ${s.slug}: ${s.members} membership${s.members === 1 ? '' : 's'} and ${s.apps} app${s.apps === 1 ? '' : 's'} went with it; the accounts stay.`, { ...json(s), deleted: true });
+      ctx.print(`Deleted ${s.slug}: ${plural(s.members, 'membership')} and ${plural(s.apps, 'app')} went with it; the accounts stay.`, { ...json(s), deleted: true });
       return 0;
     },
   },
