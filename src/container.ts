@@ -5,6 +5,10 @@ import { createDb, type Database } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedHandle } from './db/embedded.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createClientService } from './domain/clients/client.service.ts';
+import { createClientAdmin } from './domain/clients/client-admin.ts';
+import { createUserAdmin } from './domain/users/user-admin.ts';
+import { createTenantAdmin } from './domain/tenants/tenant-admin.ts';
+import { recordServerStart } from './domain/server-start.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createSecretBox } from './domain/crypto/secret-box.ts';
 import { createSigningKeyService } from './domain/keys/signing-key.service.ts';
@@ -68,6 +72,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
   const gateway = createUpstreamClient({ timeoutMs: config.upstreamTimeoutMs, allowInsecure: config.allowPrivateFetch });
   const federation = createFederationService({ db, clock, box, upstreams, links, gateway, flow: signInFlow, issuer: config.issuer, signupEnabled: config.signupEnabled });
   const accounts = createAccountService({ db, users, hasher, outbox, clock, issuer: config.issuer, signupEnabled: config.signupEnabled });
+  const tenants = createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer });
   return {
     config,
     db,
@@ -87,8 +92,12 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     links,
     federation,
     accounts,
-    tenants: createTenantService({ db, clock, outbox, twoFactor, invite: (email, meta) => accounts.invite(email, meta), inviteToTenant: (trx, user, tenant) => accounts.inviteToTenant(trx, user, tenant), issuer: config.issuer }),
+    tenants,
     clients: createClientService({ db }),
+    // the operator's (CLI) changes
+    userAdmin: createUserAdmin({ db, hasher, outbox, clock, issuer: config.issuer }),
+    clientAdmin: createClientAdmin({ db }),
+    tenantAdmin: createTenantAdmin({ db, tenants }),
     tokenPolicy: createTokenPolicyService({ db, deploymentMaxDays: config.patMaxDays }),
     personalTokens: createPersonalTokenService({ db, clock, policy: mfaPolicy, outbox, issuer: config.issuer, maxDays: config.patMaxDays }),
     keys: createSigningKeyService({
@@ -113,4 +122,6 @@ export async function prepare(services: Services): Promise<void> {
   // viewing recovery codes switched off: only their hashes are kept
   if (!services.config.recoveryCodesViewable) await dropSealedRecoveryCodes(services.db);
   await services.clients.ensurePersonalTokenClient();
+  // the URL this server puts in mail, for the CLI to compare with its own
+  await recordServerStart(services.db, services.config.issuer);
 }

@@ -1,16 +1,9 @@
 // `gatehouse upstream add|list|update|remove`: the operator's upstream OpenID providers (organization admins cannot).
 import type { Services } from '../container.ts';
 import type { UpstreamInput, UpstreamProvider } from '../domain/federation/upstream.service.ts';
+import type { Command } from './command.ts';
 
-export const UPSTREAM_USAGE = `  upstream add --name N --display-name D --issuer URL --client-id ID [--client-secret-stdin]
-               [--scopes "openid email profile"] [--icon /static/x.svg|data:image/...] 
-               [--trust-amr mfa,otp,hwk] [--trust-acr V,...] [--trust-max-age SECONDS]
-                                         an upstream OpenID provider; the name is its sign-in method in tenant policies
-  upstream list
-  upstream update N [same options]       --trust-amr "" --trust-acr "" turns the trust rule off
-  upstream remove N                      also removes every account's link to it`;
-
-export const UPSTREAM_OPTIONS = {
+const UPSTREAM_OPTIONS = {
   'display-name': { type: 'string' },
   issuer: { type: 'string' },
   'client-id': { type: 'string' },
@@ -84,3 +77,18 @@ export async function runUpstreamCommand(
       return io.fail(`unknown command "upstream ${sub}"`);
   }
 }
+
+const ADD_ARGS = `--name N --display-name D --issuer URL --client-id ID [--client-secret-stdin] [--scopes "openid email profile"]
+                [--icon /static/x.svg|data:image/…] [--trust-amr mfa,otp,hwk] [--trust-acr V,…] [--trust-max-age SECONDS]`;
+const SPECS: { verb: string; args: string; summary: string; positional?: string; options: Command['options'] }[] = [
+  { verb: 'add', args: ADD_ARGS, summary: 'an upstream OpenID provider; its name is its sign-in method in organization policies (the secret is read from stdin and sealed)', options: { name: { type: 'string' }, ...UPSTREAM_OPTIONS } },
+  { verb: 'list', args: '', summary: 'upstream providers and their trust rules', options: {} },
+  { verb: 'update', args: 'NAME [same options as add]', summary: 'changes a provider; --trust-amr "" --trust-acr "" turns the trust rule off', positional: 'NAME', options: UPSTREAM_OPTIONS },
+  { verb: 'remove', args: 'NAME', summary: "removes a provider and every account's link to it", positional: 'NAME', options: {} },
+];
+
+export const UPSTREAM_COMMANDS: Command[] = SPECS.map((spec) => ({
+  noun: 'upstream',
+  ...spec,
+  run: (ctx) => runUpstreamCommand(spec.verb, ctx.target, ctx.v, ctx.services, { print: ctx.print, readSecret: ctx.readStdin, fail: ctx.fail }),
+}));

@@ -49,6 +49,8 @@ export interface OidcClientTable {
   require_mfa: Generated<boolean>;
   /** may introspect tokens issued to other clients */
   resource_server: Generated<boolean>;
+  /** switched off by the operator: the provider does not know it, its tokens are gone */
+  disabled_at: Date | null;
 }
 
 export interface TenantTable {
@@ -63,6 +65,14 @@ export interface TenantTable {
   /** maximum lifetime of personal access tokens bound to the tenant; null: the deployment's */
   token_max_days: number | null;
   created_at: Generated<Date>;
+  /** switched off by the operator: its private apps stop working */
+  disabled_at: Date | null;
+}
+
+/** the public URL each server announced at start (the CLI compares its own) */
+export interface ServerStartTable {
+  issuer: string;
+  started_at: Generated<Date>;
 }
 
 export type TenantRole = 'owner' | 'admin' | 'member';
@@ -309,6 +319,7 @@ export interface FederatedSignInTable {
 }
 
 export interface Database {
+  server_starts: ServerStartTable;
   upstream_providers: UpstreamProviderTable;
   upstream_links: UpstreamLinkTable;
   federation_requests: FederationRequestTable;

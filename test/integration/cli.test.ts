@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createServices } from '../../src/container.ts';
 import { createDb } from '../../src/db/database.ts';
@@ -19,7 +20,7 @@ async function json(args: string[], stdin?: string) {
 }
 
 // the commands after `migrate` touch different tables, so they run side by side
-describe('gatehouse CLI', { concurrency: true }, () => {
+describe('gatehouse CLI', { concurrency: 3 }, () => {
   before(async () => {
     const { results } = await json(['migrate']);
     assert.ok(results.length > 0);
@@ -91,5 +92,68 @@ describe('gatehouse CLI', { concurrency: true }, () => {
     for (const k of first) assert.equal(byKid.get(k.kid)?.state, 'signing', `${k.alg} ${k.kid} still signs`);
     for (const kid of kids) assert.equal(byKid.get(kid)?.state, 'pending', `${kid} is published, not signing yet`);
     assert.deepEqual(active(second, 'kid'), first.map((k) => k.kid).sort());
+  });
+
+  test('help, user --help and user create --help print the right usage (exit 0); a group without its command exits 2', async () => {
+    const [help, group, one, bare] = await Promise.all([gatehouse(['help']), gatehouse(['user', '--help']), gatehouse(['user', 'create', '--help']), gatehouse(['tenant'])]);
+    assert.equal(help.code, 0);
+    for (const c of ['user create', 'user reset-2fa', 'client rotate-secret', 'tenant remove-member', 'keys rotate', 'migrate']) assert.match(help.stdout, new RegExp(`^  ${c} `, 'm'), c);
+    assert.equal(group.code, 0);
+    assert.match(group.stdout, /^Usage: gatehouse user <command>/);
+    assert.match(group.stdout, /gatehouse user set-password --email E/);
+    assert.doesNotMatch(group.stdout, /client create/);
+    assert.equal(one.code, 0);
+    assert.match(one.stdout, /^Usage: gatehouse user create --email E \[--name N\] \[--password-stdin\] \[--email-verified\] \[--json\]/);
+    assert.match(one.stdout, /--email-verified +you vouch for the address/);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /"gatehouse tenant" needs a command: list, show, create/);
+  });
+
+  test('unknown commands suggest the nearest one, unknown flags are named, stray words refused: exit 2', async () => {
+    const [noun, verb, flag, missing, stray] = await Promise.all([
+      gatehouse(['usr', 'list']),
+      gatehouse(['user', 'creat', '--email', 'x@example.com']),
+      gatehouse(['user', 'create', '--emial', 'x@example.com']),
+      gatehouse(['user', 'create', '--email']),
+      gatehouse(['user', 'list', 'everyone']),
+    ]);
+    for (const r of [noun, verb, flag, missing, stray]) assert.equal(r.code, 2, r.stderr);
+    assert.match(noun.stderr, /unknown command "usr"\. Did you mean "user"\?/);
+    assert.match(verb.stderr, /unknown command "user creat"\. Did you mean "user create"\?/);
+    assert.match(flag.stderr, /unknown flag --emial for "gatehouse user create"\. Did you mean --email\?/);
+    assert.match(missing.stderr, /--email needs a value/);
+    assert.match(stray.stderr, /unexpected "everyone"/);
+  });
+
+  test('redirect-uris-validated-like-a-provider: client create refuses localhost:8080/callback and https://example.com/* with a clear message (exit 1)', async () => {
+    const [noScheme, wildcard, native] = await Promise.all([
+      gatehouse(['client', 'create', '--name', 'NoScheme', '--redirect-uri', 'localhost:8080/callback']),
+      gatehouse(['client', 'create', '--name', 'Wild', '--redirect-uri', 'https://example.com/*']),
+      json(['client', 'create', '--name', 'Native', '--public', '--redirect-uri', 'com.example.app:/callback']),
+    ]);
+    assert.equal(noScheme.code, 1);
+    assert.match(noScheme.stderr, /Redirect URI "localhost:8080\/callback" has no scheme: write http:\/\/localhost:8080\/callback/);
+    assert.equal(wildcard.code, 1);
+    assert.match(wildcard.stderr, /Redirect URI "https:\/\/example\.com\/\*" has a wildcard: register every exact URI/);
+    assert.equal(native.metadata.application_type, 'native', 'a private-use scheme makes it a native app for the provider');
+    const stored = await db.selectFrom('oidc_clients').select('name').where('name', 'in', ['NoScheme', 'Wild']).execute();
+    assert.deepEqual(stored, []);
+  });
+
+  test('the CLI warns when its issuer differs from a running server\'s, so that invitation links are right', async () => {
+    const other = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ issuer: `http://127.0.0.1:${(other.address() as { port: number }).port}` })));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const issuer = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+      await db.insertInto('server_starts').values({ issuer }).execute();
+      const r = await gatehouse(['user', 'invite', '--email', 'invitee@example.com']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`Warning: a server is running at ${issuer}, but this command uses http://localhost:3000`));
+      assert.match(r.stderr, new RegExp(`GATEHOUSE_ISSUER=${issuer}`));
+      // the mail itself, shown readably: recipient, subject, link
+      assert.match(r.stderr, /To: +invitee@example\.com\n +Subject: You are invited to Gatehouse\n +Link: +http:\/\/localhost:3000\/invite\?token=/);
+    } finally {
+      other.close();
+    }
   });
 });

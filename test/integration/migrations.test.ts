@@ -8,7 +8,7 @@ import { createTestDatabase, type TestContext } from '../helpers/db.ts';
 
 const APP_TABLES = [
   'audit_events', 'authn_transactions', 'backchannel_deliveries', 'challenge_sessions', 'email_outbox', 'email_tokens', 'federated_sign_ins', 'federation_pending_links',
-  'federation_requests', 'oidc_clients', 'oidc_payloads', 'personal_tokens', 'recovery_codes', 'signing_keys', 'tenant_members', 'tenants',
+  'federation_requests', 'oidc_clients', 'oidc_payloads', 'personal_tokens', 'recovery_codes', 'server_starts', 'signing_keys', 'tenant_members', 'tenants',
   'throttles', 'totp_credentials', 'upstream_links', 'upstream_providers', 'users', 'webauthn_challenges', 'webauthn_credentials',
 ];
 

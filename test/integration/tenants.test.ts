@@ -187,7 +187,7 @@ test('CLI: tenant create, update --require-2fa on --from, add-member, client cre
   const from = isoDay(daysFrom(T0, 51));
   const upd = await run(['tenant', 'update', 'globex', '--require-2fa', 'on', '--from', from]);
   assert.equal(upd.code, 0, upd.err);
-  assert.deepEqual(JSON.parse(upd.out), { slug: 'globex', require_2fa: true, enforce_from: `${from}T00:00:00.000Z`, token_max_days: null, shortened: 0 });
+  assert.deepEqual(JSON.parse(upd.out), { slug: 'globex', name: 'Globex', require_2fa: true, enforce_from: `${from}T00:00:00.000Z`, token_max_days: null, shortened: 0 });
   const add = await run(['tenant', 'add-member', 'globex', '--email', user.email, '--role', 'admin']);
   assert.equal(add.code, 0, add.err);
   const c = await run(['client', 'create', '--name', 'Globex app', '--redirect-uri', 'https://globex.example/cb', '--tenant', 'globex']);

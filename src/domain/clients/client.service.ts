@@ -3,6 +3,7 @@ import type { Database } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { randomToken, sha256Hex } from '../crypto/tokens.ts';
 import { ValidationError } from '../errors.ts';
+import { applicationType, checkBackchannelUri, checkRedirectUri } from './redirect-uri.ts';
 
 export const GRANT_TYPES = {
   authorization_code: 'authorization_code',
@@ -48,18 +49,6 @@ export interface StoredClient {
   metadata: Record<string, unknown>;
 }
 
-function checkUri(uri: string, what: string): string {
-  let u: URL;
-  try {
-    u = new URL(uri);
-  } catch {
-    throw new ValidationError('invalid_uri', `${what} "${uri}" is not an absolute URL.`);
-  }
-  if (u.hash || uri.includes('#')) throw new ValidationError('invalid_uri', `${what} "${uri}" must not have a fragment.`);
-  if (u.protocol === 'javascript:' || u.protocol === 'data:') throw new ValidationError('invalid_uri', `${what} "${uri}" has a forbidden scheme.`);
-  return uri;
-}
-
 export function createClientService(deps: { db: Kysely<Database> }) {
   const { db } = deps;
 
@@ -76,8 +65,10 @@ export function createClientService(deps: { db: Kysely<Database> }) {
     async create(input: CreateClientInput): Promise<CreatedClient> {
       const name = input.name?.trim();
       if (!name) throw new ValidationError('invalid_name', 'A client needs a name.');
-      const redirectUris = (input.redirectUris ?? []).map((u) => checkUri(u, 'redirect URI'));
-      const postLogout = (input.postLogoutRedirectUris ?? []).map((u) => checkUri(u, 'post-logout redirect URI'));
+      const redirectUris = input.redirectUris ?? [];
+      const postLogout = input.postLogoutRedirectUris ?? [];
+      for (const u of redirectUris) checkRedirectUri(u);
+      for (const u of postLogout) checkRedirectUri(u, 'Post-logout redirect URI');
       const grants = new Set<GrantTypeName>(input.grantTypes ?? []);
       if (redirectUris.length) grants.add('authorization_code');
       if (grants.has('authorization_code') && !redirectUris.length) {
@@ -98,12 +89,13 @@ export function createClientService(deps: { db: Kysely<Database> }) {
         client_name: name,
         redirect_uris: redirectUris,
         post_logout_redirect_uris: postLogout,
+        application_type: applicationType([...redirectUris, ...postLogout]),
         grant_types: [...grants].map((g) => GRANT_TYPES[g]),
         response_types: grants.has('authorization_code') ? ['code'] : [],
         token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
         id_token_signed_response_alg: input.idTokenAlg ?? 'ES256',
         ...(input.backchannelLogoutUri
-          ? { backchannel_logout_uri: checkUri(input.backchannelLogoutUri, 'back-channel logout URI'), backchannel_logout_session_required: true }
+          ? { backchannel_logout_uri: checkBackchannelUri(input.backchannelLogoutUri), backchannel_logout_session_required: true }
           : {}),
       };
       await db.transaction().execute(async (trx) => {
@@ -153,8 +145,15 @@ export function createClientService(deps: { db: Kysely<Database> }) {
       await ensureBuiltIn(metadata);
     },
 
+    /** a client the provider may use: not switched off, nor its organization */
     async find(clientId: string): Promise<StoredClient | null> {
-      const row = await db.selectFrom('oidc_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = await db
+        .selectFrom('oidc_clients')
+        .selectAll()
+        .where('client_id', '=', clientId)
+        .where('disabled_at', 'is', null)
+        .where((eb) => eb.or([eb('tenant_id', 'is', null), eb.not(eb.exists(eb.selectFrom('tenants as t').select('t.id').whereRef('t.id', '=', 'oidc_clients.tenant_id').where('t.disabled_at', 'is not', null)))]))
+        .executeTakeFirst();
       return row
         ? { clientId: row.client_id, name: row.name, firstParty: row.first_party, secretSha256: row.secret_sha256, metadata: row.metadata }
         : null;

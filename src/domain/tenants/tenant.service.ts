@@ -2,8 +2,7 @@
 import { isUuid } from '../ids.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TenantRole } from '../../db/database.ts';
-import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
-import { removeAllFactors } from '../mfa/factors.ts';
+import { checkResetReason, resetTwoFactor } from '../mfa/two-factor-reset.ts';
 import { FACTOR_KINDS, type FactorKind } from '../mfa/mfa-policy.ts';
 import { listMembers, membersBeyondActor, type Member } from './member-list.ts';
 import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
@@ -69,7 +68,7 @@ export function createTenantService(deps: {
   const { db, clock } = deps;
 
   async function audit(tenantId: string, event: AuditEventName, actorUserId: string | null, targetUserId: string | null, meta: RequestMeta, data: Record<string, unknown> = {}, trx: Kysely<Database> = db) {
-    await recordAudit(trx, { event, tenantId, actorUserId, targetUserId, ip: meta.ip, userAgent: meta.userAgent, data });
+    await recordAudit(trx, { event, tenantId, actorUserId, targetUserId, ip: meta.ip, userAgent: meta.userAgent, data: meta.actor ? { ...data, actor: meta.actor } : data });
   }
 
   async function bySlug(slug: string): Promise<Tenant> {
@@ -267,7 +266,7 @@ export function createTenantService(deps: {
      * requires 2FA they must enroll at their next sign-in. Admins never see or set a member's password.
      */
     async resetMemberTwoFactor(tenant: Tenant, admin: User, memberId: string, adminCode: string, reason: string, meta: RequestMeta = {}): Promise<void> {
-      if (!reason.trim()) throw new ValidationError('reason_required', 'Give a reason; it goes to the audit log.');
+      checkResetReason(reason);
       const member = await memberRow(tenant.id, memberId);
       if (!member) throw new NotFoundError('member_not_found', 'No such member.');
       if (!member.accepted_at) throw new ConflictError('invitation_pending', 'This person has not accepted the invitation yet.');
@@ -275,17 +274,14 @@ export function createTenantService(deps: {
       if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403);
       const target = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', memberId).executeTakeFirstOrThrow();
       await db.transaction().execute(async (trx) => {
-        await removeAllFactors(trx, memberId);
-        await bumpCredentialEpoch(trx, memberId);
-        await recordAudit(trx, { event: 'tenant.member_2fa_reset', tenantId: tenant.id, actorUserId: admin.id, targetUserId: memberId, ip: meta.ip, userAgent: meta.userAgent, data: { reason: reason.trim().slice(0, 500) } });
-        await deps.outbox.enqueue(trx, target.email, 'security-notice', {
-          title: 'two-factor authentication reset by an administrator',
+        await resetTwoFactor(trx, { outbox: deps.outbox, clock, issuer: deps.issuer }, {
+          user: target,
+          reason,
+          event: 'tenant.member_2fa_reset',
+          actorUserId: admin.id,
+          tenantId: tenant.id,
           message: `An administrator of ${tenant.name} reset your two-factor authentication and signed you out everywhere.${tenant.require2fa ? ' You will set it up again at your next sign-in.' : ''}`,
-          name: target.name,
-          email: target.email,
-          at: clock.now().toISOString(),
-          ip: meta.ip,
-          issuer: deps.issuer,
+          meta,
         });
       });
     },

@@ -38,6 +38,8 @@ export interface RequestMeta {
   sessionId?: string | null;
   /** this browser's verified device cookie, if any (password-throttle.ts) */
   device?: KnownDevice | null;
+  /** who acted when no signed-in user did: "operator (CLI)" (kept in the audit row's data) */
+  actor?: string | null;
 }
 
 /** a user whose password was just checked, with the credential epoch it was checked under */
@@ -86,7 +88,7 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
           .executeTakeFirst();
         if (!row) throw new NotFoundError('user_not_found', `No user with the address ${email}.`);
         if (disabled) await bumpCredentialEpoch(trx, row.id);
-        await recordAudit(trx, { event: disabled ? 'user.disabled' : 'user.enabled', targetUserId: row.id, ip: meta.ip, userAgent: meta.userAgent });
+        await recordAudit(trx, { event: disabled ? 'user.disabled' : 'user.enabled', targetUserId: row.id, ip: meta.ip, userAgent: meta.userAgent, data: meta.actor ? { actor: meta.actor } : {} });
         return toUser(row);
       });
     },
