@@ -10,6 +10,7 @@ import { discover, oidc, redeem } from '../helpers/rp.ts';
 import { relyingParty, type Rp } from '../helpers/rp-listener.ts';
 import { startServer } from '../helpers/server.ts';
 import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
+import { formatDate } from '../../src/i18n/catalogue.ts';
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
 
@@ -205,8 +206,7 @@ test('grace reminder during a 2FA rollout', async (t) => {
   const day = deadline.toISOString().slice(0, 10);
   const shown = page.getByRole('status').locator('time');
   assert.equal(await shown.getAttribute('datetime'), day);
-  const readable = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(deadline);
-  assert.equal(await shown.innerText(), readable, 'the date, written out');
+  assert.equal(await shown.innerText(), formatDate(deadline, 'en', 'long'), 'the date, written out with its month name (the date filter)');
   assert.match(await page.getByRole('status').innerText(), /requires two-factor authentication from/);
   await page.getByRole('button', { name: 'Set up now' }).waitFor();
   assert.deepEqual(rp.hits, [], 'nothing reaches the app before the user chooses');

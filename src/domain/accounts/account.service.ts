@@ -241,7 +241,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     },
 
     async changePassword(user: User, current: string, next: string, meta: RequestMeta, keepSessionId?: string): Promise<void> {
-      if (!(await users.verifyPassword(user.id, current, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      if (!(await users.verifyPassword(user.id, current, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403, { key: 'password_incorrect_current' });
       checkPassword(next, { email: user.email, name: user.name });
       await db.transaction().execute(async (trx) => {
         await setPassword(trx, user.id, next);
@@ -263,7 +263,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     async requestEmailChange(user: User, password: string, newEmail: string, meta: RequestMeta): Promise<void> {
       // an address never proven may be someone else's: its holder cannot move the account to an address of theirs
       if (!user.emailVerified) throw new DomainError('email_unverified', 'Confirm your current email address first (follow the link we sent you, or reset your password).', 403);
-      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403, { key: 'password_incorrect_current' });
       const email = newEmail.trim();
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
       await db.transaction().execute(async (trx) => {
@@ -279,7 +279,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         const t = await consumeEmailToken(trx, deps.clock, token, 'change_email');
         if (!t?.newEmail) throw new LinkInvalidError();
         const taken = await trx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(t.newEmail)).executeTakeFirst();
-        if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.');
+        if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.', { key: 'email_taken_now' });
         const old = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', t.userId).forUpdate().executeTakeFirstOrThrow();
         await trx.updateTable('users').set({ email: t.newEmail, email_normalized: normalizeEmail(t.newEmail), email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
         // every other link (a reset sent to the old address, another change) and every session dies with the old address

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 /** what turning two-factor off means; also shown when removing the only authenticator (which turns it off) */
 export const TURN_OFF = {
@@ -34,7 +35,7 @@ export default async function accountDisable(app: FastifyInstance, deps: Account
       return reply.redirect('/account?done=disabled', 303);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return show(reply, req.accountUser!.id, err.message, err.httpStatus);
+      return show(reply, req.accountUser!.id, errorText(err), err.httpStatus);
     }
   });
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeLabels } from '../../../oidc/interactions.ts';
-import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
+import { page, type AccountDeps } from './deps.ts';
 import { describeEvent } from '../../../domain/audit/audit-sentences.ts';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
 import { describeUserAgent } from '../../../domain/accounts/user-agent.ts';
 import { dayTime } from '../admin/deps.ts';
+import { doneMessage } from '../../locale.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
 export async function accountView(deps: AccountDeps, userId: string, currentSessionId: string | null) {
@@ -48,7 +49,7 @@ export default async function accountIndex(app: FastifyInstance, deps: AccountDe
           ...(await accountView(deps, user.id, req.accountSessionId)),
           user,
           csrfToken: reply.generateCsrf(),
-          flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined,
+          flash: doneMessage('account', req.query.done),
         }),
       );
     },

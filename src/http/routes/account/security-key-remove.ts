@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
 import { TURN_OFF } from './disable.ts';
+import { errorText } from '../../locale.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
 
@@ -40,7 +41,7 @@ export default async function accountSecurityKeyRemove(app: FastifyInstance, dep
         return reply.redirect(last ? '/account?done=disabled' : '/account?done=key_removed', 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(reply, user.id, req.params.id, err.message, err.httpStatus);
+        return show(reply, user.id, req.params.id, errorText(err), err.httpStatus);
       }
     },
   );

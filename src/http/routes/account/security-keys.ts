@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const responseBody = {
   type: 'object',
@@ -22,7 +23,7 @@ export default async function accountSecurityKeys(app: FastifyInstance, deps: Ac
   const json = (reply: FastifyReply, status: number, body: Record<string, unknown>) => reply.status(status).header('cache-control', 'no-store').send(body);
   const refused = async (req: FastifyRequest, reply: FastifyReply, err: DomainError) => {
     const view = await accountView(deps, req.accountUser!.id, req.accountSessionId);
-    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), keyError: err.message }), err.httpStatus);
+    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), keyError: errorText(err) }), err.httpStatus);
   };
 
   app.post<{ Body: ConfirmBody }>('/account/security-keys/new', { ...opts, schema: { body: confirmBody } }, async (req, reply) => {
@@ -41,7 +42,7 @@ export default async function accountSecurityKeys(app: FastifyInstance, deps: Ac
       return json(reply, 200, { options: await deps.securityKeys.register(req.accountUser!, req.accountSessionId!, req.body.response) });
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return json(reply, err.httpStatus, { error: err.code, message: err.message });
+      return json(reply, err.httpStatus, { error: err.code, message: errorText(err) });
     }
   });
 

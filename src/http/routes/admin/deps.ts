@@ -74,11 +74,3 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }, re
   };
 }
 
-export const DONE_MESSAGES: Record<string, string> = {
-  invited: 'Invitation sent; they join when they accept it from the email.',
-  reinvited: 'Invitation sent again; they join when they accept it from the email. The earlier link no longer works.',
-  role: 'The role was changed.',
-  removed: 'The member was removed from the organization.',
-  reset: 'Two-factor authentication was reset. The member was signed out everywhere and notified by email.',
-  saved: 'The settings were saved.',
-};

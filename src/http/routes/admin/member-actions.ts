@@ -4,6 +4,7 @@ import type { Member } from '../../../domain/tenants/tenant.service.ts';
 import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
 import { memberParams } from './members.ts';
 import { assertMayRemove, assertMayReset, memberOf, meta } from './rules.ts';
+import { errorText } from '../../locale.ts';
 
 type Params = { slug: string; userId: string };
 const csrfBody = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 256 } } } as const;
@@ -40,7 +41,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       return reply.redirect(member.userId === req.adminUser!.id ? '/admin' : `/admin/${tenant.slug}?done=removed`, 303);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return showRemove(req, reply, member, err.message, err.httpStatus);
+      return showRemove(req, reply, member, errorText(err), err.httpStatus);
     }
   });
 
@@ -61,7 +62,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       await assertMayReset(deps.tenants, req.adminTenant!, { id: req.adminUser!.id, role: req.adminRole! }, member);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      refused = err.message;
+      refused = errorText(err);
     }
     return showReset(req, reply, member, { refused });
   });
@@ -85,7 +86,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         // a wrong code belongs to the code field; anything else (not allowed, pending) to the page
-        const extra = err.code === 'second_factor_invalid' ? { fieldErrors: { code: err.message } } : err.code === 'reason_required' ? { fieldErrors: { reason: err.message } } : { error: err.message };
+        const extra = err.code === 'second_factor_invalid' ? { fieldErrors: { code: errorText(err) } } : err.code === 'reason_required' ? { fieldErrors: { reason: errorText(err) } } : { error: errorText(err) };
         return showReset(req, reply, member, { ...extra, reason: req.body.reason }, err.httpStatus);
       }
     },

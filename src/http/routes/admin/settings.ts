@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ValidationError } from '../../../domain/errors.ts';
 import { FACTOR_KINDS, type FactorKind } from '../../../domain/mfa/mfa-policy.ts';
 import type { Tenant } from '../../../domain/tenants/tenant.service.ts';
-import { DONE_MESSAGES, memberRow, page, when, type AdminDeps } from './deps.ts';
+import { memberRow, page, when, type AdminDeps } from './deps.ts';
 import { slugParams } from './members.ts';
 import { changedDate, meta, parseDay } from './rules.ts';
+import { doneMessage, errorText } from '../../locale.ts';
 
 
 const settingsBody = {
@@ -70,7 +71,7 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
   app.get<{ Params: { slug: string }; Querystring: { done?: string } }>(
     '/admin/:slug/settings',
     { schema: { params: slugParams, querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 32 } } } } },
-    async (req, reply) => show(req, reply, formOf(req.adminTenant!), { flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined }),
+    async (req, reply) => show(req, reply, formOf(req.adminTenant!), { flash: doneMessage('console', req.query.done) }),
   );
 
   app.post<{ Params: { slug: string }; Body: SettingsBody }>(
@@ -81,11 +82,11 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
       const form: Form = { require2fa: req.body.require2fa === 'on', enforceFrom: req.body.enforceFrom ?? '', methods: req.body.methods ?? [], secondFactors: req.body.secondFactors ?? formOf(tenant).secondFactors };
       try {
         const day = parseDay(form.enforceFrom);
-        if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.');
+        if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.', { key: 'invalid_enforce_date' });
         const enforceFrom = form.require2fa ? day : null;
         const choices = (await deps.tenants.signInMethodChoices()).map((m) => m.value);
         if (!form.methods.length || form.methods.some((m) => !choices.includes(m))) {
-          throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.');
+          throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.', { key: 'choose_method' });
         }
         // the preview: who has not set up 2FA and would have to at their next sign-in (or after the date)
         if (req.body.preview === '1' && form.require2fa) {
@@ -102,7 +103,7 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         return reply.redirect(`/admin/${tenant.slug}/settings?done=saved`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, form, { error: err.message }, err.httpStatus);
+        return show(req, reply, form, { error: errorText(err) }, err.httpStatus);
       }
     },
   );

@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from './enroll.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { responseBody, uidParams, type ResponseBody, type UidParams } from './schemas.ts';
+import { errorText } from '../../locale.ts';
 
 /**
  * GET/POST /interaction/:uid/security-key/enroll: add a security key or passkey inside a sign-in (the organization
@@ -35,7 +36,7 @@ export default async function interactionSecurityKeyEnroll(app: FastifyInstance,
         return reply.header('cache-control', 'no-store').send({ options });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return reply.status(err.httpStatus).header('cache-control', 'no-store').send({ error: err.code, message: err.message });
+        return reply.status(err.httpStatus).header('cache-control', 'no-store').send({ error: err.code, message: errorText(err) });
       }
     },
   );
@@ -55,7 +56,7 @@ export default async function interactionSecurityKeyEnroll(app: FastifyInstance,
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'interaction_expired') return reply.redirect(`/interaction/${uid}`, 303);
-        return show(reply, uid, view.clientName, err.message, err.httpStatus);
+        return show(reply, uid, view.clientName, errorText(err), err.httpStatus);
       }
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { invitationView, linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -19,7 +20,7 @@ export default async function join(app: FastifyInstance, deps: PublicDeps) {
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, 'join_tenant');
-      return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), err.httpStatus);
+      return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: errorText(err) }), err.httpStatus);
     }
     return page(reply, deps.render('public/done.njk', { title: 'You joined the organization', message: 'Its rules now apply when you sign in.', link: '/account', linkText: 'Go to your account' }));
   });

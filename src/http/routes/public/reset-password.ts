@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { invitationView, linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token', 'password'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 4096 }, name: { type: 'string', maxLength: 200 } } } as const;
 
@@ -26,7 +27,7 @@ export default async function resetPassword(app: FastifyInstance, deps: PublicDe
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
-        return page(reply, await view(reply.generateCsrf(), req.body.token, err.message), err.httpStatus);
+        return page(reply, await view(reply.generateCsrf(), req.body.token, errorText(err)), err.httpStatus);
       }
       return page(
         reply,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { meta, page, safeReturn, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const body = {
   type: 'object',
@@ -21,7 +22,7 @@ export default async function signup(app: FastifyInstance, deps: PublicDeps) {
       await deps.accounts.signUp({ email: req.body.email, name: req.body.name ?? '', password: req.body.password }, meta(req));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      const html = deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, name: req.body.name, error: err.message, errorField: err.code === 'invalid_email' ? 'email' : 'password' });
+      const html = deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, name: req.body.name, error: errorText(err), errorField: err.code === 'invalid_email' ? 'email' : 'password' });
       return page(reply, html, err.httpStatus);
     }
     return page(reply, deps.render('public/check-email.njk', { email: req.body.email, purpose: 'signup', returnTo }));

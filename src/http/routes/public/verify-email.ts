@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -35,7 +36,7 @@ export default async function verifyEmail(app: FastifyInstance, deps: PublicDeps
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
-        return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), err.httpStatus);
+        return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: errorText(err) }), err.httpStatus);
       }
       return page(reply, deps.render('public/done.njk', { title: 'Email address confirmed', message: 'Thank you. You can now sign in.', link: '/account', linkText: 'Go to your account' }));
     });
