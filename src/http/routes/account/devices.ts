@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
-import { TURN_OFF } from './disable.ts';
-import { errorText } from '../../locale.ts';
+import { turnOff } from './disable.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
 
@@ -18,14 +18,14 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
     const text =
       devices.length === 1 && keys.length === 0
         ? {
-            title: TURN_OFF.title,
-            explanation: `“${device.name}” is your only authenticator, so removing it turns off two-factor authentication. ${TURN_OFF.explanation}`,
-            button: TURN_OFF.button,
+            title: turnOff().title,
+            explanation: `${translate('pages.onlyAuthenticator', { name: device.name })} ${turnOff().explanation}`,
+            button: turnOff().button,
           }
         : {
-            title: `Remove “${device.name}”?`,
-            explanation: 'Codes from this authenticator will stop working. Confirm with your password and a code from another authenticator or a recovery code.',
-            button: 'Remove authenticator',
+            title: translate('pages.removeNamed', { name: device.name }),
+            explanation: translate('pages.removeAuthenticatorExplanation'),
+            button: translate('pages.removeAuthenticator'),
           };
     return page(
       reply,

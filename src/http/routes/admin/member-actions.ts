@@ -4,7 +4,7 @@ import type { Member } from '../../../domain/tenants/tenant.service.ts';
 import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
 import { memberParams } from './members.ts';
 import { assertMayRemove, assertMayReset, memberOf, meta } from './rules.ts';
-import { errorText } from '../../locale.ts';
+import { errorText, translate } from '../../locale.ts';
 
 type Params = { slug: string; userId: string };
 const csrfBody = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 256 } } } as const;
@@ -75,8 +75,8 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       const member = await memberOf(deps.tenants, tenant, req.params.userId);
       // every field's error at once, beside its field, before anything is checked against the account
       const fieldErrors = {
-        reason: req.body.reason.trim() ? undefined : 'Give a reason; it goes to the audit log.',
-        code: req.body.code.trim() ? undefined : 'Enter a current code from your own authenticator, or one of your recovery codes.',
+        reason: req.body.reason.trim() ? undefined : translate('errors.reason_required'),
+        code: req.body.code.trim() ? undefined : translate('pages.ownCodeNeeded'),
       };
       if (fieldErrors.reason || fieldErrors.code) return showReset(req, reply, member, { fieldErrors, reason: req.body.reason }, 400);
       try {

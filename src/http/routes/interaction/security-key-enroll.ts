@@ -3,7 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from './enroll.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { responseBody, uidParams, type ResponseBody, type UidParams } from './schemas.ts';
-import { errorText } from '../../locale.ts';
+import { errorText, translate } from '../../locale.ts';
 
 /**
  * GET/POST /interaction/:uid/security-key/enroll: add a security key or passkey inside a sign-in (the organization
@@ -32,7 +32,7 @@ export default async function interactionSecurityKeyEnroll(app: FastifyInstance,
       await deps.interactions.view(req.raw, reply.raw, req.params.uid);
       try {
         const options = await deps.flow.registerKey(req.params.uid, req.body.response, req.body.name ?? '');
-        if (!options) return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: 'This sign-in has moved on. Reload the page.' });
+        if (!options) return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: translate('pages.movedOn') });
         return reply.header('cache-control', 'no-store').send({ options });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;

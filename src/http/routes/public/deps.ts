@@ -7,6 +7,8 @@ import type { InvitationDetails } from '../../../domain/accounts/invitation-deta
 export interface PublicDeps {
   accounts: AccountService;
   render: Render;
+  /** the product's name, as pages and mail say it */
+  brandName: string;
   /** what an invitation link's page names: organization, inviter, role, what the organization may do */
   invitation(token: string, purpose: 'invite' | 'join_tenant'): Promise<InvitationDetails[] | null>;
 }

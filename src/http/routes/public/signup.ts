@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { meta, page, safeReturn, tokenQuery, type PublicDeps } from './deps.ts';
-import { errorText } from '../../locale.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const body = {
   type: 'object',
@@ -12,7 +12,7 @@ const body = {
 /** GET/POST /signup: create an account; the answer never says whether the address already had one. */
 export default async function signup(app: FastifyInstance, deps: PublicDeps) {
   app.get<{ Querystring: { return?: string } }>('/signup', { schema: { querystring: tokenQuery } }, async (req, reply) => {
-    if (!deps.accounts.signupEnabled) return page(reply, deps.render('errors/error.njk', { title: 'Sign-up is closed', message: 'Ask your administrator for an invitation.' }), 403);
+    if (!deps.accounts.signupEnabled) return page(reply, deps.render('errors/error.njk', { title: translate('pages.signupClosed'), message: translate('pages.askInvitation') }), 403);
     return page(reply, deps.render('public/signup.njk', { csrfToken: reply.generateCsrf(), returnTo: safeReturn(req.query.return) }));
   });
 
