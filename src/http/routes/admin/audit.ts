@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EXPORT_MAX, PAGE_SIZE, type AuditFilter } from '../../../domain/audit/audit-log.ts';
-import { actorName, auditCsv, describeEvent } from '../../../domain/audit/audit-sentences.ts';
+import { auditCsv, describeEvent, phraseText } from '../../../domain/audit/audit-sentences.ts';
 import type { Tenant, TenantService } from '../../../domain/tenants/tenant.service.ts';
 import { dayTime, page, type AdminDeps } from './deps.ts';
 import { memberOf, parseDay, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
@@ -73,8 +73,7 @@ export default async function adminAudit(app: FastifyInstance, deps: AdminDeps) 
           id: r.id,
           at: { iso: r.at.toISOString(), text: dayTime(r.at) },
           event: r.event,
-          sentence: describeEvent(r),
-          actor: actorName(r),
+          sentence: phraseText(describeEvent(r), translate),
           ip: r.ip,
         })),
         older,
@@ -94,6 +93,6 @@ export default async function adminAudit(app: FastifyInstance, deps: AdminDeps) 
       .type('text/csv; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('content-disposition', `attachment; filename="${tenant.slug}-audit.csv"`)
-      .send(auditCsv(rows));
+      .send(auditCsv(rows, translate));
   });
 }
