@@ -7,12 +7,12 @@ import { memberOf, parseDay, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
 import { translate } from '../../locale.ts';
 
 export const EVENT_FILTERS = [
-  { value: 'tenant.', label: 'Organization changes' },
-  { value: 'login.', label: 'Sign-ins' },
-  { value: 'totp.', label: 'Authenticators' },
-  { value: 'webauthn.', label: 'Security keys' },
-  { value: 'recovery_code', label: 'Recovery codes' },
-  { value: 'mfa.', label: 'Code throttling' },
+  { value: 'tenant.', label: 'auditFilters.tenant' },
+  { value: 'login.', label: 'auditFilters.login' },
+  { value: 'totp.', label: 'auditFilters.totp' },
+  { value: 'webauthn.', label: 'auditFilters.webauthn' },
+  { value: 'recovery_code', label: 'auditFilters.recovery' },
+  { value: 'mfa.', label: 'auditFilters.mfa' },
 ] as const;
 
 const DAY = { anyOf: [{ type: 'string', maxLength: 0 }, { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }] } as const;
@@ -67,7 +67,7 @@ export default async function adminAudit(app: FastifyInstance, deps: AdminDeps) 
         section: 'audit',
         filter: { event: q.event ?? '', member: q.member ?? '', from: q.from ?? '', to: q.to ?? '', paged: Boolean(q.before) },
         fieldError: 'error' in range ? { field: range.field, error: translate(range.error) } : null,
-        eventFilters: EVENT_FILTERS.map((f) => ({ ...f, selected: f.value === q.event })),
+        eventFilters: EVENT_FILTERS.map((f) => ({ value: f.value, label: translate(f.label), selected: f.value === q.event })),
         members: members.filter((m) => !m.invitationPending).map((m) => ({ id: m.userId, label: m.name ? `${m.name} (${m.email})` : m.email, selected: m.userId === q.member })),
         events: shown.map((r) => ({
           id: r.id,
