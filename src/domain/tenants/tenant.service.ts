@@ -279,6 +279,9 @@ export function createTenantService(deps: {
         await bumpCredentialEpoch(trx, memberId);
         await recordAudit(trx, { event: 'tenant.member_2fa_reset', tenantId: tenant.id, actorUserId: admin.id, targetUserId: memberId, ip: meta.ip, userAgent: meta.userAgent, data: { reason: reason.trim().slice(0, 500) } });
         await deps.outbox.enqueue(trx, target.email, 'security-notice', {
+          // the recipient's language: email.notice.<kind> with the organization's name
+          kind: tenant.require2fa ? 'tenant_2fa_reset_required' : 'tenant_2fa_reset',
+          vars: { org: tenant.name },
           title: 'two-factor authentication reset by an administrator',
           message: `An administrator of ${tenant.name} reset your two-factor authentication and signed you out everywhere.${tenant.require2fa ? ' You will set it up again at your next sign-in.' : ''}`,
           name: target.name,

@@ -186,6 +186,8 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
           .executeTakeFirstOrThrow();
         await audit(trx, 'personal_token.created', user.id, user.id, tenantId, meta, { tokenId: row.id, name, scopes, days, amr: from.amr });
         await deps.outbox.enqueue(trx, user.email, 'security-notice', {
+          kind: 'personal_token_created',
+          vars: { name, scopes: scopes.join(' '), count: days },
           title: 'personal access token created',
           message: `A personal access token named "${name}" was created for your account (scopes: ${scopes.join(' ')}; expires in ${days} day${days === 1 ? '' : 's'}). If this was not you, revoke it on your account page and change your password.`,
           name: user.name,
