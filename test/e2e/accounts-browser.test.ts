@@ -91,12 +91,26 @@ test('browser sign-up → real email → verify → sign in through an RP', asyn
   await page.getByLabel('Password', { exact: true }).fill('too short');
   const refused = await submitAndWait(page, 'Create account', '/signup');
   assert.equal(refused.status(), 400);
-  assert.match(await page.getByRole('alert').innerText(), TOO_SHORT);
+  // beside its field, and named by it
+  assert.match(await page.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true');
+  assert.match((await page.getByLabel('Password', { exact: true }).getAttribute('aria-describedby'))!, /\bpassword-error\b/);
   assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'New Person');
   assert.equal(await page.getByLabel('Email', { exact: true }).inputValue(), email);
   assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), '');
   assert.deepEqual(sink.messages, [], 'nothing was mailed');
   await shoot(page, 'signup-error');
+
+  // every field error at once: a bad address and a short password are both shown, each beside its field
+  await page.getByLabel('Email', { exact: true }).fill('not-an-address');
+  await page.getByLabel('Password', { exact: true }).fill('too short');
+  assert.equal((await submitAndWait(page, 'Create account', '/signup')).status(), 400);
+  assert.match(await page.locator('#email-error').innerText(), /valid email address/);
+  assert.match(await page.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('aria-describedby'), 'email-error');
+  assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await shoot(page, 'signup-field-errors');
+  await page.getByLabel('Email', { exact: true }).fill(email);
 
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
