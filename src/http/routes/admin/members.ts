@@ -63,7 +63,9 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
         return reply.redirect(`/admin/${tenant.slug}?done=${added.resent ? 'reinvited' : 'invited'}`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, { inviteError: errorText(err), inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);
+        // beside the field it is about: a role this admin may not give, or the address
+        const field = err.code === 'forbidden' || err.code === 'invalid_role' ? 'role' : 'email';
+        return show(req, reply, { inviteErrors: { [field]: errorText(err) }, inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);
       }
     },
   );
