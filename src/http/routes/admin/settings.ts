@@ -50,6 +50,9 @@ const formOf = (t: Tenant): Form => ({
  * /admin/:slug/settings: the 2FA requirement (with an optional date: the grace period) and the allowed sign-in
  * methods. Turning the requirement on goes through a preview of who would have to set up 2FA.
  */
+
+/** the settings field each refusal is about */
+const FIELD_OF: Record<string, string> = { invalid_date: 'enforceFrom', invalid_methods: 'methods', invalid_second_factors: 'secondFactors' };
 export default async function adminSettings(app: FastifyInstance, deps: AdminDeps) {
   const show = async (req: FastifyRequest, reply: FastifyReply, form: Form, extra: Record<string, unknown> = {}, status = 200) =>
     page(
@@ -103,7 +106,9 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         return reply.redirect(`/admin/${tenant.slug}/settings?done=saved`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, form, { error: errorText(err) }, err.httpStatus);
+        // beside the field it is about; an error of no field (a refused change) stands above the form
+        const field = FIELD_OF[err.code];
+        return show(req, reply, form, field ? { fieldErrors: { [field]: errorText(err) } } : { error: errorText(err) }, err.httpStatus);
       }
     },
   );
