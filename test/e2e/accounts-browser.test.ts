@@ -171,7 +171,10 @@ test('browser forgot password → email → reset → old password refused, othe
   await b.getByLabel('New password', { exact: true }).fill('short');
   const refused = await submitAndWait(b, 'Change password', '/reset-password');
   assert.equal(refused.status(), 400);
-  assert.match(await b.getByRole('alert').innerText(), TOO_SHORT);
+  // beside the password field, which names it
+  assert.match(await b.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await b.getByLabel('New password', { exact: true }).getAttribute('aria-describedby'), 'password-error pw-help');
+  assert.equal(await b.getByLabel('New password', { exact: true }).getAttribute('aria-invalid'), 'true');
   await shoot(b, 'set-password-reset-error');
   await b.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await b.getByRole('button', { name: 'Change password' }).click();
