@@ -153,7 +153,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     await forms.register(interactionPasskey, interactionDeps);
     await forms.register(interactionFederated, interactionDeps);
     await forms.register(interactionFederatedLink, interactionDeps);
-    const publicDeps = { accounts: services.accounts, render, invitation: (token: string, purpose: 'invite' | 'join_tenant') => invitationDetails(services.db, services.clock, token, purpose) };
+    const publicDeps = { accounts: services.accounts, render, brandName: config.brand.name, invitation: (token: string, purpose: 'invite' | 'join_tenant') => invitationDetails(services.db, services.clock, token, purpose) };
     await forms.register(signup, publicDeps);
     await forms.register(verifyEmail, publicDeps);
     await forms.register(forgotPassword, publicDeps);

@@ -3,7 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import formbody from '@fastify/formbody';
-import { chooseLocale, translator } from '../i18n/catalogue.ts';
+import { chooseLocale, hasMessage, translator } from '../i18n/catalogue.ts';
+import type { DomainError } from '../domain/errors.ts';
 import { isLocale, SUPPORTED_LOCALES, type Locale } from '../domain/users/locale-preference.ts';
 
 interface LocaleStore {
@@ -41,6 +42,21 @@ export function currentLocale(): Locale {
 /** a message in the request's language, for the few words routes write themselves (error pages, code errors) */
 export function translate(key: string, vars?: Record<string, unknown>): string {
   return translator(currentLocale())(key, vars);
+}
+
+/**
+ * A domain error as a page shows it: its catalogue message in the request's language. An error without one (an
+ * operator's mistake that only the CLI and the JSON APIs can make) keeps its English text.
+ */
+export function errorText(err: DomainError): string {
+  return hasMessage(err.messageKey) ? translate(err.messageKey, err.ref.vars) : err.message;
+}
+
+/** the flash after a redirect: `?done=<code>` names a message under `flash.<section>` (an unknown code shows none) */
+export function doneMessage(section: string, code: string | undefined): string | undefined {
+  if (!code || !/^[a-z_]{1,32}$/.test(code)) return undefined;
+  const key = `flash.${section}.${code}`;
+  return hasMessage(key) ? translate(key) : undefined;
 }
 
 /** the path the switcher returns to: this page, if it can be fetched again with GET */

@@ -31,6 +31,11 @@ export function translator(locale: Locale): Translate {
   return (key, vars) => t(key, vars ?? {}) as string;
 }
 
+/** whether the catalogues have a message for this key (every language has the same keys: test/unit/i18n.test.ts) */
+export function hasMessage(key: string): boolean {
+  return i18n.exists(key, { lng: DEFAULT_LOCALE });
+}
+
 const dateFormats: Record<string, Intl.DateTimeFormatOptions> = {
   date: { dateStyle: 'medium', timeZone: 'UTC' },
   long: { dateStyle: 'long', timeZone: 'UTC' },

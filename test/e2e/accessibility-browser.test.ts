@@ -100,6 +100,9 @@ test('WCAG AA in light and dark mode: axe-core finds no serious or critical viol
   await page.goto(totpUrl);
   await page.getByLabel('Authentication code').fill(codeFor(secret, clock.now()));
   await page.getByRole('button', { name: 'Verify' }).click();
+  // the sign-in returns to the page that asked for it (the console), then the account page
+  await page.getByRole('heading', { name: 'Organizations', level: 1 }).waitFor();
+  await page.goto(`${s.issuer}/account`);
   await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
   await check(page, 'account', true);
   await page.goto(`${s.issuer}/account/tokens`);

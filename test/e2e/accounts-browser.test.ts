@@ -10,6 +10,7 @@ import { discover, oidc, redeem } from '../helpers/rp.ts';
 import { relyingParty, type Rp } from '../helpers/rp-listener.ts';
 import { startServer } from '../helpers/server.ts';
 import { startSmtpSink, type ReceivedMail } from '../helpers/smtp.ts';
+import { formatDate } from '../../src/i18n/catalogue.ts';
 
 type Sink = Awaited<ReturnType<typeof startSmtpSink>>;
 
@@ -90,12 +91,26 @@ test('browser sign-up → real email → verify → sign in through an RP', asyn
   await page.getByLabel('Password', { exact: true }).fill('too short');
   const refused = await submitAndWait(page, 'Create account', '/signup');
   assert.equal(refused.status(), 400);
-  assert.match(await page.getByRole('alert').innerText(), TOO_SHORT);
+  // beside its field, and named by it
+  assert.match(await page.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true');
+  assert.match((await page.getByLabel('Password', { exact: true }).getAttribute('aria-describedby'))!, /\bpassword-error\b/);
   assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'New Person');
   assert.equal(await page.getByLabel('Email', { exact: true }).inputValue(), email);
   assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), '');
   assert.deepEqual(sink.messages, [], 'nothing was mailed');
   await shoot(page, 'signup-error');
+
+  // every field error at once: a bad address and a short password are both shown, each beside its field
+  await page.getByLabel('Email', { exact: true }).fill('not-an-address');
+  await page.getByLabel('Password', { exact: true }).fill('too short');
+  assert.equal((await submitAndWait(page, 'Create account', '/signup')).status(), 400);
+  assert.match(await page.locator('#email-error').innerText(), /valid email address/);
+  assert.match(await page.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('aria-describedby'), 'email-error');
+  assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('aria-invalid'), 'true');
+  await shoot(page, 'signup-field-errors');
+  await page.getByLabel('Email', { exact: true }).fill(email);
 
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -156,7 +171,10 @@ test('browser forgot password → email → reset → old password refused, othe
   await b.getByLabel('New password', { exact: true }).fill('short');
   const refused = await submitAndWait(b, 'Change password', '/reset-password');
   assert.equal(refused.status(), 400);
-  assert.match(await b.getByRole('alert').innerText(), TOO_SHORT);
+  // beside the password field, which names it
+  assert.match(await b.locator('#password-error').innerText(), TOO_SHORT);
+  assert.equal(await b.getByLabel('New password', { exact: true }).getAttribute('aria-describedby'), 'password-error pw-help');
+  assert.equal(await b.getByLabel('New password', { exact: true }).getAttribute('aria-invalid'), 'true');
   await shoot(b, 'set-password-reset-error');
   await b.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
   await b.getByRole('button', { name: 'Change password' }).click();
@@ -205,8 +223,7 @@ test('grace reminder during a 2FA rollout', async (t) => {
   const day = deadline.toISOString().slice(0, 10);
   const shown = page.getByRole('status').locator('time');
   assert.equal(await shown.getAttribute('datetime'), day);
-  const readable = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(deadline);
-  assert.equal(await shown.innerText(), readable, 'the date, written out');
+  assert.equal(await shown.innerText(), formatDate(deadline, 'en', 'long'), 'the date, written out with its month name (the date filter)');
   assert.match(await page.getByRole('status').innerText(), /requires two-factor authentication from/);
   await page.getByRole('button', { name: 'Set up now' }).waitFor();
   assert.deepEqual(rp.hits, [], 'nothing reaches the app before the user chooses');

@@ -23,11 +23,12 @@ async function setup(t: TestContext, opts: { acceptLanguage: string; params?: Re
   return { s, user, rp, page, code: () => codeFor(secret, clock.now()) };
 }
 
-async function submitLogin(page: Page, email: string, password: string) {
-  // the sign-in form's own words are converted with the pages being reworked elsewhere; its layout is German already
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+/** the sign-in form, by the words people read in the page's language */
+async function submitLogin(page: Page, email: string, password: string, lang: 'en' | 'de' = 'en') {
+  const words = lang === 'de' ? { email: 'E-Mail', password: 'Passwort', submit: 'Anmelden' } : { email: 'Email', password: 'Password', submit: 'Sign in' };
+  await page.getByLabel(words.email, { exact: true }).fill(email);
+  await page.getByLabel(words.password, { exact: true }).fill(password);
+  await page.getByRole('button', { name: words.submit, exact: true }).click();
 }
 
 async function assertGermanLayout(page: Page) {
@@ -52,8 +53,9 @@ test('German browser (Accept-Language: de): the sign-in and TOTP pages, and a wr
   const req = await rp.authorize();
   await page.goto(req.url);
   await assertGermanLayout(page);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Anmelden', 'the sign-in form itself is German');
   await shoot(page, 'i18n-sign-in-de');
-  await submitLogin(page, user.email, user.password);
+  await submitLogin(page, user.email, user.password, 'de');
   await assertGermanTotpPage(page);
   await shoot(page, 'i18n-totp-de');
   const wrong = code() === '000000' ? '111111' : '000000';
@@ -72,7 +74,7 @@ test('ui_locales=de: an English browser gets the sign-in and TOTP pages in Germa
   const { user, rp, page } = await setup(t, { acceptLanguage: 'en-US,en;q=0.9', params: { ui_locales: 'fr-CA de' } });
   await page.goto((await rp.authorize()).url);
   await assertGermanLayout(page);
-  await submitLogin(page, user.email, user.password);
+  await submitLogin(page, user.email, user.password, 'de');
   await assertGermanTotpPage(page);
 });
 

@@ -6,6 +6,7 @@ import { launchBrowser, shoot } from '../helpers/browser.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { daysFrom } from '../helpers/totp.ts';
+import { formatDate } from '../../src/i18n/catalogue.ts';
 
 const linkTo = async (s: TestServer, email: string, path: string) => {
   const rows = await s.services.db.selectFrom('email_outbox').select('text_body').where('to_address', '=', email).orderBy('id', 'desc').execute();
@@ -33,7 +34,7 @@ test('invitation pages name the organization, the inviter, the role and what the
   await page.getByRole('heading', { name: 'Join Acme Inc', level: 1 }).waitFor();
   const join = await page.locator('main .invitation').innerText();
   assert.match(join, new RegExp(`Olga Owner \\(${owner.email.replace(/[.]/g, '\\.')}\\) invited you to join Acme Inc as an admin\\.`));
-  const long = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(from);
+  const long = formatDate(from, 'en', 'long');
   assert.ok(join.includes(`require two-factor authentication from ${long}`), join);
   assert.match(join, /reset your two-factor authentication if you lose your phone/);
   assert.match(join, /see your name, email address, two-factor status and your sign-ins to its apps/);

@@ -51,5 +51,5 @@ export const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** "D Mon YYYY": the UTC day as the pages show it (written out here, not imported: `day` in src/http/routes/admin/deps.ts is under test) */
-export const dayText = (d: Date): string => `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+/** "Mon D, YYYY": the UTC day as English pages show it (written out here, not imported: the date filter is under test) */
+export const dayText = (d: Date): string => `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}`;

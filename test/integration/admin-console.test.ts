@@ -172,9 +172,11 @@ test('settings: the preview lists who would be blocked and saves nothing; confir
   const badDate = await post(browser, savedPage, '/settings', { require2fa: 'on', enforceFrom: `${T0.getUTCFullYear()}-02-30`, methods: 'password' });
   assert.equal(badDate.status, 400);
   assert.match(badDate.body, /Enter the date as YYYY-MM-DD/);
+  // beside the date field, which names it
+  assert.match(badDate.body, /<input type="date" id="enforceFrom"[^>]*aria-describedby="enforceFrom-error enforceFrom-help" aria-invalid="true">\s*<p class="field-error" id="enforceFrom-error">Enter the date/);
   const noMethod = await browser.request(`${s.issuer}/admin/acme/settings`, { form: { _csrf: csrfOf(savedPage), require2fa: 'on' } });
   assert.equal(noMethod.status, 400);
-  assert.match(noMethod.body, /Choose at least one sign-in method/);
+  assert.match(noMethod.body, /<fieldset aria-describedby="methods-error">[\s\S]*<p class="field-error" id="methods-error">Choose at least one sign-in method\.<\/p>/);
   const unknownMethod = await browser.request(`${s.issuer}/admin/acme/settings`, { form: { _csrf: csrfOf(savedPage), methods: 'carrier-pigeon' } });
   assert.equal(unknownMethod.status, 400);
   assert.equal((await s.services.tenants.bySlug('acme')).require2fa, true);

@@ -33,6 +33,12 @@ test('invitations tell the truth: an existing account is invited to join (never 
   assert.match(text(page.body), /Everyone you invite gets an email and joins only when they accept it; until then Acme Inc has no say over their account/);
   assert.doesNotMatch(page.body, /become members at once/);
 
+  // a bad address: the error stands beside the address field, which names it
+  const bad = await browser.request(`${s.issuer}/admin/acme/members`, { form: { _csrf: csrfOf(page), email: 'not-an-address', role: 'member' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /<input id="invite-email"[^>]*aria-invalid="true" aria-describedby="invite-email-error invite-help"/);
+  assert.match(bad.body, /<p class="field-error" id="invite-email-error">Enter a valid email address\.<\/p>/);
+
   const invite = await browser.request(`${s.issuer}/admin/acme/members`, { form: { _csrf: csrfOf(page), email: existing.email, role: 'admin' } });
   assert.equal(invite.status, 303);
   assert.equal(invite.headers.get('location'), '/admin/acme?done=invited');

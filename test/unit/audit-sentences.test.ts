@@ -3,8 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuditRow } from '../../src/domain/audit/audit-log.ts';
-import { auditCsv, csvCell, describeEvent, methodName } from '../../src/domain/audit/audit-sentences.ts';
+import { auditCsv, csvCell, describeEvent as phraseOf, methodName as methodPhrase, phraseText } from '../../src/domain/audit/audit-sentences.ts';
+import { translator } from '../../src/i18n/catalogue.ts';
 import { amrFor } from '../../src/oidc/acr-amr.ts';
+
+const en = translator('en');
+const describeEvent = (r: AuditRow) => phraseText(phraseOf(r), en);
+const methodName = (amr: readonly string[], upstream?: string) => { const p = methodPhrase(amr, upstream); return p && phraseText(p, en); };
 
 const row = (over: Partial<AuditRow>): AuditRow => ({
   id: '1', at: new Date(0), event: 'login.completed', ip: null, user_agent: null, data: {}, actor_user_id: null, actor_email: null, actor_name: null,
@@ -41,7 +46,7 @@ test('CSV export is safe against formula injection', () => {
   assert.equal(csvCell('plain'), 'plain');
   assert.equal(csvCell('a,b'), '"a,b"');
   assert.equal(csvCell('say "hi"'), '"say ""hi"""');
-  const csv = auditCsv([row({ event: 'tenant.member_2fa_reset', actor_user_id: '00000000-0000-4000-8000-000000000002', actor_name: '=cmd|calc', data: { reason: '=1+1' } })]);
+  const csv = auditCsv([row({ event: 'tenant.member_2fa_reset', actor_user_id: '00000000-0000-4000-8000-000000000002', actor_name: '=cmd|calc', data: { reason: '=1+1' } })], en);
   const [header, line] = csv.trimEnd().split('\r\n');
   assert.equal(header, 'time (UTC),event,what happened,by,member,app,ip');
   assert.ok(line!.split(',').every((c) => !/^[=+\-@]/.test(c)), `no cell starts a formula: ${line}`);

@@ -38,7 +38,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     await recordAudit(trx, { event, actorUserId: userId, targetUserId: userId, ip: meta.ip, userAgent: meta.userAgent, data });
   }
 
-  async function mailLink(trx: Db, to: string, name: string | null, purpose: EmailTokenPurpose, token: string, text: { subject: string; intro: string; action: string }) {
+  async function mailLink(trx: Db, to: string, name: string | null, purpose: EmailTokenPurpose, token: string, text: { subject: string; intro: string; action: string; textKey?: string; org?: string }) {
     await outbox.enqueue(trx, to, 'link', {
       ...text,
       name,
@@ -46,13 +46,14 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       // the templates write these in the recipient's language (email.link.<purpose>); the texts above are the English fallback
       purpose,
       hours: hours(purpose),
-      translated: ['verify_email', 'reset_password', 'change_email'].includes(purpose),
+      translated: true,
       outro: `The link works once and expires in ${hours(purpose) >= 48 ? `${hours(purpose) / 24} days` : `${hours(purpose)} hour${hours(purpose) === 1 ? '' : 's'}`}. If you did not ask for this, ignore this message.`,
     });
   }
 
-  async function notice(trx: Db, user: { email: string; name: string | null }, title: string, message: string, meta: RequestMeta) {
-    await outbox.enqueue(trx, user.email, 'security-notice', { title, message, name: user.name, email: user.email, at: deps.clock.now().toISOString(), ip: meta.ip, issuer: deps.issuer });
+  /** a security notice; `kind` names its words in the catalogue (email.notice.<kind>), `vars` their values; title and message are the English fallback */
+  async function notice(trx: Db, user: { email: string; name: string | null }, kind: string, title: string, message: string, meta: RequestMeta, vars: Record<string, string> = {}) {
+    await outbox.enqueue(trx, user.email, 'security-notice', { kind, vars, title, message, name: user.name, email: user.email, at: deps.clock.now().toISOString(), ip: meta.ip, issuer: deps.issuer });
   }
 
   async function setPassword(trx: Db, userId: string, password: string, extra: { email_verified?: boolean } = {}) {
@@ -83,6 +84,9 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
             action: 'Reset your password',
             link: `${deps.issuer}/forgot-password`,
             outro: 'If it was not you, you can ignore this message.',
+            // the recipient's language: email.link.signup_attempt
+            translated: true,
+            textKey: 'signup_attempt',
           });
         });
         return;
@@ -153,6 +157,8 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
           subject: meta.tenantName ? `You are invited to ${meta.tenantName} on Gatehouse` : 'You are invited to Gatehouse',
           intro: meta.tenantName ? `You have been invited to join ${meta.tenantName}. Set your password to accept:` : 'You have been invited to Gatehouse. Set your password to accept:',
           action: 'Accept the invitation',
+          textKey: meta.tenantName ? 'invite_org' : 'invite',
+          org: meta.tenantName,
         });
         await audit(trx, 'user.invited', user.id, meta, { invitedBy: meta.invitedBy ?? null });
       });
@@ -166,6 +172,7 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         subject: `Join ${tenant.name} on Gatehouse`,
         intro: `You have been invited to join ${tenant.name}. Its administrators will see your name, email, sign-ins and two-factor status, and its rules (such as requiring two-factor authentication) will apply to you. Accept here:`,
         action: `Join ${tenant.name}`,
+        org: tenant.name,
       });
     },
 
@@ -236,18 +243,18 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         await bumpCredentialEpoch(trx, t.userId);
         await trx.deleteFrom('throttles').where('key', '=', `pwd:${normalizeEmail(row.email)}`).execute();
         await audit(trx, 'password.reset', t.userId, meta);
-        await notice(trx, row, 'password reset', 'The password of your account was reset, and you were signed out everywhere.', meta);
+        await notice(trx, row, 'password_reset', 'password reset', 'The password of your account was reset, and you were signed out everywhere.', meta);
       });
     },
 
     async changePassword(user: User, current: string, next: string, meta: RequestMeta, keepSessionId?: string): Promise<void> {
-      if (!(await users.verifyPassword(user.id, current, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      if (!(await users.verifyPassword(user.id, current, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403, { key: 'password_incorrect_current' });
       checkPassword(next, { email: user.email, name: user.name });
       await db.transaction().execute(async (trx) => {
         await setPassword(trx, user.id, next);
         await bumpCredentialEpoch(trx, user.id, { sessionId: keepSessionId });
         await audit(trx, 'password.changed', user.id, meta);
-        await notice(trx, user, 'password changed', 'The password of your account was changed. Your other sessions were signed out.', meta);
+        await notice(trx, user, 'password_changed', 'password changed', 'The password of your account was changed. Your other sessions were signed out.', meta);
       });
     },
 
@@ -263,13 +270,13 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
     async requestEmailChange(user: User, password: string, newEmail: string, meta: RequestMeta): Promise<void> {
       // an address never proven may be someone else's: its holder cannot move the account to an address of theirs
       if (!user.emailVerified) throw new DomainError('email_unverified', 'Confirm your current email address first (follow the link we sent you, or reset your password).', 403);
-      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403);
+      if (!(await users.verifyPassword(user.id, password, meta))) throw new DomainError('password_incorrect', 'Your current password is not right.', 403, { key: 'password_incorrect_current' });
       const email = newEmail.trim();
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) || email.length > 320) throw new ValidationError('invalid_email', 'Enter a valid email address.');
       await db.transaction().execute(async (trx) => {
         const token = await issueEmailToken(trx, deps.clock, user.id, 'change_email', email);
         await mailLink(trx, email, user.name, 'change_email', token, { subject: 'Confirm your new email address', intro: 'Confirm that this is the new email address of your Gatehouse account:', action: 'Confirm the new address' });
-        await notice(trx, user, 'email change requested', `Someone asked to change the email address of your account to ${email}. It changes only if the link sent there is followed.`, meta);
+        await notice(trx, user, 'email_change_requested', 'email change requested', `Someone asked to change the email address of your account to ${email}. It changes only if the link sent there is followed.`, meta, { email });
         await audit(trx, 'email.change_requested', user.id, meta, { newEmail: email });
       });
     },
@@ -279,13 +286,13 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
         const t = await consumeEmailToken(trx, deps.clock, token, 'change_email');
         if (!t?.newEmail) throw new LinkInvalidError();
         const taken = await trx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(t.newEmail)).executeTakeFirst();
-        if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.');
+        if (taken) throw new ConflictError('email_taken', 'That address now belongs to another account.', { key: 'email_taken_now' });
         const old = await trx.selectFrom('users').select(['email', 'name']).where('id', '=', t.userId).forUpdate().executeTakeFirstOrThrow();
         await trx.updateTable('users').set({ email: t.newEmail, email_normalized: normalizeEmail(t.newEmail), email_verified: true, updated_at: sql`now()` }).where('id', '=', t.userId).execute();
         // every other link (a reset sent to the old address, another change) and every session dies with the old address
         await bumpCredentialEpoch(trx, t.userId);
         await audit(trx, 'email.changed', t.userId, meta, { newEmail: t.newEmail });
-        await notice(trx, old, 'email address changed', `The email address of your account was changed to ${t.newEmail}, and you were signed out everywhere. If this was not you, contact your administrator.`, meta);
+        await notice(trx, old, 'email_changed', 'email address changed', `The email address of your account was changed to ${t.newEmail}, and you were signed out everywhere. If this was not you, contact your administrator.`, meta, { email: t.newEmail });
       });
     },
 

@@ -1,148 +1,173 @@
-// Audit events in words ("Ann signed in to Demo app with password + authenticator"), and the CSV export. Plain
-// English here; the pages show these sentences as they are.
+// Audit events in words ("Ann signed in to Demo app with password + authenticator"), and the CSV export. The domain
+// names each sentence and its parts as catalogue keys with values (a Phrase); the pages say it in the reader's
+// language through phraseText() with their translator. Values that are names (people, apps, organizations, key
+// names, reasons) stay as typed; nested phrases are translated too.
 import { ACCOUNT_CLIENT_ID } from '../clients/client.service.ts';
 import type { AuditRow } from './audit-log.ts';
+
+/** a sentence to be said in some language: a catalogue key and its values */
+export interface Phrase {
+  key: string;
+  vars?: Record<string, string | number | Phrase>;
+}
+
+/** a catalogue lookup (the http layer's translator; the domain never loads the catalogues itself) */
+export type Translate = (key: string, vars?: Record<string, unknown>) => string;
+
+const P = (key: string, vars?: Phrase['vars']): Phrase => ({ key: `audit.${key}`, vars });
+/** an optional part that is absent */
+const EMPTY = '';
+
+/** a phrase in words, nested phrases first */
+export function phraseText(p: Phrase, t: Translate): string {
+  const vars = Object.fromEntries(Object.entries(p.vars ?? {}).map(([k, v]) => [k, typeof v === 'object' ? phraseText(v, t) : v]));
+  return t(p.key, vars);
+}
 
 /** the user agent the CLI records: its actions have no signed-in actor */
 export const CLI_USER_AGENT = 'gatehouse-cli';
 
 /** how a sign-in was made, from its amr (RFC 8176 values as oidc/acr-amr.ts emits them) */
-export function methodName(amr: readonly string[] | null | undefined, upstream?: string): string | null {
+export function methodName(amr: readonly string[] | null | undefined, upstream?: string): Phrase | null {
   if (!amr?.length) return null;
   const has = (v: string) => amr.includes(v);
-  const key = has('hwk') ? 'security key' : has('swk') ? 'passkey' : null;
-  const first = has('pwd') ? 'password' : has('fed') ? (upstream ?? 'another provider') : null;
-  if (!first) return key ? (has('user') ? 'passkey' : `${key} (without PIN or biometrics)`) : null;
-  const second = has('otp') ? 'authenticator' : key ?? (has('mfa') && has('pwd') ? 'recovery code' : null);
-  if (second) return `${first} + ${second}`;
+  const key = has('hwk') ? P('method.securityKey') : has('swk') ? P('method.passkey') : null;
+  const first: string | Phrase | null = has('pwd') ? P('method.password') : has('fed') ? (upstream ?? P('method.anotherProvider')) : null;
+  if (!first) return key ? (has('user') ? P('method.passkey') : P('method.withoutPin', { key })) : null;
+  const second = has('otp') ? P('method.authenticator') : key ?? (has('mfa') && has('pwd') ? P('method.recoveryCode') : null);
+  if (second) return P('method.both', { first, second });
   // an upstream provider whose own second factor Gatehouse trusts
-  return has('fed') && has('mfa') ? `${first} (with its two-factor)` : first;
+  return has('fed') && has('mfa') ? P('method.withItsTwoFactor', { first }) : typeof first === 'string' ? P('method.named', { name: first }) : first;
 }
 
-const FAILURE_REASONS: Record<string, string> = {
-  bad_password: 'wrong password',
-  unknown_user: 'no such account',
-  disabled: 'account disabled',
-};
-
-const ROLE_WORDS: Record<string, string> = { owner: 'owner', admin: 'admin', member: 'member' };
+const FAILURE_REASONS = ['bad_password', 'unknown_user', 'disabled'];
+const ROLES = ['owner', 'admin', 'member'];
+const role = (v: string | undefined): Phrase => (v && ROLES.includes(v) ? { key: `roleNoun.${v}` } : P('unknownRole'));
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
 /** who did it: a person, the operator at the command line, or Gatehouse itself */
-export function actorName(e: Pick<AuditRow, 'actor_user_id' | 'actor_name' | 'actor_email' | 'user_agent'>): string | null {
-  if (e.actor_user_id) return e.actor_name || e.actor_email || 'a deleted user';
-  return e.user_agent === CLI_USER_AGENT ? 'operator (CLI)' : null;
+export function actorName(e: Pick<AuditRow, 'actor_user_id' | 'actor_name' | 'actor_email' | 'user_agent'>): string | Phrase | null {
+  if (e.actor_user_id) return e.actor_name || e.actor_email || P('deletedUser');
+  return e.user_agent === CLI_USER_AGENT ? P('operatorCli') : null;
 }
 
-const targetName = (e: AuditRow) => (e.target_user_id ? e.target_name || e.target_email || 'a deleted user' : null);
+const targetName = (e: AuditRow): string | Phrase | null => (e.target_user_id ? e.target_name || e.target_email || P('deletedUser') : null);
 
 /** one event as a sentence */
-export function describeEvent(e: AuditRow): string {
+export function describeEvent(e: AuditRow): Phrase {
   const d = e.data ?? {};
-  const target = targetName(e) ?? 'someone';
+  const target = targetName(e) ?? P('someone');
   const actor = actorName(e);
   // the person the event is about when it has no separate actor (their own sign-in, their own 2FA change)
   const who = actor ?? target;
-  const appName = e.client_id === ACCOUNT_CLIENT_ID ? 'the account page' : e.client_name;
-  const app = appName ? ` to ${appName}` : '';
+  const appName: string | Phrase | null = e.client_id === ACCOUNT_CLIENT_ID ? P('accountPage') : e.client_name;
+  const app = appName ? P('toApp', { app: appName }) : EMPTY;
+  const signingIn = appName ? P('signingIn', { app: appName }) : EMPTY;
   const amr = Array.isArray(d.amr) ? (d.amr as string[]) : null;
   // changes to an organization are always made by someone: with no signed-in actor, that is the operator
-  const by = actor ?? 'an operator';
-  const org = e.tenant_name ? ` ${e.tenant_name}` : '';
+  const by = actor ?? P('anOperator');
+  const org = e.tenant_name;
+  const named = str(d.name) ? P('named', { name: str(d.name)! }) : EMPTY;
+  const inOrg = (where: 'to' | 'from' | 'in' | 'of' | 'settingsOf') => (org ? P(`${where}Org`, { org }) : EMPTY);
   switch (e.event) {
     case 'login.completed':
-      return `${target} signed in${app} with ${methodName(amr, str(d.upstream)) ?? 'an unknown method'}`;
+      return P('loginCompleted', { target, app, method: methodName(amr, str(d.upstream)) ?? P('method.unknown') });
     case 'login.succeeded':
-      if (d.method === 'fed') return `${target} came back from ${str(d.upstream) ?? 'another provider'}${app ? `, signing in${app}` : ''}`;
-      if (d.method === 'passkey') return `${target} used a passkey${app ? `, signing in${app}` : ''}`;
-      return `${target} entered the right password${app ? `, signing in${app}` : ''}`;
-    case 'login.failed':
-      return `A sign-in${e.target_user_id ? ` as ${target}` : ''}${app} failed: ${FAILURE_REASONS[str(d.reason) ?? ''] ?? str(d.reason)?.replace(/_/g, ' ') ?? 'refused'}`;
+      if (d.method === 'fed') return P('loginFederated', { target, provider: str(d.upstream) ?? P('method.anotherProvider'), signingIn });
+      if (d.method === 'passkey') return P('loginPasskey', { target, signingIn });
+      return P('loginPassword', { target, signingIn });
+    case 'login.failed': {
+      const reason = str(d.reason);
+      const why: string | Phrase = reason && FAILURE_REASONS.includes(reason) ? P(`failure.${reason}`) : (reason?.replace(/_/g, ' ') ?? P('failure.refused'));
+      return P(e.target_user_id ? 'loginFailedAs' : 'loginFailed', { target, app, why });
+    }
     case 'login.throttled':
-      return `Sign-ins${app} were paused after too many wrong passwords`;
+      return P('loginThrottled', { app });
     case 'login.method_refused':
-      return `${target} was refused: ${str(d.organization) ?? 'an organization'} does not allow that sign-in method`;
+      return P('methodRefused', { target, org: str(d.organization) ?? P('anOrganization') });
     case 'tenant.created':
-      return `${by} created the organization${org}`;
-    case 'tenant.policy_changed':
-      return `${by} changed the settings${org ? ` of${org}` : ''}: two-factor authentication ${d.require2fa ? `required${d.enforceFrom ? ` from ${String(d.enforceFrom).slice(0, 10)}` : ''}` : 'optional'}`;
+      return P('tenantCreated', { by, org: inOrg('of') });
+    case 'tenant.policy_changed': {
+      const policy = d.require2fa ? (d.enforceFrom ? P('policyRequiredFrom', { date: String(d.enforceFrom).slice(0, 10) }) : P('policyRequired')) : P('policyOptional');
+      return P('policyChanged', { by, org: inOrg('settingsOf'), policy });
+    }
     case 'tenant.member_added':
-      return `${by} ${d.resent ? 'invited again' : d.pending ? 'invited' : 'added'} ${target}${org ? ` to${org}` : ''} as ${ROLE_WORDS[str(d.role) ?? ''] ?? 'member'}`;
+      return P(d.resent ? 'memberReinvited' : d.pending ? 'memberInvited' : 'memberAdded', { by, target, org: inOrg('to'), role: role(str(d.role)) });
     case 'tenant.member_joined':
-      return `${target} accepted the invitation and joined${org}`;
+      return P('memberJoined', { target, org: org ? P('orgName', { org }) : EMPTY });
     case 'tenant.role_changed':
-      return `${by} changed ${target}'s role${org ? ` in${org}` : ''} from ${ROLE_WORDS[str(d.from) ?? ''] ?? '?'} to ${ROLE_WORDS[str(d.to) ?? ''] ?? '?'}`;
+      return P('roleChanged', { by, target, org: inOrg('in'), from: role(str(d.from)), to: role(str(d.to)) });
     case 'tenant.member_removed':
-      return `${by} removed ${target}${org ? ` from${org}` : ''}`;
+      return P('memberRemoved', { by, target, org: inOrg('from') });
     case 'tenant.member_2fa_reset':
-      return `${by} reset ${target}'s two-factor authentication${str(d.reason) ? ` (reason: ${str(d.reason)})` : ''}`;
+      return P('member2faReset', { by, target, reason: str(d.reason) ? P('reason', { reason: str(d.reason)! }) : EMPTY });
     case 'tenant.token_policy_changed':
-      return `${by} changed the longest lifetime of access tokens`;
+      return P('tokenPolicyChanged', { by });
     case 'totp.enabled':
-      return `${who} turned on two-factor authentication${actor && e.target_user_id && e.target_user_id !== e.actor_user_id ? ` for ${target}` : ''}`;
+      return P('totpEnabled', { who, forTarget: actor && e.target_user_id && e.target_user_id !== e.actor_user_id ? P('forTarget', { target }) : EMPTY });
     case 'totp.disabled':
-      return `${who} turned off two-factor authentication`;
+      return P('totpDisabled', { who });
     case 'totp.device_added':
-      return `${who} added an authenticator app${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('deviceAdded', { who, named });
     case 'totp.device_removed':
-      return `${who} removed an authenticator app${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('deviceRemoved', { who, named });
     case 'totp.replay':
-      return `An authenticator code of ${target} was used a second time and refused`;
+      return P('totpReplay', { target });
     case 'recovery_code.used':
-      return `${who} used a recovery code`;
+      return P('recoveryUsed', { who });
     case 'recovery_codes.regenerated':
-      return `${who} created new recovery codes (the old ones stopped working)`;
+      return P('recoveryRegenerated', { who });
     case 'recovery_codes.viewed':
-      return `${who} looked at their recovery codes`;
+      return P('recoveryViewed', { who });
     case 'webauthn.added':
-      return `${who} added a security key or passkey${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('keyAdded', { who, named });
     case 'webauthn.removed':
-      return `${who} removed a security key or passkey${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('keyRemoved', { who, named });
     case 'webauthn.failed':
-      return `A security key was refused for ${target}`;
+      return P('keyFailed', { target });
     case 'webauthn.sign_count_regression':
-      return `A security key of ${target} reported a counter that went back (it may have been copied)`;
+      return P('keyCounter', { target });
     case 'mfa.throttled':
-      return `Codes for ${target} were paused after too many wrong attempts`;
+      return P('mfaThrottled', { target });
     case 'personal_token.created':
-      return `${who} created an access token${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('tokenCreated', { who, named });
     case 'personal_token.revoked':
-      return `${who} revoked an access token${str(d.name) ? ` (“${str(d.name)}”)` : ''}`;
+      return P('tokenRevoked', { who, named });
     case 'password.changed':
-      return `${who} changed the password`;
+      return P('passwordChanged', { who });
     case 'password.reset':
-      return `${target} reset the password from an emailed link`;
+      return P('passwordReset', { target });
     case 'password.reset_requested':
-      return `A password reset link was sent to ${target}`;
+      return P('passwordResetRequested', { target });
     case 'email.verified':
-      return `${target} verified the email address`;
+      return P('emailVerified', { target });
     case 'email.changed':
-      return `${target} changed the email address`;
+      return P('emailChanged', { target });
     case 'session.revoked':
-      return `${who} signed out a session`;
+      return P('sessionRevoked', { who });
     case 'grant.revoked':
-      return `${who} removed an app's access`;
+      return P('grantRevoked', { who });
     case 'user.disabled':
-      return `${by} disabled the account of ${target}`;
+      return P('userDisabled', { by, target });
     case 'user.enabled':
-      return `${by} enabled the account of ${target}`;
+      return P('userEnabled', { by, target });
     case 'user.created':
-      return `The account of ${target} was created${actor ? ` by ${actor}` : ''}`;
+      return P(actor ? 'userCreatedBy' : 'userCreated', { target, actor: actor ?? '' });
     case 'user.signed_up':
-      return `${target} signed up`;
+      return P('userSignedUp', { target });
     case 'user.invited':
-      return `${target} was invited to Gatehouse`;
+      return P('userInvited', { target });
     case 'email.change_requested':
-      return `${target} asked to change the email address (a link was sent to the new one)`;
+      return P('emailChangeRequested', { target });
     case 'profile.changed':
-      return `${who} changed the profile`;
+      return P('profileChanged', { who });
     case 'logout':
-      return `${target} signed out${app ? ` of${app.slice(3)}` : ''}`;
+      return P('logout', { target, app: appName ? P('ofApp', { app: appName }) : EMPTY });
     case 'invitation.accepted':
-      return `${target} accepted an invitation and chose a password`;
+      return P('invitationAccepted', { target });
     default:
-      return `${e.event}${e.target_user_id ? ` (${target})` : ''}${actor ? ` by ${actor}` : ''}`;
+      return P('other', { event: e.event, target: e.target_user_id ? P('otherTarget', { target }) : EMPTY, actor: actor ? P('otherActor', { actor }) : EMPTY });
   }
 }
 
@@ -159,7 +184,9 @@ export function csvCell(value: unknown): string {
 
 export const CSV_HEADER = ['time (UTC)', 'event', 'what happened', 'by', 'member', 'app', 'ip'];
 
-export function auditCsv(rows: AuditRow[]): string {
-  const lines = [CSV_HEADER, ...rows.map((r) => [r.at, r.event, describeEvent(r), actorName(r) ?? '', targetName(r) ?? '', r.client_name ?? '', r.ip ?? ''])];
+/** the export: headers fixed (scripts read them), the sentences and names in the language of `t` */
+export function auditCsv(rows: AuditRow[], t: Translate): string {
+  const say = (v: string | Phrase | null) => (v === null ? '' : typeof v === 'string' ? v : phraseText(v, t));
+  const lines = [CSV_HEADER, ...rows.map((r) => [r.at, r.event, say(describeEvent(r)), say(actorName(r)), say(targetName(r)), r.client_name ?? '', r.ip ?? ''])];
   return `${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }

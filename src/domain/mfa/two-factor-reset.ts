@@ -19,6 +19,8 @@ export interface TwoFactorReset {
   tenantId?: string | null;
   /** the sentence the person reads: who reset it, and what happens next */
   message: string;
+  /** the same sentence from the catalogue, in the recipient's language (email.notice.<kind>) */
+  notice: { kind: string; vars?: Record<string, string> };
   meta: RequestMeta;
 }
 
@@ -43,6 +45,8 @@ export async function resetTwoFactor(trx: Db, deps: { outbox: Outbox; clock: Clo
     data: { reason, ...(r.meta.actor ? { actor: r.meta.actor } : {}) },
   });
   await deps.outbox.enqueue(trx, r.user.email, 'security-notice', {
+    kind: r.notice.kind,
+    vars: r.notice.vars ?? {},
     title: r.actorUserId ? 'two-factor authentication reset by an administrator' : 'two-factor authentication reset by the operator',
     message: r.message,
     name: r.user.name,

@@ -9,7 +9,7 @@ import { recordAudit, type AuditEventName } from '../audit/audit.service.ts';
 import { EXPORT_MAX, tenantAuditLog, type AuditFilter } from '../audit/audit-log.ts';
 import type { Clock } from '../clock.ts';
 import type { Outbox } from '../email/outbox.ts';
-import { ConflictError, DomainError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, DomainError, NotFoundError, ValidationError, type MessageRef } from '../errors.ts';
 import type { TwoFactorService } from '../mfa/two-factor.service.ts';
 import { findUserRowByEmail } from '../users/user.repository.ts';
 import type { RequestMeta, User } from '../users/user.service.ts';
@@ -38,8 +38,8 @@ export interface TenantClaim {
 }
 
 export class ForbiddenError extends DomainError {
-  constructor(message = 'You are not allowed to do that in this organization.') {
-    super('forbidden', message, 403);
+  constructor(message = 'You are not allowed to do that in this organization.', ref: MessageRef = {}) {
+    super('forbidden', message, 403, ref);
   }
 }
 
@@ -167,7 +167,7 @@ export function createTenantService(deps: {
       }
       const known = (await signInMethodChoices()).map((m) => m.value);
       if (!methods.length || methods.some((m) => !known.includes(m))) {
-        throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${known.join(', ')} (at least one).`);
+        throw new ValidationError('invalid_methods', `Allowed sign-in methods: ${known.join(', ')} (at least one).`, { vars: { methods: known.join(', ') } });
       }
       return db.transaction().execute(async (trx) => {
         const row = await trx
@@ -194,7 +194,7 @@ export function createTenantService(deps: {
      * existing users directly.
      */
     async addMember(tenant: Tenant, email: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<{ userId: string; invited: boolean; pending: boolean; resent?: boolean }> {
-      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
+      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`, { vars: { roles: ROLES.join(', ') } });
       let row = await findUserRowByEmail(db, email);
       const already = row ? await memberRow(tenant.id, row.id) : undefined;
       if (already?.accepted_at) throw new ConflictError('already_member', 'That person is already a member.');
@@ -225,7 +225,7 @@ export function createTenantService(deps: {
     },
 
     async setRole(tenant: Tenant, userId: string, role: TenantRole, actorId: string | null, meta: RequestMeta = {}): Promise<void> {
-      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`);
+      if (!ROLES.includes(role)) throw new ValidationError('invalid_role', `Role must be one of ${ROLES.join(', ')}.`, { vars: { roles: ROLES.join(', ') } });
       const m = await memberRow(tenant.id, userId);
       if (!m) throw new NotFoundError('member_not_found', 'No such member.');
       await db.transaction().execute(async (trx) => {
@@ -271,7 +271,7 @@ export function createTenantService(deps: {
       if (!member) throw new NotFoundError('member_not_found', 'No such member.');
       if (!member.accepted_at) throw new ConflictError('invitation_pending', 'This person has not accepted the invitation yet.');
       const proof = /^\s*\d{3}\s?\d{3}\s*$/.test(adminCode) ? await deps.twoFactor.checkTotp(admin, adminCode, meta) : await deps.twoFactor.useRecoveryCode(admin, adminCode, meta);
-      if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403);
+      if (proof !== 'ok') throw new DomainError('second_factor_invalid', 'Confirm with a current code from your own authenticator.', 403, { key: 'second_factor_invalid_own' });
       const target = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', memberId).executeTakeFirstOrThrow();
       await db.transaction().execute(async (trx) => {
         await resetTwoFactor(trx, { outbox: deps.outbox, clock, issuer: deps.issuer }, {
@@ -280,6 +280,7 @@ export function createTenantService(deps: {
           event: 'tenant.member_2fa_reset',
           actorUserId: admin.id,
           tenantId: tenant.id,
+          notice: { kind: tenant.require2fa ? 'tenant_2fa_reset_required' : 'tenant_2fa_reset', vars: { org: tenant.name } },
           message: `An administrator of ${tenant.name} reset your two-factor authentication and signed you out everywhere.${tenant.require2fa ? ' You will set it up again at your next sign-in.' : ''}`,
           meta,
         });

@@ -30,6 +30,8 @@ export async function remindExpiringTokens(deps: { db: Kysely<Database>; clock: 
     for (const t of due) {
       await trx.updateTable('personal_tokens').set({ expiry_notified_at: now }).where('id', '=', t.id).execute();
       await deps.outbox.enqueue(trx, t.email, 'security-notice', {
+        kind: 'personal_token_expiring',
+        vars: { name: t.name, date: t.expires_at.toISOString().slice(0, 10) },
         title: 'personal access token expires soon',
         message: `Your personal access token "${t.name}" expires on ${t.expires_at.toISOString().slice(0, 10)}. Create a new one on your account page if you still need it.`,
         name: t.user_name,

@@ -129,10 +129,10 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
       const decision = await deps.policy.decide({ userId: user.id });
       if (age > FRESH_SIGN_IN_SECONDS || age < -300 || (decision.required && !from.amr.includes('mfa'))) throw new StepUpRequiredError();
       const name = input.name.trim();
-      if (!name || name.length > 100) throw new ValidationError('invalid_name', 'Give the token a name (at most 100 characters).');
+      if (!name || name.length > 100) throw new ValidationError('invalid_name', 'Give the token a name (at most 100 characters).', { key: 'invalid_token_name' });
       const scopes = [...new Set(input.scopes)];
       if (!scopes.length || scopes.some((s) => !(PERSONAL_TOKEN_SCOPES as readonly string[]).includes(s))) {
-        throw new ValidationError('invalid_scope', `Choose scopes from: ${PERSONAL_TOKEN_SCOPES.join(', ')}.`);
+        throw new ValidationError('invalid_scope', `Choose scopes from: ${PERSONAL_TOKEN_SCOPES.join(', ')}.`, { vars: { scopes: PERSONAL_TOKEN_SCOPES.join(', ') } });
       }
       let tenantId: string | null = null;
       if (input.tenantSlug) {
@@ -149,7 +149,7 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
       }
       const max = await maximumDays(tenantId);
       const days = input.days ?? Math.min(DEFAULT_DAYS, max);
-      if (!Number.isInteger(days) || days < 1 || days > max) throw new ValidationError('invalid_expiry', `The token must expire within 1 to ${max} days.`);
+      if (!Number.isInteger(days) || days < 1 || days > max) throw new ValidationError('invalid_expiry', `The token must expire within 1 to ${max} days.`, { vars: { max } });
       const token = newPersonalToken();
       const id = await db.transaction().execute(async (trx) => {
         // the epoch the token is born in is the one its source was checked under: a credential change that commits
@@ -186,6 +186,8 @@ export function createPersonalTokenService(deps: { db: Kysely<Database>; clock: 
           .executeTakeFirstOrThrow();
         await audit(trx, 'personal_token.created', user.id, user.id, tenantId, meta, { tokenId: row.id, name, scopes, days, amr: from.amr });
         await deps.outbox.enqueue(trx, user.email, 'security-notice', {
+          kind: 'personal_token_created',
+          vars: { name, scopes: scopes.join(' '), count: days },
           title: 'personal access token created',
           message: `A personal access token named "${name}" was created for your account (scopes: ${scopes.join(' ')}; expires in ${days} day${days === 1 ? '' : 's'}). If this was not you, revoke it on your account page and change your password.`,
           name: user.name,

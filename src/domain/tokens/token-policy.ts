@@ -24,7 +24,7 @@ export function createTokenPolicyService(deps: { db: Kysely<Database>; deploymen
     /** sets the maximum; `shortenExisting` also brings every live token bound to the organization within it */
     async set(tenantId: string, maxDays: number | null, shortenExisting: boolean, actorId: string | null, meta: RequestMeta = {}): Promise<{ shortened: number }> {
       if (maxDays !== null && (!Number.isInteger(maxDays) || maxDays < 1 || maxDays > deps.deploymentMaxDays)) {
-        throw new ValidationError('invalid_token_max_days', `The maximum lifetime must be 1 to ${deps.deploymentMaxDays} days (or empty for the deployment's ${deps.deploymentMaxDays}).`);
+        throw new ValidationError('invalid_token_max_days', `The maximum lifetime must be 1 to ${deps.deploymentMaxDays} days (or empty for the deployment's ${deps.deploymentMaxDays}).`, { vars: { max: deps.deploymentMaxDays } });
       }
       return db.transaction().execute(async (trx) => {
         await trx.updateTable('tenants').set({ token_max_days: maxDays }).where('id', '=', tenantId).execute();

@@ -17,8 +17,8 @@ export interface PasswordContext {
 export function checkPassword(password: string, context: PasswordContext = {}): void {
   const normalized = password.normalize('NFC');
   const length = [...normalized].length;
-  if (length < PASSWORD_MIN) throw new ValidationError('password_too_short', `Use at least ${PASSWORD_MIN} characters. A few unrelated words make a good password.`);
-  if (length > PASSWORD_MAX) throw new ValidationError('password_too_long', `Use at most ${PASSWORD_MAX} characters.`);
+  if (length < PASSWORD_MIN) throw new ValidationError('password_too_short', `Use at least ${PASSWORD_MIN} characters. A few unrelated words make a good password.`, { vars: { min: PASSWORD_MIN } });
+  if (length > PASSWORD_MAX) throw new ValidationError('password_too_long', `Use at most ${PASSWORD_MAX} characters.`, { vars: { max: PASSWORD_MAX } });
   const lower = normalized.toLowerCase();
   if (COMMON.has(lower) || new Set(lower).size <= 2) throw new ValidationError('password_common', 'This password is too common. Choose something less predictable.');
   // the whole password must not be just context words (letters only: digits and punctuation around them don't count)

@@ -182,6 +182,7 @@ export function createUserAdmin(deps: { db: Kysely<Database>; hasher: PasswordHa
           event: 'mfa.reset_by_operator',
           actorUserId: null,
           message: 'The operator of this Gatehouse reset your two-factor authentication and signed you out everywhere. If an organization you belong to requires it, you will set it up again at your next sign-in.',
+          notice: { kind: 'operator_2fa_reset' },
           meta,
         });
       });

@@ -75,26 +75,6 @@ export function proof(body: ConfirmBody): SecondFactorProof {
   return body.assertion ? { assertion: body.assertion } : { code: body.code ?? '' };
 }
 
-export const DONE_MESSAGES: Record<string, string> = {
-  enabled: 'Two-factor authentication is on.',
-  added: 'The authenticator was added.',
-  removed: 'The authenticator was removed.',
-  unlinked: 'The provider was unlinked. Your other sessions were signed out.',
-  disabled: 'Two-factor authentication is off.',
-  regenerated: 'Your new recovery codes are active; the old ones no longer work.',
-  key_added: 'The security key was added.',
-  key_removed: 'The security key was removed.',
-  name: 'Your name was saved.',
-  email: 'We sent a link to your new address. Your email changes when you follow it.',
-  password: 'Your password was changed. Your other sessions were signed out.',
-  session: 'The session was signed out.',
-  app: 'The app can no longer access your account.',
-  verification_sent: 'We sent a new link to confirm your email address. It works once, for 24 hours.',
-  verification_throttled: 'A link was sent a moment ago. Check your inbox and spam folder, or try again in a minute.',
-  verified: 'Your email address is already confirmed.',
-  others_signed_out: 'You were signed out everywhere else. This browser stays signed in.',
-  no_others: 'You were not signed in anywhere else.',
-};
 
 /** the sign-in URL that comes back to `url` (a page that met a signed-out browser) */
 export function signInFor(url: string): string {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
-import { TURN_OFF } from './disable.ts';
+import { turnOff } from './disable.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
 
@@ -17,14 +18,14 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
     const text =
       devices.length === 1 && keys.length === 0
         ? {
-            title: TURN_OFF.title,
-            explanation: `“${device.name}” is your only authenticator, so removing it turns off two-factor authentication. ${TURN_OFF.explanation}`,
-            button: TURN_OFF.button,
+            title: turnOff().title,
+            explanation: `${translate('pages.onlyAuthenticator', { name: device.name })} ${turnOff().explanation}`,
+            button: turnOff().button,
           }
         : {
-            title: `Remove “${device.name}”?`,
-            explanation: 'Codes from this authenticator will stop working. Confirm with your password and a code from another authenticator or a recovery code.',
-            button: 'Remove authenticator',
+            title: translate('pages.removeNamed', { name: device.name }),
+            explanation: translate('pages.removeAuthenticatorExplanation'),
+            button: translate('pages.removeAuthenticator'),
           };
     return page(
       reply,
@@ -54,7 +55,7 @@ export default async function accountDevices(app: FastifyInstance, deps: Account
         return reply.redirect(last ? '/account?done=disabled' : '/account?done=removed', 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(reply, user.id, req.params.id, err.message, err.httpStatus);
+        return show(reply, user.id, req.params.id, errorText(err), err.httpStatus);
       }
     },
   );

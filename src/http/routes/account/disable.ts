@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
-/** what turning two-factor off means; also shown when removing the only authenticator (which turns it off) */
-export const TURN_OFF = {
-  title: 'Turn off two-factor authentication?',
+/** what turning two-factor off means, in the request's language; also shown when removing the only authenticator (which turns it off) */
+export const turnOff = () => ({
+  title: translate('pages.turnOffTitle'),
   explanation:
-    'Your account will be protected by your password alone, and apps that require two-factor authentication will ask you to set it up again. All your authenticators and recovery codes will be removed.',
-  button: 'Turn off two-factor authentication',
-} as const;
+    translate('pages.turnOffExplanation'),
+  button: translate('account.turnOff'),
+});
 
 /** GET/POST /account/2fa/disable: a confirmation page, then password + current code (or a recovery code). */
 export default async function accountDisable(app: FastifyInstance, deps: AccountDeps) {
@@ -17,7 +18,7 @@ export default async function accountDisable(app: FastifyInstance, deps: Account
       reply,
       deps.render('account/confirm.njk', {
         csrfToken: reply.generateCsrf(),
-        ...TURN_OFF,
+        ...turnOff(),
         action: '/account/2fa/disable',
         danger: true,
         keyProof: (await deps.twoFactor.status(userId)).keys.length > 0,
@@ -34,7 +35,7 @@ export default async function accountDisable(app: FastifyInstance, deps: Account
       return reply.redirect('/account?done=disabled', 303);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return show(reply, req.accountUser!.id, err.message, err.httpStatus);
+      return show(reply, req.accountUser!.id, errorText(err), err.httpStatus);
     }
   });
 }

@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText, enrollmentView } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const activateBody = {
   type: 'object',
@@ -25,7 +26,7 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
       await deps.twoFactor.confirmToAdd(user, req.body.password, proof(req.body), meta(req));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return refused(err.message);
+      return refused(errorText(err));
     }
     const pending = await deps.twoFactor.startEnrollment(user, req.body.name ?? '');
     return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email) }));
@@ -41,7 +42,7 @@ export default async function accountEnroll(app: FastifyInstance, deps: AccountD
       if (!(err instanceof DomainError)) throw err;
       const pending = await deps.twoFactor.pendingEnrollment(user, req.body.credentialId);
       if (!pending) return reply.redirect('/account', 303);
-      return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email), error: err.message }), 400);
+      return page(reply, deps.render('account/enroll.njk', { csrfToken: reply.generateCsrf(), enrollment: await enrollmentView(pending, user.email), error: errorText(err) }), 400);
     }
   });
 }

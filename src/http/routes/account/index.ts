@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { scopeLabels } from '../../../oidc/interactions.ts';
-import { DONE_MESSAGES, page, type AccountDeps } from './deps.ts';
-import { describeEvent } from '../../../domain/audit/audit-sentences.ts';
+import { page, type AccountDeps } from './deps.ts';
+import { describeEvent, phraseText } from '../../../domain/audit/audit-sentences.ts';
+import { translate } from '../../locale.ts';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
 import { describeUserAgent } from '../../../domain/accounts/user-agent.ts';
 import { dayTime } from '../admin/deps.ts';
+import { doneMessage } from '../../locale.ts';
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
 export async function accountView(deps: AccountDeps, userId: string, currentSessionId: string | null) {
@@ -30,7 +32,7 @@ export async function accountView(deps: AccountDeps, userId: string, currentSess
     administers: organizations.filter((o) => o.role === 'owner' || o.role === 'admin'),
     recoveryCodesViewable: deps.recoveryCodesViewable,
     turnOffBlockedBy,
-    activity: activity.map((e) => ({ id: e.id, event: e.event, sentence: describeEvent(e), at: { iso: e.at.toISOString(), text: dayTime(e.at) }, ip: e.ip })),
+    activity: activity.map((e) => ({ id: e.id, event: e.event, sentence: phraseText(describeEvent(e), translate), at: { iso: e.at.toISOString(), text: dayTime(e.at) }, ip: e.ip })),
     ...linked,
   };
 }
@@ -48,7 +50,7 @@ export default async function accountIndex(app: FastifyInstance, deps: AccountDe
           ...(await accountView(deps, user.id, req.accountSessionId)),
           user,
           csrfToken: reply.generateCsrf(),
-          flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined,
+          flash: doneMessage('account', req.query.done),
         }),
       );
     },

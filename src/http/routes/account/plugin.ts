@@ -13,6 +13,7 @@ import accountSecurityKeys from './security-keys.ts';
 import accountSecurityKeyRemove from './security-key-remove.ts';
 import accountRecoveryCodesView from './recovery-codes-view.ts';
 import accountLinkedProviders from './linked-providers.ts';
+import { translate } from '../../locale.ts';
 
 /** /account: self-service, for whoever holds a Gatehouse session. */
 export default async function accountPlugin(app: FastifyInstance, deps: AccountDeps) {
@@ -30,7 +31,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
       const acceptable = user && (await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr));
       if (!user || !acceptable) {
         if (req.method === 'GET') return reply.redirect(signInFor(req.url), 303);
-        return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }));
+        return reply.status(401).type('text/html').send(deps.render('errors/error.njk', { title: translate('pages.signedOut'), message: translate('pages.sessionEnded') }));
       }
       req.accountUser = user;
       req.accountSessionId = session!.id;

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { accountView } from './index.ts';
 import { meta, page, type AccountDeps } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 const nameBody = { type: 'object', required: ['name'], properties: { _csrf: { type: 'string' }, name: { type: 'string', maxLength: 200 } } } as const;
 const emailBody = { type: 'object', required: ['email', 'password'], properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 320 }, password: { type: 'string', maxLength: 4096 } } } as const;
@@ -12,7 +13,7 @@ export default async function accountProfile(app: FastifyInstance, deps: Account
   const opts = { preValidation: app.csrfProtection };
   const fail = async (req: FastifyRequest, reply: FastifyReply, field: string, err: DomainError) => {
     const view = await accountView(deps, req.accountUser!.id, req.accountSessionId);
-    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), [field]: err.message }), err.httpStatus);
+    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), [field]: errorText(err) }), err.httpStatus);
   };
 
   app.post<{ Body: { name: string } }>('/account/name', { ...opts, schema: { body: nameBody } }, async (req, reply) => {

@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
 /**
  * POST /account/2fa/recovery-codes/view: the unused recovery codes again, after the password and a second factor
@@ -16,9 +17,9 @@ export default async function accountRecoveryCodesView(app: FastifyInstance, dep
       return page(reply, deps.render('account/recovery-codes-view.njk', { codes, hidden, codesText: codesText(codes) }));
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      if (err.httpStatus === 404) return page(reply, deps.render('errors/error.njk', { title: 'Not available', message: err.message }), 404);
+      if (err.httpStatus === 404) return page(reply, deps.render('errors/error.njk', { title: translate('pages.notAvailable'), message: errorText(err) }), 404);
       const view = await accountView(deps, user.id, req.accountSessionId);
-      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), viewCodesError: err.message }), err.httpStatus);
+      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), viewCodesError: errorText(err) }), err.httpStatus);
     }
   });
 }

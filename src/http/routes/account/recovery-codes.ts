@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText } from '../../locale.ts';
 
 /** POST /account/2fa/recovery-codes: new codes (password + second factor), shown once; /saved returns to the account. */
 export default async function accountRecoveryCodes(app: FastifyInstance, deps: AccountDeps) {
@@ -14,7 +15,7 @@ export default async function accountRecoveryCodes(app: FastifyInstance, deps: A
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       const view = await accountView(deps, user.id, req.accountSessionId);
-      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), codesError: err.message }), err.httpStatus);
+      return page(reply, deps.render('account/index.njk', { ...view, user, csrfToken: reply.generateCsrf(), codesError: errorText(err) }), err.httpStatus);
     }
   });
 

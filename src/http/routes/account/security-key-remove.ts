@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
-import { TURN_OFF } from './disable.ts';
+import { turnOff } from './disable.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9a-f-]{36}$' } } } as const;
 
@@ -17,11 +18,11 @@ export default async function accountSecurityKeyRemove(app: FastifyInstance, dep
     if (!key) return reply.redirect('/account', 303);
     const last = keys.length + devices.length === 1;
     const text = last
-      ? { title: TURN_OFF.title, explanation: `“${key.name}” is your only second factor, so removing it turns off two-factor authentication. ${TURN_OFF.explanation}`, button: TURN_OFF.button }
+      ? { ...turnOff(), explanation: `${translate('pages.onlySecondFactor', { name: key.name })} ${turnOff().explanation}` }
       : {
-          title: `Remove “${key.name}”?`,
-          explanation: 'You will no longer be able to sign in with this key. Confirm with your password and another second factor (or this key).',
-          button: 'Remove security key',
+          title: translate('pages.removeNamed', { name: key.name }),
+          explanation: translate('pages.removeKeyExplanation'),
+          button: translate('pages.removeKey'),
         };
     return page(reply, deps.render('account/confirm.njk', { csrfToken: reply.generateCsrf(), ...text, action: `/account/security-keys/${id}/remove`, danger: true, keyProof: true, error }), status);
   };
@@ -40,7 +41,7 @@ export default async function accountSecurityKeyRemove(app: FastifyInstance, dep
         return reply.redirect(last ? '/account?done=disabled' : '/account?done=key_removed', 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(reply, user.id, req.params.id, err.message, err.httpStatus);
+        return show(reply, user.id, req.params.id, errorText(err), err.httpStatus);
       }
     },
   );

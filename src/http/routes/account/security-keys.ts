@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from '../interaction/enroll.ts';
 import { accountView } from './index.ts';
 import { confirmBody, meta, page, proof, type AccountDeps, type ConfirmBody } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const responseBody = {
   type: 'object',
@@ -22,11 +23,11 @@ export default async function accountSecurityKeys(app: FastifyInstance, deps: Ac
   const json = (reply: FastifyReply, status: number, body: Record<string, unknown>) => reply.status(status).header('cache-control', 'no-store').send(body);
   const refused = async (req: FastifyRequest, reply: FastifyReply, err: DomainError) => {
     const view = await accountView(deps, req.accountUser!.id, req.accountSessionId);
-    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), keyError: err.message }), err.httpStatus);
+    return page(reply, deps.render('account/index.njk', { ...view, user: req.accountUser, csrfToken: reply.generateCsrf(), keyError: errorText(err) }), err.httpStatus);
   };
 
   app.post<{ Body: ConfirmBody }>('/account/security-keys/new', { ...opts, schema: { body: confirmBody } }, async (req, reply) => {
-    const name = (req.body.name ?? '').trim() || 'Security key';
+    const name = (req.body.name ?? '').trim() || translate('account.securityKey');
     try {
       const options = await deps.securityKeys.startAdd(req.accountUser!, req.body.password, proof(req.body), name, meta(req));
       return page(reply, deps.render('account/security-key-add.njk', { csrfToken: reply.generateCsrf(), options: JSON.stringify(options), keyName: name }));
@@ -41,7 +42,7 @@ export default async function accountSecurityKeys(app: FastifyInstance, deps: Ac
       return json(reply, 200, { options: await deps.securityKeys.register(req.accountUser!, req.accountSessionId!, req.body.response) });
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return json(reply, err.httpStatus, { error: err.code, message: err.message });
+      return json(reply, err.httpStatus, { error: err.code, message: errorText(err) });
     }
   });
 
@@ -59,7 +60,7 @@ export default async function accountSecurityKeys(app: FastifyInstance, deps: Ac
 
   app.post('/account/security-keys/challenge', { ...opts, schema: { body: csrfBody } }, async (req, reply) => {
     const options = await deps.twoFactor.confirmationOptions(req.accountUser!, req.accountSessionId!);
-    if (!options) return json(reply, 404, { error: 'no_security_key', message: 'There is no security key on your account.' });
+    if (!options) return json(reply, 404, { error: 'no_security_key', message: translate('pages.noKey') });
     return json(reply, 200, { options });
   });
 }

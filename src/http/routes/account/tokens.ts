@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { PERSONAL_TOKEN_SCOPES } from '../../../domain/tokens/personal-token.service.ts';
 import { UUID_PATTERN } from '../admin/rules.ts';
 import { meta, page, type AccountDeps } from './deps.ts';
+import { doneMessage, errorText } from '../../locale.ts';
 
 const SCOPE_HELP: Record<string, string> = {
   openid: 'Who you are (the token names you)',
@@ -56,7 +57,7 @@ export default async function accountTokens(app: FastifyInstance, deps: AccountD
   };
 
   app.get<{ Querystring: { done?: string } }>('/account/tokens', { schema: { querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 16 } } } } }, async (req, reply) =>
-    render(req, reply, { flash: req.query.done === 'revoked' ? 'The token was revoked.' : req.query.done === 'all' ? 'Every token was revoked.' : undefined }),
+    render(req, reply, { flash: doneMessage('tokens', req.query.done) }),
   );
 
   app.post<{ Body: CreateBody }>('/account/tokens', { preValidation: app.csrfProtection, schema: { body: createBody } }, async (req, reply) => {
@@ -67,7 +68,7 @@ export default async function accountTokens(app: FastifyInstance, deps: AccountD
       return render(req, reply, { created: { token, name: personalToken.name } });
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return render(req, reply, { error: err.message, stepUp: err.code === 'step_up_required', form: req.body }, err.httpStatus);
+      return render(req, reply, { error: errorText(err), stepUp: err.code === 'step_up_required', form: req.body }, err.httpStatus);
     }
   });
 

@@ -1,17 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EXPORT_MAX, PAGE_SIZE, type AuditFilter } from '../../../domain/audit/audit-log.ts';
-import { actorName, auditCsv, describeEvent } from '../../../domain/audit/audit-sentences.ts';
+import { auditCsv, describeEvent, phraseText } from '../../../domain/audit/audit-sentences.ts';
 import type { Tenant, TenantService } from '../../../domain/tenants/tenant.service.ts';
 import { dayTime, page, type AdminDeps } from './deps.ts';
 import { memberOf, parseDay, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
+import { translate } from '../../locale.ts';
 
 export const EVENT_FILTERS = [
-  { value: 'tenant.', label: 'Organization changes' },
-  { value: 'login.', label: 'Sign-ins' },
-  { value: 'totp.', label: 'Authenticators' },
-  { value: 'webauthn.', label: 'Security keys' },
-  { value: 'recovery_code', label: 'Recovery codes' },
-  { value: 'mfa.', label: 'Code throttling' },
+  { value: 'tenant.', label: 'auditFilters.tenant' },
+  { value: 'login.', label: 'auditFilters.login' },
+  { value: 'totp.', label: 'auditFilters.totp' },
+  { value: 'webauthn.', label: 'auditFilters.webauthn' },
+  { value: 'recovery_code', label: 'auditFilters.recovery' },
+  { value: 'mfa.', label: 'auditFilters.mfa' },
 ] as const;
 
 const DAY = { anyOf: [{ type: 'string', maxLength: 0 }, { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }] } as const;
@@ -33,14 +34,14 @@ export async function tenantAudit(tenants: TenantService, tenant: Tenant, filter
   return tenants.auditLog(tenant, { ...filter, event: filter.event || undefined, userId: filter.member || undefined });
 }
 
-/** the query's days as instants: "to" is inclusive (the whole day, UTC); a bad date is a 400 with the field named */
+/** the query's days as instants: "to" is inclusive (the whole day, UTC); a bad date is a 400 with the field named (and its message's catalogue key) */
 function dayRange(q: AuditQuery): { from?: Date; until?: Date } | { error: string; field: 'from' | 'to' } {
   const from = parseDay(q.from);
   const to = parseDay(q.to);
-  if (from === 'invalid') return { error: 'Enter a real date.', field: 'from' };
-  if (to === 'invalid') return { error: 'Enter a real date.', field: 'to' };
+  if (from === 'invalid') return { error: 'errors.invalid_date', field: 'from' };
+  if (to === 'invalid') return { error: 'errors.invalid_date', field: 'to' };
   const until = to ? new Date(to.getTime() + 24 * 3600 * 1000) : undefined;
-  if (from && until && from >= until) return { error: 'The end date is before the start date.', field: 'to' };
+  if (from && until && from >= until) return { error: 'errors.date_order', field: 'to' };
   return { from: from ?? undefined, until };
 }
 
@@ -65,15 +66,14 @@ export default async function adminAudit(app: FastifyInstance, deps: AdminDeps) 
         user: req.adminUser,
         section: 'audit',
         filter: { event: q.event ?? '', member: q.member ?? '', from: q.from ?? '', to: q.to ?? '', paged: Boolean(q.before) },
-        fieldError: 'error' in range ? range : null,
-        eventFilters: EVENT_FILTERS.map((f) => ({ ...f, selected: f.value === q.event })),
+        fieldError: 'error' in range ? { field: range.field, error: translate(range.error) } : null,
+        eventFilters: EVENT_FILTERS.map((f) => ({ value: f.value, label: translate(f.label), selected: f.value === q.event })),
         members: members.filter((m) => !m.invitationPending).map((m) => ({ id: m.userId, label: m.name ? `${m.name} (${m.email})` : m.email, selected: m.userId === q.member })),
         events: shown.map((r) => ({
           id: r.id,
           at: { iso: r.at.toISOString(), text: dayTime(r.at) },
           event: r.event,
-          sentence: describeEvent(r),
-          actor: actorName(r),
+          sentence: phraseText(describeEvent(r), translate),
           ip: r.ip,
         })),
         older,
@@ -87,12 +87,12 @@ export default async function adminAudit(app: FastifyInstance, deps: AdminDeps) 
   app.get<{ Params: { slug: string }; Querystring: AuditQuery }>('/admin/:slug/audit.csv', { schema }, async (req: FastifyRequest<{ Params: { slug: string }; Querystring: AuditQuery }>, reply) => {
     const tenant = req.adminTenant!;
     const range = dayRange(req.query);
-    if ('error' in range) return reply.status(400).type('text/plain; charset=utf-8').send(`${range.field}: ${range.error}\n`);
+    if ('error' in range) return reply.status(400).type('text/plain; charset=utf-8').send(`${range.field}: ${translate(range.error)}\n`);
     const rows = await deps.tenants.auditLog(tenant, { event: req.query.event || undefined, userId: req.query.member ? (await memberOf(deps.tenants, tenant, req.query.member)).userId : undefined, ...range, limit: EXPORT_MAX });
     return reply
       .type('text/csv; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('content-disposition', `attachment; filename="${tenant.slug}-audit.csv"`)
-      .send(auditCsv(rows));
+      .send(auditCsv(rows, translate));
   });
 }

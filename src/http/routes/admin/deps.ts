@@ -9,6 +9,8 @@ import type { TokenPolicyService } from '../../../domain/tokens/token-policy.ts'
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
 import { grantableRoles, signInMethod } from './rules.ts';
+import { currentLocale, translate } from '../../locale.ts';
+import { formatDate } from '../../../i18n/catalogue.ts';
 
 export interface AdminDeps {
   readSession: SessionReader;
@@ -35,21 +37,28 @@ export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);
 }
 
-/** the kinds of second factor, as the member list names them */
-export const FACTOR_LABELS: Record<FactorKind, string> = { webauthn: 'Security key', totp: 'Authenticator app' };
+/** the kinds of second factor, as the member list names them (catalogue keys) */
+const FACTOR_KEYS: Record<FactorKind, string> = { webauthn: 'account.securityKey', totp: 'factorKinds.totp' };
+
+/** how the last sign-in was made, as the member list says it (catalogue keys; the JSON API keeps signInMethod's words) */
+const METHOD_KEYS: Record<NonNullable<ReturnType<typeof signInMethod>>, string> = {
+  password: 'signInMethods.password',
+  'password + 2FA': 'signInMethods.passwordTwoFactor',
+  'password + security key': 'signInMethods.passwordKey',
+  passkey: 'signInMethods.passkey',
+  'security key': 'signInMethods.securityKey',
+};
 
 export const ROLE_LABELS: Record<TenantRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** "25 Nov 2026" (UTC) */
+/** a day as the page's language writes it (UTC), as the templates' date filter does */
 export function day(d: Date): string {
-  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  return formatDate(d, currentLocale(), 'date');
 }
 
-/** "25 Nov 2026, 14:05 UTC" */
+/** a day and time as the page's language writes it, "UTC" named */
 export function dayTime(d: Date): string {
-  return `${day(d)}, ${d.toISOString().slice(11, 16)} UTC`;
+  return formatDate(d, currentLocale(), 'datetime');
 }
 
 export const when = (d: Date | null) => (d ? { iso: d.toISOString(), text: day(d), full: dayTime(d) } : null);
@@ -62,7 +71,7 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }, re
     label: m.name || m.email,
     roleLabel: ROLE_LABELS[m.role],
     lastSignIn: when(m.lastSignInAt),
-    method: signInMethod(m.lastSignInAmr),
+    method: ((method) => (method ? translate(METHOD_KEYS[method]) : null))(signInMethod(m.lastSignInAmr)),
     deadlineText: when(m.deadline),
     isSelf: m.userId === actor.id,
     roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r], selected: r === m.role })),
@@ -70,15 +79,7 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }, re
     canReset: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id && !resetNeedsOthers,
     /** a reset the actor may not do alone: the list says what to do instead of offering the button */
     resetNeedsOthers: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id && resetNeedsOthers,
-    factorLabels: m.factors.map((k) => FACTOR_LABELS[k]),
+    factorLabels: m.factors.map((k) => translate(FACTOR_KEYS[k])),
   };
 }
 
-export const DONE_MESSAGES: Record<string, string> = {
-  invited: 'Invitation sent; they join when they accept it from the email.',
-  reinvited: 'Invitation sent again; they join when they accept it from the email. The earlier link no longer works.',
-  role: 'The role was changed.',
-  removed: 'The member was removed from the organization.',
-  reset: 'Two-factor authentication was reset. The member was signed out everywhere and notified by email.',
-  saved: 'The settings were saved.',
-};

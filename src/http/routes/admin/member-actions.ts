@@ -4,6 +4,7 @@ import type { Member } from '../../../domain/tenants/tenant.service.ts';
 import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
 import { memberParams } from './members.ts';
 import { assertMayRemove, assertMayReset, memberOf, meta } from './rules.ts';
+import { errorText, translate } from '../../locale.ts';
 
 type Params = { slug: string; userId: string };
 const csrfBody = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 256 } } } as const;
@@ -40,7 +41,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       return reply.redirect(member.userId === req.adminUser!.id ? '/admin' : `/admin/${tenant.slug}?done=removed`, 303);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      return showRemove(req, reply, member, err.message, err.httpStatus);
+      return showRemove(req, reply, member, errorText(err), err.httpStatus);
     }
   });
 
@@ -61,7 +62,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       await assertMayReset(deps.tenants, req.adminTenant!, { id: req.adminUser!.id, role: req.adminRole! }, member);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      refused = err.message;
+      refused = errorText(err);
     }
     return showReset(req, reply, member, { refused });
   });
@@ -74,8 +75,8 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       const member = await memberOf(deps.tenants, tenant, req.params.userId);
       // every field's error at once, beside its field, before anything is checked against the account
       const fieldErrors = {
-        reason: req.body.reason.trim() ? undefined : 'Give a reason; it goes to the audit log.',
-        code: req.body.code.trim() ? undefined : 'Enter a current code from your own authenticator, or one of your recovery codes.',
+        reason: req.body.reason.trim() ? undefined : translate('errors.reason_required'),
+        code: req.body.code.trim() ? undefined : translate('pages.ownCodeNeeded'),
       };
       if (fieldErrors.reason || fieldErrors.code) return showReset(req, reply, member, { fieldErrors, reason: req.body.reason }, 400);
       try {
@@ -85,7 +86,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         // a wrong code belongs to the code field; anything else (not allowed, pending) to the page
-        const extra = err.code === 'second_factor_invalid' ? { fieldErrors: { code: err.message } } : err.code === 'reason_required' ? { fieldErrors: { reason: err.message } } : { error: err.message };
+        const extra = err.code === 'second_factor_invalid' ? { fieldErrors: { code: errorText(err) } } : err.code === 'reason_required' ? { fieldErrors: { reason: errorText(err) } } : { error: errorText(err) };
         return showReset(req, reply, member, { ...extra, reason: req.body.reason }, err.httpStatus);
       }
     },

@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantRole } from '../../../db/database.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { ROLES } from '../../../domain/tenants/tenant.service.ts';
-import { DONE_MESSAGES, memberRow, page, ROLE_LABELS, when, type AdminDeps } from './deps.ts';
+import { memberRow, page, ROLE_LABELS, when, type AdminDeps } from './deps.ts';
 import { assertMayChangeRole, assertMayInvite, grantableRoles, memberOf, meta, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
+import { doneMessage, errorText } from '../../locale.ts';
 
 export const slugParams = { type: 'object', required: ['slug'], properties: { slug: { type: 'string', pattern: SLUG_PATTERN } } } as const;
 export const memberParams = {
@@ -45,7 +46,7 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
   app.get<{ Params: { slug: string }; Querystring: { done?: string } }>(
     '/admin/:slug',
     { schema: { params: slugParams, querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 32 } } } } },
-    async (req, reply) => show(req, reply, { flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined }),
+    async (req, reply) => show(req, reply, { flash: doneMessage('console', req.query.done) }),
   );
 
   app.post<{ Params: { slug: string }; Body: { email: string; role: TenantRole } }>(
@@ -62,7 +63,9 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
         return reply.redirect(`/admin/${tenant.slug}?done=${added.resent ? 'reinvited' : 'invited'}`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, { inviteError: err.message, inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);
+        // beside the field it is about: a role this admin may not give, or the address
+        const field = err.code === 'forbidden' || err.code === 'invalid_role' ? 'role' : 'email';
+        return show(req, reply, { inviteErrors: { [field]: errorText(err) }, inviteEmail: email, inviteRole: req.body.role }, err.httpStatus);
       }
     },
   );
@@ -81,7 +84,7 @@ export default async function adminMembers(app: FastifyInstance, deps: AdminDeps
         return reply.redirect(`/admin/${tenant.slug}?done=role`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, { error: `${member.name || member.email}: ${err.message}` }, err.httpStatus);
+        return show(req, reply, { error: `${member.name || member.email}: ${errorText(err)}` }, err.httpStatus);
       }
     },
   );

@@ -8,6 +8,7 @@ import adminSettings from './settings.ts';
 import adminMemberActions from './member-actions.ts';
 import adminTokens from './tokens.ts';
 import adminAudit from './audit.ts';
+import { translate } from '../../locale.ts';
 
 /**
  * /admin: the organization console for owners and admins. Every route checks, before anything else (even the CSRF
@@ -20,7 +21,7 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
   app.decorateRequest('adminRole', null);
 
   const notFound = (reply: Parameters<typeof page>[0]) =>
-    page(reply, deps.render('errors/error.njk', { title: 'Not found', message: 'There is nothing at this address.' }), 404);
+    page(reply, deps.render('errors/error.njk', { title: translate('pages.notFound'), message: translate('pages.nothingHere') }), 404);
 
   app.addHook('onRequest', async (req, reply) => {
     const session = await deps.readSession(req.raw, reply.raw);
@@ -29,7 +30,7 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
     // in again steps up (the login check demands the second factor, or enrollment first)
     if (!user || !(await deps.mfaPolicy.tokenAcceptable(user.id, undefined, session!.amr))) {
       if (req.method === 'GET' || req.method === 'HEAD') return reply.redirect(signInFor(req.url), 303);
-      return page(reply, deps.render('errors/error.njk', { title: 'Signed out', message: 'Your session has ended. Sign in again to continue.' }), 401);
+      return page(reply, deps.render('errors/error.njk', { title: translate('pages.signedOut'), message: translate('pages.sessionEnded') }), 401);
     }
     req.adminUser = user;
     const slug = (req.params as { slug?: string }).slug;

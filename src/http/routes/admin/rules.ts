@@ -37,15 +37,15 @@ export function grantableRoles(actorRole: TenantRole): TenantRole[] {
 }
 
 export function assertMayInvite(actorRole: TenantRole, role: TenantRole): void {
-  if (role === 'owner' && actorRole !== 'owner') throw new ForbiddenError('Only owners can make someone an owner.');
+  if (role === 'owner' && actorRole !== 'owner') throw new ForbiddenError('Only owners can make someone an owner.', { key: 'owner_only_make' });
 }
 
 export function assertMayChangeRole(actorRole: TenantRole, member: Member, role: TenantRole): void {
-  if ((member.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw new ForbiddenError('Only owners can grant or remove the owner role.');
+  if ((member.role === 'owner' || role === 'owner') && actorRole !== 'owner') throw new ForbiddenError('Only owners can grant or remove the owner role.', { key: 'owner_only_role' });
 }
 
 export function assertMayRemove(actorRole: TenantRole, member: Member): void {
-  if (member.role === 'owner' && actorRole !== 'owner') throw new ForbiddenError('Only owners can remove an owner.');
+  if (member.role === 'owner' && actorRole !== 'owner') throw new ForbiddenError('Only owners can remove an owner.', { key: 'owner_only_remove' });
 }
 
 /** what to do when a reset needs more than this organization (the other organization is not named: not ours to tell) */
@@ -59,11 +59,11 @@ export const RESET_NEEDS_OTHERS =
  */
 export async function assertMayReset(tenants: TenantService, tenant: Tenant, actor: { id: string; role: TenantRole }, member: Member): Promise<void> {
   if (member.userId === actor.id) throw new DomainError('own_account', 'Manage your own two-factor authentication from your account page.', 403);
-  if (member.role === 'owner' && actor.role !== 'owner') throw new ForbiddenError("Only owners can reset an owner's two-factor authentication.");
+  if (member.role === 'owner' && actor.role !== 'owner') throw new ForbiddenError("Only owners can reset an owner's two-factor authentication.", { key: 'owner_only_reset' });
   for (const other of await tenants.listForUser(member.userId)) {
     if (other.id === tenant.id) continue;
     if (!isAdminRole(await tenants.roleOf(other.id, actor.id))) {
-      throw new ForbiddenError(RESET_NEEDS_OTHERS);
+      throw new ForbiddenError(RESET_NEEDS_OTHERS, { key: 'reset_needs_others' });
     }
   }
 }

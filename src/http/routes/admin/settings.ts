@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, ValidationError } from '../../../domain/errors.ts';
 import { FACTOR_KINDS, type FactorKind } from '../../../domain/mfa/mfa-policy.ts';
 import type { Tenant } from '../../../domain/tenants/tenant.service.ts';
-import { DONE_MESSAGES, memberRow, page, when, type AdminDeps } from './deps.ts';
+import { memberRow, page, when, type AdminDeps } from './deps.ts';
 import { slugParams } from './members.ts';
 import { changedDate, meta, parseDay } from './rules.ts';
+import { doneMessage, errorText } from '../../locale.ts';
 
 
 const settingsBody = {
@@ -49,6 +50,9 @@ const formOf = (t: Tenant): Form => ({
  * /admin/:slug/settings: the 2FA requirement (with an optional date: the grace period) and the allowed sign-in
  * methods. Turning the requirement on goes through a preview of who would have to set up 2FA.
  */
+
+/** the settings field each refusal is about */
+const FIELD_OF: Record<string, string> = { invalid_date: 'enforceFrom', invalid_methods: 'methods', invalid_second_factors: 'secondFactors' };
 export default async function adminSettings(app: FastifyInstance, deps: AdminDeps) {
   const show = async (req: FastifyRequest, reply: FastifyReply, form: Form, extra: Record<string, unknown> = {}, status = 200) =>
     page(
@@ -70,7 +74,7 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
   app.get<{ Params: { slug: string }; Querystring: { done?: string } }>(
     '/admin/:slug/settings',
     { schema: { params: slugParams, querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 32 } } } } },
-    async (req, reply) => show(req, reply, formOf(req.adminTenant!), { flash: req.query.done ? DONE_MESSAGES[req.query.done] : undefined }),
+    async (req, reply) => show(req, reply, formOf(req.adminTenant!), { flash: doneMessage('console', req.query.done) }),
   );
 
   app.post<{ Params: { slug: string }; Body: SettingsBody }>(
@@ -81,11 +85,11 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
       const form: Form = { require2fa: req.body.require2fa === 'on', enforceFrom: req.body.enforceFrom ?? '', methods: req.body.methods ?? [], secondFactors: req.body.secondFactors ?? formOf(tenant).secondFactors };
       try {
         const day = parseDay(form.enforceFrom);
-        if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.');
+        if (day === 'invalid') throw new ValidationError('invalid_date', 'Enter the date as YYYY-MM-DD, or leave it empty to require two-factor authentication at once.', { key: 'invalid_enforce_date' });
         const enforceFrom = form.require2fa ? day : null;
         const choices = (await deps.tenants.signInMethodChoices()).map((m) => m.value);
         if (!form.methods.length || form.methods.some((m) => !choices.includes(m))) {
-          throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.');
+          throw new ValidationError('invalid_methods', 'Choose at least one sign-in method.', { key: 'choose_method' });
         }
         // the preview: who has not set up 2FA and would have to at their next sign-in (or after the date)
         if (req.body.preview === '1' && form.require2fa) {
@@ -102,7 +106,9 @@ export default async function adminSettings(app: FastifyInstance, deps: AdminDep
         return reply.redirect(`/admin/${tenant.slug}/settings?done=saved`, 303);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, form, { error: err.message }, err.httpStatus);
+        // beside the field it is about; an error of no field (a refused change) stands above the form
+        const field = FIELD_OF[err.code];
+        return show(req, reply, form, field ? { fieldErrors: { [field]: errorText(err) } } : { error: errorText(err) }, err.httpStatus);
       }
     },
   );

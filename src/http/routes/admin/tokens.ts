@@ -4,6 +4,7 @@ import { page, when, type AdminDeps } from './deps.ts';
 import { meta, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
 
 import { slugParams } from './members.ts';
+import { doneMessage, errorText } from '../../locale.ts';
 const tokenParams = { type: 'object', required: ['slug', 'id'], properties: { slug: { type: 'string', pattern: SLUG_PATTERN }, id: { type: 'string', pattern: UUID_PATTERN } } } as const;
 const policyBody = {
   type: 'object',
@@ -37,7 +38,7 @@ export default async function adminTokens(app: FastifyInstance, deps: AdminDeps)
   app.get<{ Params: { slug: string }; Querystring: { done?: string } }>(
     '/admin/:slug/tokens',
     { schema: { params: slugParams, querystring: { type: 'object', properties: { done: { type: 'string', maxLength: 16 } } } } },
-    async (req, reply) => show(req, reply, { flash: req.query.done === 'revoked' ? 'The token was revoked.' : req.query.done === 'saved' ? 'The maximum lifetime was saved.' : undefined }),
+    async (req, reply) => show(req, reply, { flash: doneMessage('orgTokens', req.query.done) }),
   );
 
   app.post<{ Params: { slug: string }; Body: { maxDays?: string; shorten?: string } }>(
@@ -50,7 +51,7 @@ export default async function adminTokens(app: FastifyInstance, deps: AdminDeps)
         await deps.tokenPolicy.set(req.adminTenant!.id, maxDays === null || Number.isFinite(maxDays) ? maxDays : NaN, req.body.shorten === 'yes', req.adminUser!.id, meta(req));
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return show(req, reply, { error: err.message }, err.httpStatus);
+        return show(req, reply, { error: errorText(err) }, err.httpStatus);
       }
       return reply.redirect(`/admin/${req.adminTenant!.slug}/tokens?done=saved`, 303);
     },

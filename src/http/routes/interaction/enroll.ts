@@ -4,6 +4,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { groupKey, qrSvg } from '../../qr.ts';
 import { meta, page, type InteractionDeps } from './deps.ts';
 import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts';
+import { errorText } from '../../locale.ts';
 
 export async function enrollmentView(p: PendingEnrollment, account: string) {
   return { credentialId: p.credentialId, qr: await qrSvg(p.uri), key: groupKey(p.secret), rawKey: p.secret, uri: p.uri, account };
@@ -48,7 +49,7 @@ export default async function interactionEnroll(app: FastifyInstance, deps: Inte
         if (!(err instanceof DomainError)) throw err;
         const pending = await deps.flow.pendingEnrollment(uid, req.body.credentialId ?? '');
         if (!pending) return reply.redirect(`/interaction/${uid}/enroll`, 303);
-        return page(reply, await show(uid, view, reply.generateCsrf(), pending, err.message), 400);
+        return page(reply, await show(uid, view, reply.generateCsrf(), pending, errorText(err)), 400);
       }
     },
   );

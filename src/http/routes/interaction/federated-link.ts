@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { refusal } from './federated.ts';
 import { uidParams, type UidParams } from './schemas.ts';
+import { translate } from '../../locale.ts';
 
 const linkBody = {
   type: 'object',
@@ -39,7 +40,7 @@ export default async function interactionFederatedLink(app: FastifyInstance, dep
       if (!pending || !result) return refusal(deps, reply, expired, uid);
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         const throttled = result.outcome === 'throttled';
-        return page(reply, render(uid, reply.generateCsrf(), pending, throttled ? 'Too many attempts. Wait a few minutes, then try again.' : 'Incorrect password.'), throttled ? 429 : 401);
+        return page(reply, render(uid, reply.generateCsrf(), pending, throttled ? translate('codes.throttled') : translate('pages.incorrectPassword')), throttled ? 429 : 401);
       }
       return proceed(deps, req, reply, uid, result);
     },

@@ -3,6 +3,7 @@ import { rememberDevice } from '../../device-cookie.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { refusal } from './federated.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
+import { translate } from '../../locale.ts';
 
 /** POST /interaction/:uid/login: email + password. */
 export default async function interactionLogin(app: FastifyInstance, deps: InteractionDeps) {
@@ -35,7 +36,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
           email: req.body.email,
           signupEnabled: deps.signupEnabled,
           ...doors,
-          error: throttled ? 'Too many attempts. Wait a few minutes, then try again.' : 'Incorrect email or password.',
+          error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin'),
         });
         return page(reply, html, throttled ? 429 : 401);
       }

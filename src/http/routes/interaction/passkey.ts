@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { csrfOnlyBody, responseBody, uidParams, type ResponseBody, type UidParams } from './schemas.ts';
+import { translate } from '../../locale.ts';
 
+/** the catalogue keys of a refused passkey's messages */
 const MESSAGES = {
-  invalid: 'That passkey was not accepted. Try again, or sign in with your email and password.',
-  one_factor: 'Your passkey did not ask for your PIN, fingerprint or face, so it counts as one factor only. Sign in with your email and password, then use your key.',
+  invalid: 'pages.passkeyInvalid',
+  one_factor: 'pages.passkeyOneFactor',
 } as const;
 
 /**
@@ -17,7 +19,7 @@ export default async function interactionPasskey(app: FastifyInstance, deps: Int
     { schema: { params: uidParams, body: csrfOnlyBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const view = await deps.interactions.view(req.raw, reply.raw, req.params.uid);
-      if (view.prompt !== 'login') return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: 'This sign-in has moved on. Reload the page.' });
+      if (view.prompt !== 'login') return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: translate('pages.movedOn') });
       return reply.header('cache-control', 'no-store').send({ options: await deps.flow.passkeyOptions(req.params.uid) });
     },
   );
@@ -31,7 +33,7 @@ export default async function interactionPasskey(app: FastifyInstance, deps: Int
       const result = await deps.flow.passkey(uid, req.body.response, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: `passkey_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'one_factor') {
-        const html = deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: view.loginHint ?? '', signupEnabled: deps.signupEnabled, error: MESSAGES[result.outcome] });
+        const html = deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: view.loginHint ?? '', signupEnabled: deps.signupEnabled, error: translate(MESSAGES[result.outcome]) });
         return page(reply, html, 401);
       }
       return proceed(deps, req, reply, uid, result);

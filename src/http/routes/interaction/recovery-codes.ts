@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { codesText } from './enroll.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { savedBody, uidParams, type UidParams } from './schemas.ts';
+import { translate } from '../../locale.ts';
 
 /** POST /interaction/:uid/recovery-codes: "I have saved these codes" finishes the sign-in. */
 export default async function interactionRecoveryCodes(app: FastifyInstance, deps: InteractionDeps) {
@@ -20,7 +21,7 @@ export default async function interactionRecoveryCodes(app: FastifyInstance, dep
           csrfToken: reply.generateCsrf(),
           codes,
           codesText: codesText(codes),
-          error: 'Tick "I have saved these codes" after saving them. For your safety the earlier codes were replaced by these.',
+          error: translate('pages.tickSaved'),
         });
         return page(reply, html, 400);
       }

@@ -3,6 +3,7 @@ import { DomainError } from '../../../domain/errors.ts';
 import { codesText } from './enroll.ts';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { responseBody, uidParams, type ResponseBody, type UidParams } from './schemas.ts';
+import { errorText, translate } from '../../locale.ts';
 
 /**
  * GET/POST /interaction/:uid/security-key/enroll: add a security key or passkey inside a sign-in (the organization
@@ -31,11 +32,11 @@ export default async function interactionSecurityKeyEnroll(app: FastifyInstance,
       await deps.interactions.view(req.raw, reply.raw, req.params.uid);
       try {
         const options = await deps.flow.registerKey(req.params.uid, req.body.response, req.body.name ?? '');
-        if (!options) return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: 'This sign-in has moved on. Reload the page.' });
+        if (!options) return reply.status(400).header('cache-control', 'no-store').send({ error: 'interaction_expired', message: translate('pages.movedOn') });
         return reply.header('cache-control', 'no-store').send({ options });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        return reply.status(err.httpStatus).header('cache-control', 'no-store').send({ error: err.code, message: err.message });
+        return reply.status(err.httpStatus).header('cache-control', 'no-store').send({ error: err.code, message: errorText(err) });
       }
     },
   );
@@ -55,7 +56,7 @@ export default async function interactionSecurityKeyEnroll(app: FastifyInstance,
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'interaction_expired') return reply.redirect(`/interaction/${uid}`, 303);
-        return show(reply, uid, view.clientName, err.message, err.httpStatus);
+        return show(reply, uid, view.clientName, errorText(err), err.httpStatus);
       }
     },
   );

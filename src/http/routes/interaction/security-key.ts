@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { responseBody, uidParams, type ResponseBody, type UidParams } from './schemas.ts';
+import { translate } from '../../locale.ts';
 
 /** GET/POST /interaction/:uid/security-key: the second factor with a security key or passkey, offered first. */
 export default async function interactionSecurityKey(app: FastifyInstance, deps: InteractionDeps) {
@@ -25,7 +26,7 @@ export default async function interactionSecurityKey(app: FastifyInstance, deps:
       await deps.interactions.view(req.raw, reply.raw, uid);
       const result = await deps.flow.securityKey(uid, req.body.response, meta(req));
       app.metrics.loginOutcomes.inc({ outcome: `security_key_${result.outcome}` });
-      if (result.outcome === 'invalid') return show(reply, uid, 'Your security key was not accepted. Try again, or use another way to sign in.', 401);
+      if (result.outcome === 'invalid') return show(reply, uid, translate('pages.keyNotAccepted'), 401);
       return proceed(deps, req, reply, uid, result);
     },
   );

@@ -7,15 +7,14 @@ import type { InvitationDetails } from '../../../domain/accounts/invitation-deta
 export interface PublicDeps {
   accounts: AccountService;
   render: Render;
+  /** the product's name, as pages and mail say it */
+  brandName: string;
   /** what an invitation link's page names: organization, inviter, role, what the organization may do */
   invitation(token: string, purpose: 'invite' | 'join_tenant'): Promise<InvitationDetails[] | null>;
 }
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-
-/** the invitation details as the pages show them ("2 December 2026", UTC) */
-export const invitationView = (list: InvitationDetails[] | null) =>
-  (list ?? []).map((i) => ({ ...i, roleLabel: { owner: 'an owner', admin: 'an admin', member: 'a member' }[i.role], from: i.requires2faFrom ? `${i.requires2faFrom.getUTCDate()} ${MONTHS[i.requires2faFrom.getUTCMonth()]} ${i.requires2faFrom.getUTCFullYear()}` : null }));
+/** the invitation details as the pages show them (the template words the role and writes the date in the page's language) */
+export const invitationView = (list: InvitationDetails[] | null) => list ?? [];
 
 export function page(reply: FastifyReply, html: string, status = 200) {
   return reply.status(status).type('text/html').header('cache-control', 'no-store').send(html);

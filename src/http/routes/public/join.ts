@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { invitationView, linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -10,7 +11,7 @@ export default async function join(app: FastifyInstance, deps: PublicDeps) {
     if (!(await deps.accounts.linkValid(req.query.token ?? '', 'join_tenant'))) return linkExpired(reply, deps, req.query.token ?? '', 'join_tenant');
     const invitations = invitationView(await deps.invitation(req.query.token!, 'join_tenant'));
     const name = invitations[0]?.organization;
-    return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: '/join', title: name ? `Join ${name}` : 'Join the organization', button: name ? `Join ${name}` : 'Accept the invitation', invitations }));
+    return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: '/join', title: name ? translate('pages.joinOrg', { org: name }) : translate('pages.joinTheOrg'), button: name ? translate('pages.joinOrg', { org: name }) : translate('pages.acceptTheInvitation'), invitations }));
   });
 
   app.post<{ Body: { token: string } }>('/join', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
@@ -19,8 +20,8 @@ export default async function join(app: FastifyInstance, deps: PublicDeps) {
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
       if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, 'join_tenant');
-      return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), err.httpStatus);
+      return page(reply, deps.render('errors/error.njk', { title: translate('linkExpired.titleExpired'), message: errorText(err) }), err.httpStatus);
     }
-    return page(reply, deps.render('public/done.njk', { title: 'You joined the organization', message: 'Its rules now apply when you sign in.', link: '/account', linkText: 'Go to your account' }));
+    return page(reply, deps.render('public/done.njk', { title: translate('pages.joined'), message: translate('pages.rulesApply'), link: '/account', linkText: translate('linkExpired.goToAccount') }));
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { invitationView, linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token', 'password'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 }, password: { type: 'string', maxLength: 4096 }, name: { type: 'string', maxLength: 200 } } } as const;
 
@@ -12,7 +13,7 @@ export default async function resetPassword(app: FastifyInstance, deps: PublicDe
   for (const [path, purpose] of [['/reset-password', 'reset_password'], ['/invite', 'invite']] as const) {
     const invite = purpose === 'invite';
     const view = async (csrfToken: string, token: string, error?: string) =>
-      deps.render('public/set-password.njk', { csrfToken, token, action: path, invite, error, title: invite ? 'Accept your invitation' : 'Choose a new password', invitations: invite ? invitationView(await deps.invitation(token, 'invite')) : [] });
+      deps.render('public/set-password.njk', { csrfToken, token, action: path, invite, error, title: invite ? translate('pages.acceptInvitation') : translate('pages.chooseNewPassword'), invitations: invite ? invitationView(await deps.invitation(token, 'invite')) : [] });
 
     app.get<{ Querystring: { token?: string } }>(path, { schema: { querystring: tokenQuery } }, async (req, reply) => {
       if (!(await deps.accounts.linkValid(req.query.token ?? '', purpose))) return linkExpired(reply, deps, req.query.token ?? '', purpose);
@@ -26,15 +27,15 @@ export default async function resetPassword(app: FastifyInstance, deps: PublicDe
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
-        return page(reply, await view(reply.generateCsrf(), req.body.token, err.message), err.httpStatus);
+        return page(reply, await view(reply.generateCsrf(), req.body.token, errorText(err)), err.httpStatus);
       }
       return page(
         reply,
         deps.render('public/done.njk', {
-          title: invite ? 'Welcome to Gatehouse' : 'Your password was changed',
-          message: invite ? 'Your account is ready. Sign in with your new password.' : 'You were signed out everywhere. Sign in again with your new password.',
+          title: invite ? translate('pages.welcome', { brand: deps.brandName }) : translate('pages.passwordChanged'),
+          message: invite ? translate('pages.accountReady') : translate('pages.signedOutEverywhere'),
           link: '/account',
-          linkText: 'Sign in',
+          linkText: translate('login.title'),
         }),
       );
     });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import { linkExpired, meta, page, tokenQuery, type PublicDeps } from './deps.ts';
+import { errorText, translate } from '../../locale.ts';
 
 const body = { type: 'object', required: ['token'], properties: { _csrf: { type: 'string' }, token: { type: 'string', maxLength: 200 } } } as const;
 
@@ -14,18 +15,18 @@ export default async function verifyEmail(app: FastifyInstance, deps: PublicDeps
     const result = await deps.accounts.resendVerification({ expiredToken: req.body.token }, meta(req));
     if (result === 'unknown') return linkExpired(reply, deps, req.body.token, 'verify_email');
     const answer = {
-      sent: { title: 'Check your email', message: 'We sent a new link to confirm your address. It works once, for 24 hours.', status: 200 },
-      throttled: { title: 'A link is on its way', message: 'We sent one a moment ago. Check your inbox and spam folder, or try again in a minute.', status: 429 },
-      already_verified: { title: 'Already confirmed', message: 'Your email address is already confirmed. There is nothing more to do.', status: 200 },
+      sent: { title: translate('pages.checkEmail'), message: translate('pages.verifySent'), status: 200 },
+      throttled: { title: translate('pages.linkOnItsWay'), message: translate('pages.sentMomentAgo'), status: 429 },
+      already_verified: { title: translate('pages.alreadyConfirmed'), message: translate('linkExpired.alreadyConfirmed'), status: 200 },
     }[result];
-    return page(reply, deps.render('public/done.njk', { title: answer.title, message: answer.message, link: '/account', linkText: 'Go to your account' }), answer.status);
+    return page(reply, deps.render('public/done.njk', { title: answer.title, message: answer.message, link: '/account', linkText: translate('linkExpired.goToAccount') }), answer.status);
   });
 
   for (const [path, purpose] of [['/verify-email', 'verify_email'], ['/verify-email-change', 'change_email']] as const) {
     app.get<{ Querystring: { token?: string } }>(path, { schema: { querystring: tokenQuery } }, async (req, reply) => {
       const valid = await deps.accounts.linkValid(req.query.token ?? '', purpose);
       if (!valid) return linkExpired(reply, deps, req.query.token ?? '', purpose);
-      return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: path, title: 'Confirm your email address', button: 'Confirm' }));
+      return page(reply, deps.render('public/confirm-link.njk', { csrfToken: reply.generateCsrf(), token: req.query.token, action: path, title: translate('pages.confirmEmail'), button: translate('pages.confirm') }));
     });
 
     app.post<{ Body: { token: string } }>(path, { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
@@ -35,9 +36,9 @@ export default async function verifyEmail(app: FastifyInstance, deps: PublicDeps
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         if (err.code === 'link_invalid') return linkExpired(reply, deps, req.body.token, purpose);
-        return page(reply, deps.render('errors/error.njk', { title: 'Link expired', message: err.message }), err.httpStatus);
+        return page(reply, deps.render('errors/error.njk', { title: translate('linkExpired.titleExpired'), message: errorText(err) }), err.httpStatus);
       }
-      return page(reply, deps.render('public/done.njk', { title: 'Email address confirmed', message: 'Thank you. You can now sign in.', link: '/account', linkText: 'Go to your account' }));
+      return page(reply, deps.render('public/done.njk', { title: translate('pages.emailConfirmed'), message: translate('pages.canSignIn'), link: '/account', linkText: translate('linkExpired.goToAccount') }));
     });
   }
 }
