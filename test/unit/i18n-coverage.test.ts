@@ -17,6 +17,8 @@ const OPERATOR_ONLY = new Set([
   'grant_type_required', 'invalid_client_id', 'invalid_client_secret', 'invalid_display_name', 'invalid_grant_type', 'invalid_icon', 'invalid_issuer',
   'invalid_name', 'invalid_resource_server', 'invalid_scopes', 'invalid_slug', 'invalid_trust_rule', 'invalid_uri', 'redirect_uri_required', 'slug_taken',
   'upstream_exists', 'upstream_not_found', 'user_not_found', 'own_account', 'invalid_request',
+  // clients are registered and changed from the CLI only
+  'client_not_found', 'built_in_client', 'public_client', 'invalid_redirect_uri',
 ]);
 
 const has = (key: string) => SUPPORTED_LOCALES.every((l) => {
