@@ -4,18 +4,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launchBrowser, shoot } from '../helpers/browser.ts';
 import { makeUser, PASSWORD } from '../helpers/factories.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { outboxLink as linkTo } from '../helpers/outbox.ts';
+import { startServer } from '../helpers/server.ts';
 import { daysFrom } from '../helpers/totp.ts';
 import { formatDate } from '../../src/i18n/catalogue.ts';
 
-const linkTo = async (s: TestServer, email: string, path: string) => {
-  const rows = await s.services.db.selectFrom('email_outbox').select('text_body').where('to_address', '=', email).orderBy('id', 'desc').execute();
-  for (const r of rows) {
-    const m = new RegExp(`${path}\\?token=[A-Za-z0-9_-]+`).exec(r.text_body);
-    if (m) return `${s.issuer}${m[0]}`;
-  }
-  throw new Error(`no ${path} link for ${email}`);
-};
 
 test('German pages: /join, /account, console members and audit log speak German, with German dates and audit sentences', async (t) => {
   const context = await launchBrowser(t);
