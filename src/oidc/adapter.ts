@@ -125,9 +125,16 @@ async function writePayload(q: Db, row: PayloadRow): Promise<void> {
  * (the new refresh token, the access token) in data-modifying CTEs, each insert guarded by the consume having won.
  * One statement is one transaction: all of it commits or none, and of two concurrent rotations of one token the
  * second finds it consumed (its UPDATE re-checks the row after the first commits) and writes nothing.
+ * The statement still runs inside an explicit BEGIN … COMMIT: an autocommit statement that waits on a lock commits by
+ * itself once the lock goes, even when the node that sent it has died meanwhile, and the client's retry then finds
+ * its token spent (test/faults scenario 9, kill -9 at the commit). With an explicit COMMIT only a live node commits.
  * Returns whether this request won the consume.
  */
 export async function commitRotation(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
+  return db.transaction().execute((trx) => rotateIn(trx, storedRefreshTokenId, rows));
+}
+
+async function rotateIn(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
   let q = db.with('consumed', (qb) =>
     qb.updateTable('oidc_payloads').set({ consumed_at: sql`now()` }).where('model', '=', 'RefreshToken').where('id', '=', storedRefreshTokenId).where('consumed_at', 'is', null).returning('id'),
   ) as unknown as QueryCreator<Database & { consumed: { id: string } }>;
