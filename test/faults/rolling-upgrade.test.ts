@@ -22,8 +22,12 @@ import { HttpBrowser, authorizationRequest, discover, oidc, redeem, signInOverHt
 import { freePort, startServer } from '../helpers/server.ts';
 import { reportRow } from './report.ts';
 
-/** the last migration of the previous release: everything after it must be expand-only */
-const BASELINE = '2026-11-30T1500_key_activation';
+/** migration names, sorted: their timestamp prefixes are ordering keys, never compared with a clock */
+const migrationNames = () => readdirSync(migrationFolder).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+const named = (suffix: string) => migrationNames().find((n) => n.endsWith(suffix))!;
+
+/** the last migration of the previous release (found by its name): everything after it must be expand-only */
+const BASELINE = named('_key_activation');
 
 const CONTRACT: [RegExp, string][] = [
   [/\.(dropTable|dropColumn|renameColumn|renameTo|dropConstraint)\(/, 'drops or renames'],
@@ -44,7 +48,7 @@ export function contractSteps(source: string): string[] {
   return found;
 }
 
-const newerMigrationFiles = () => readdirSync(migrationFolder).filter((f) => f.endsWith('.ts') && f.replace(/\.ts$/, '') > BASELINE).sort();
+const newerMigrationFiles = () => migrationNames().filter((n) => n > BASELINE).map((n) => `${n}.ts`);
 
 test('rolling-upgrade-migrations-only-expand: every migration after the previous release adds, never drops, renames or tightens', () => {
   // the checker itself: it refuses the contract steps and accepts the expand ones
@@ -52,7 +56,7 @@ test('rolling-upgrade-migrations-only-expand: every migration after the previous
   assert.deepEqual(contractSteps(`export async function up(db) { await sql\`ALTER TABLE users ALTER COLUMN name SET NOT NULL\`.execute(db); }`), ['makes a column NOT NULL']);
   assert.deepEqual(contractSteps(`export async function up(db) { await db.schema.alterTable('users').addColumn('x', 'text', (c) => c.notNull()).execute(); }`), ['adds a NOT NULL column without a default']);
   assert.deepEqual(contractSteps(`export async function up(db) { await db.schema.alterTable('users').addColumn('x', 'text', (c) => c.notNull().defaultTo('')).execute(); }\nexport async function down(db) { await db.schema.alterTable('users').dropColumn('x').execute(); }`), []);
-  assert.deepEqual(contractSteps(readFileSync(path.join(migrationFolder, '2026-11-25T1800_tenants.ts'), 'utf8')), [], 'new tables may have NOT NULL columns');
+  assert.deepEqual(contractSteps(readFileSync(path.join(migrationFolder, `${named('_tenants')}.ts`), 'utf8')), [], 'new tables may have NOT NULL columns');
 
   const files = newerMigrationFiles();
   assert.ok(files.length >= 1, 'this release has migrations to check');
