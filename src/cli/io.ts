@@ -28,8 +28,9 @@ async function promptLine(question: string): Promise<string> {
 /** reads one line from the terminal without echoing it */
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // echo off before the question shows: a person (or a script) typing right after it would otherwise see it echoed
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {
