@@ -98,6 +98,8 @@ test('passkey-sign-in-without-password-gives-acr-mfa: autofill and the button', 
   assert.equal(claims.sub, user.id);
 
   // the button: the key is plugged in after the page loaded (autofill found nothing), then "Use a passkey"
+  // (first let the browser finish arriving at the callback: the RP hears it before the page commits the navigation)
+  await page.waitForURL(/\/callback\?/);
   await context.clearCookies();
   const saved = await key.unplug();
   req = await rp.authorize();
