@@ -38,3 +38,17 @@ test('throttle-counters-in-one-statement-hold-the-cap-under-concurrency: 20 para
   // as with attempt(): the attempt that reaches the cap is admitted and sets the lock; everything after is refused
   assert.equal(admitted, PER_ACCOUNT.free);
 });
+
+test('password-counters-never-deadlock: right and wrong passwords of one account from one IP at once all answer', async () => {
+  // a right password clears the account counter and refunds the IP counter while other guesses count on both: the
+  // statements must take the two rows in the same order, or PostgreSQL breaks the cycle by failing one (a 500)
+  const account = 'pwd:d@example.com';
+  const ip = { key: 'pwd-ip:192.0.2.4', policy: PER_IP };
+  for (let round = 0; round < 20; round++) {
+    await Promise.all(
+      Array.from({ length: 12 }, (_x, i) =>
+        i % 2 ? throttle.attemptEach([{ key: account, policy: PER_ACCOUNT }, ip]) : throttle.successAndRefund(account, ip),
+      ),
+    );
+  }
+});

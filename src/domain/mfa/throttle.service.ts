@@ -66,7 +66,8 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
 
     /**
      * One attempt counted on several counters (a password guess: per account and per IP) in one statement, each
-     * counter admitting or refusing on its own as attempt() would; the decisions in the order of `counters`.
+     * counter admitting or refusing on its own as attempt() would; the decisions in the order of `counters`, whose
+     * rows are also locked in that order (successAndRefund() takes them in the same order: the cleared one first).
      */
     async attemptEach(counters: { key: string; policy: ThrottlePolicy }[]): Promise<ThrottleDecision[]> {
       if (counters.length < 2) return Promise.all(counters.map((c) => this.attempt(c.key, c.policy)));
@@ -86,13 +87,19 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
       await db.updateTable('throttles').set(refundSet(policy)).where('key', '=', key).execute();
     },
 
-    /** success() of one counter and refund() of another, in one statement */
+    /**
+     * success() of one counter and refund() of another, in one statement. Why the main statement reads the CTE: an
+     * unread data-modifying CTE runs after the main statement, so the refund would lock its row before the clear,
+     * the opposite of attemptEach() (its counters in the order given: the account's, then the IP's); a right password
+     * and a wrong one at the same moment would then deadlock. Read first, the clear always locks first.
+     */
     async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }): Promise<void> {
       await db
-        .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', successKey))
+        .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', successKey).returning('key'))
         .updateTable('throttles')
         .set(refundSet(refund.policy))
         .where('key', '=', refund.key)
+        .where(sql<boolean>`(SELECT count(*) FROM cleared) >= 0`)
         .execute();
     },
   };
