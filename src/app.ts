@@ -5,6 +5,7 @@ import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import type { Services } from './container.ts';
+import { clientErrorHandler } from './http/client-error.ts';
 import { loggerOptions } from './http/log.ts';
 import oidcMount from './http/oidc-mount.ts';
 import oidcChallenge from './http/routes/oidc-challenge.ts';
@@ -65,6 +66,7 @@ export async function buildApp(services: Services, opts: { logLevel?: string; lo
     logger: loggerOptions(opts.logLevel ?? config.logLevel, opts.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
+    clientErrorHandler,
   });
 
   const providerWith = (jwks: Record<string, unknown>[]) =>
