@@ -5,6 +5,7 @@ import { makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
 import { startServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
+import { fixedClock } from '../helpers/totp.ts';
 
 /** a cookie-jar browser that sends a User-Agent header */
 class AgentBrowser extends HttpBrowser {
@@ -54,4 +55,54 @@ test('sessions list names browser, OS and IP of each session (from the user agen
   assert.equal((await stranger.b.request(`${s.issuer}/account`)).status, 200, "another person's session is untouched");
   const audit = await s.services.db.selectFrom('audit_events').select('data').where('event', '=', 'session.revoked').where('target_user_id', '=', user.id).execute();
   assert.deepEqual(audit.map((a) => a.data), [{ others: 1 }]);
+});
+
+/** the words of each session row of an /account page, tags gone */
+function sessionRows(body: string): string[] {
+  return [...body.matchAll(/<div class="row-text">([\s\S]*?)<\/div>/g)]
+    .map((m) => m[1]!)
+    .filter((h) => h.includes('device-name'))
+    .map((h) => h.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim());
+}
+
+test('session-list-shows-last-active: each session says when it was last used, in English and German; the stamp is written at most every few minutes', async (t) => {
+  const clock = fixedClock();
+  const s = await startServer(t, { clock });
+  const user = await makeUser(s.services);
+  const laptop = new AgentBrowser(FIREFOX_LINUX);
+  assert.equal((await signInOnPage(laptop, await laptop.get(`${s.issuer}/account`), user)).url, `${s.issuer}/account`);
+  // sessions are told apart by their login second
+  clock.advance(1);
+  const phone = new AgentBrowser(SAFARI_IPHONE);
+  assert.equal((await signInOnPage(phone, await phone.get(`${s.issuer}/account`), user)).url, `${s.issuer}/account`);
+  const phoneStamp = async () => {
+    const rows = await s.services.db.selectFrom('oidc_payloads').select(['id', 'payload', 'last_active_at']).where('model', '=', 'Session').where('account_id', '=', user.id).execute();
+    // the phone signed in a second after the laptop
+    const row = rows.sort((a, b) => (b.payload as { loginTs: number }).loginTs - (a.payload as { loginTs: number }).loginTs)[0];
+    return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+  };
+
+  // the phone opens its account page 6 minutes later: its session is stamped with that time (the clock's, not the database's)
+  clock.advance(6 * 60);
+  const usedAt = clock.now().toISOString();
+  assert.equal((await phone.request(`${s.issuer}/account`)).status, 200);
+  assert.equal(await phoneStamp(), usedAt);
+  // used again a minute later: no new stamp (at most one write per session every few minutes)
+  clock.advance(60);
+  assert.equal((await phone.request(`${s.issuer}/account`)).status, 200);
+  assert.equal(await phoneStamp(), usedAt, 'a session used again within minutes is not written again');
+
+  // 18 minutes after the phone's stamp (within the sessions' idle lifetime), the laptop lists both: itself active now, the phone 18 minutes ago
+  clock.advance(17 * 60);
+  const en = await laptop.request(`${s.issuer}/account`);
+  const rows = sessionRows(en.body);
+  assert.equal(rows.length, 2);
+  assert.match(rows[0]!, /^This browser \(Firefox on Linux\).* Active now$/);
+  assert.match(rows[1]!, /^Safari on iOS .* Last active 18 minutes ago$/);
+  assert.match(en.body, new RegExp(`<time datetime="${usedAt}"`), 'the exact time is in the markup');
+
+  const de = await laptop.request(`${s.issuer}/account`, { headers: { 'accept-language': 'de' } });
+  const deRows = sessionRows(de.body);
+  assert.match(deRows[0]!, /^Dieser Browser \(Firefox auf Linux\).* Gerade aktiv$/);
+  assert.match(deRows[1]!, /^Safari auf iOS .* Zuletzt aktiv vor 18 Minuten$/);
 });

@@ -296,8 +296,8 @@ export function createAccountService(deps: { db: Kysely<Database>; users: UserSe
       });
     },
 
-    sessions: (userId: string) => listSessions(db, userId),
-    grants: (userId: string) => listGrants(db, userId),
+    sessions: (userId: string) => listSessions(db, deps.clock, userId),
+    grants: (userId: string) => listGrants(db, deps.clock, userId),
 
     async revokeSession(user: User, sessionId: string, meta: RequestMeta): Promise<void> {
       await db.transaction().execute(async (trx) => {
