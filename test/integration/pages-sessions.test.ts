@@ -1,23 +1,12 @@
-// "Sign out everywhere else" on /account ends every other session of the user and keeps this browser's.
+// The sessions list on /account: browser, OS and IP of each session, when each was last active (English and German),
+// and "Sign out everywhere else", which ends every other session of the user and keeps this browser's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makeUser } from '../helpers/factories.ts';
-import { HttpBrowser, formOn } from '../helpers/http-browser.ts';
+import { AgentBrowser, FIREFOX_LINUX, SAFARI_IPHONE, formOn } from '../helpers/http-browser.ts';
 import { startServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
 import { fixedClock } from '../helpers/totp.ts';
-
-/** a cookie-jar browser that sends a User-Agent header */
-class AgentBrowser extends HttpBrowser {
-  constructor(private agent: string) {
-    super();
-  }
-  override request(url: string, init: Parameters<HttpBrowser['request']>[1] = {}) {
-    return super.request(url, { ...init, headers: { 'user-agent': this.agent, ...init.headers } });
-  }
-}
-const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
-const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
 
 test('sessions list names browser, OS and IP of each session (from the user agent); sign out everywhere else ends the others and keeps this browser', async (t) => {
   const s = await startServer(t);
@@ -105,4 +94,24 @@ test('session-list-shows-last-active: each session says when it was last used, i
   const deRows = sessionRows(de.body);
   assert.match(deRows[0]!, /^Dieser Browser \(Firefox auf Linux\).* Gerade aktiv$/);
   assert.match(deRows[1]!, /^Safari auf iOS .* Zuletzt aktiv vor 18 Minuten$/);
+});
+
+test('session-last-active-on-authorization: a session used to authorize an app is stamped with that time', async (t) => {
+  const clock = fixedClock();
+  const s = await startServer(t, { clock });
+  const user = await makeUser(s.services);
+  const b = new AgentBrowser(FIREFOX_LINUX);
+  assert.equal((await signInOnPage(b, await b.get(`${s.issuer}/account`), user)).url, `${s.issuer}/account`);
+  clock.advance(6 * 60);
+  const usedAt = clock.now().toISOString();
+  // an authorization request over the live session (single sign-on), stopped before the app's callback
+  const end = await b.get(`${s.issuer}/account/sign-in`, (url) => url.startsWith(`${s.issuer}/account/callback`));
+  assert.equal(end.status, 0, 'the browser reached the callback without a sign-in form');
+  const stamp = async () => {
+    const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
+    return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+  };
+  // the stamp is written beside the answer, not before it
+  for (let i = 0; i < 40 && (await stamp()) !== usedAt; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await stamp(), usedAt);
 });
