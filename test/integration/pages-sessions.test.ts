@@ -6,7 +6,7 @@ import { makeUser } from '../helpers/factories.ts';
 import { AgentBrowser, FIREFOX_LINUX, SAFARI_IPHONE, formOn } from '../helpers/http-browser.ts';
 import { startServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
-import { fixedClock } from '../helpers/totp.ts';
+import { dayText, daysFrom, fixedClock } from '../helpers/totp.ts';
 
 test('sessions list names browser, OS and IP of each session (from the user agent); sign out everywhere else ends the others and keeps this browser', async (t) => {
   const s = await startServer(t);
@@ -94,6 +94,11 @@ test('session-list-shows-last-active: each session says when it was last used, i
   const deRows = sessionRows(de.body);
   assert.match(deRows[0]!, /^Dieser Browser \(Firefox auf Linux\).* Gerade aktiv$/);
   assert.match(deRows[1]!, /^Safari auf iOS .* Zuletzt aktiv vor 18 Minuten$/);
+
+  // a session last used a week or more ago says the day (written into the row: sessions do not idle that long here)
+  const weekAgo = daysFrom(clock.now(), -8);
+  await s.services.db.updateTable('oidc_payloads').set({ last_active_at: weekAgo }).where('model', '=', 'Session').where('account_id', '=', user.id).where('last_active_at', 'is not', null).where('last_active_at', '<', new Date(clock.now().getTime() - 60_000)).execute();
+  assert.match(sessionRows((await laptop.request(`${s.issuer}/account`)).body)[1]!, new RegExp(`^Safari on iOS .* Last active on ${dayText(weekAgo)}$`));
 });
 
 test('session-last-active-on-authorization: a session used to authorize an app is stamped with that time', async (t) => {

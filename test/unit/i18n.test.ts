@@ -62,7 +62,7 @@ test('dates are written for the locale, in UTC', () => {
   assert.equal(formatDate('not a date', 'en'), '');
 });
 
-test('how long ago is said in the largest whole unit, for the locale; a week or more gives the date', () => {
+test('how long ago is said in the largest whole unit, for the locale; from a week on, nothing (the date is said instead)', () => {
   const now = new Date();
   const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
   assert.equal(formatAgo(ago(20), now, 'en'), '1 minute ago');
@@ -73,6 +73,6 @@ test('how long ago is said in the largest whole unit, for the locale; a week or 
   assert.equal(formatAgo(ago(30 * 3600), now, 'en'), 'yesterday');
   assert.equal(formatAgo(ago(30 * 3600), now, 'de'), 'gestern');
   assert.equal(formatAgo(ago(3 * 86400), now, 'de'), 'vor 3 Tagen');
-  const old = ago(8 * 86400);
-  assert.equal(formatAgo(old, now, 'de'), formatDate(old, 'de', 'date'));
+  assert.equal(formatAgo(ago(6 * 86400), now, 'en'), '6 days ago');
+  assert.equal(formatAgo(ago(7 * 86400), now, 'en'), null);
 });

@@ -6,7 +6,7 @@ import { translate } from '../../locale.ts';
 import { ACCOUNT_CLIENT_ID } from '../../../domain/clients/client.service.ts';
 import { describeUserAgent, type DeviceWords } from '../../../domain/accounts/user-agent.ts';
 import { ACTIVITY_RESOLUTION_SECONDS } from '../../../domain/accounts/session-activity.ts';
-import { dayTime } from '../admin/deps.ts';
+import { day, dayTime } from '../admin/deps.ts';
 import { currentLocale, doneMessage } from '../../locale.ts';
 import { formatAgo } from '../../../i18n/catalogue.ts';
 
@@ -21,11 +21,12 @@ const deviceWords = (): DeviceWords => ({
  * (the list cannot know better); a week and older gives the day.
  */
 function lastActive(at: Date | null, current: boolean, now: Date) {
-  if (current || (at && now.getTime() - at.getTime() < ACTIVITY_RESOLUTION_SECONDS * 1000)) return { iso: (at && !current ? at : now).toISOString(), text: translate('account.activeNow'), full: dayTime(at && !current ? at : now) };
-  if (!at) return null;
-  const ago = formatAgo(at, now, currentLocale());
-  const recent = now.getTime() - at.getTime() < 7 * 86_400_000;
-  return { iso: at.toISOString(), text: translate(recent ? 'account.lastActiveAgo' : 'account.lastActiveOn', { when: ago }), full: dayTime(at) };
+  const seen = current ? now : at;
+  if (!seen) return null;
+  const marks = { iso: seen.toISOString(), full: dayTime(seen) };
+  if (now.getTime() - seen.getTime() < ACTIVITY_RESOLUTION_SECONDS * 1000) return { ...marks, text: translate('account.activeNow') };
+  const ago = formatAgo(seen, now, currentLocale());
+  return { ...marks, text: ago ? translate('account.lastActiveAgo', { when: ago }) : translate('account.lastActiveOn', { when: day(seen) }) };
 }
 
 /** what the account page shows besides the user: 2FA status, sessions, apps */
