@@ -2,7 +2,8 @@
 // and "Sign out everywhere else", which ends every other session of the user and keeps this browser's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeUser } from '../helpers/factories.ts';
+import { makeClient, makeUser } from '../helpers/factories.ts';
+import { authorizationRequest, discover, oidc, redeem, signInOverHttp } from '../helpers/rp.ts';
 import { AgentBrowser, FIREFOX_LINUX, SAFARI_IPHONE, formOn } from '../helpers/http-browser.ts';
 import { startServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
@@ -117,6 +118,38 @@ test('session-last-active-on-authorization: a session used to authorize an app i
     return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
   };
   // the stamp is written beside the answer, not before it
+  for (let i = 0; i < 40 && (await stamp()) !== usedAt; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await stamp(), usedAt);
+});
+
+test('session-last-active-not-written-by-refresh: a refresh token used minutes later leaves the session\'s stamp alone; an authorization moves it', async (t) => {
+  const clock = fixedClock();
+  const s = await startServer(t, { clock });
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services);
+  const config = await discover(s.issuer, client);
+  const b = new AgentBrowser(FIREFOX_LINUX);
+  const first = await authorizationRequest(config, client.redirectUri, { scope: 'openid offline_access', prompt: 'consent' });
+  const { callbackUrl } = await signInOverHttp(b, first.url, client.redirectUri, user);
+  assert.ok(callbackUrl, 'signed in');
+  const tokens = await redeem(config, first, callbackUrl);
+  assert.ok(tokens.refresh_token, 'a refresh token was issued');
+  const stamp = async () => {
+    const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
+    return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+  };
+  const before = await stamp();
+
+  clock.advance(10 * 60);
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.ok(refreshed.access_token);
+  await new Promise((r) => setTimeout(r, 300)); // time for a stamp, were one (wrongly) written beside the answer
+  assert.equal(await stamp(), before, 'the token endpoint writes no activity');
+
+  // the same browser signs in to the app again (single sign-on): that is the session being used
+  const again = await authorizationRequest(config, client.redirectUri);
+  assert.ok((await signInOverHttp(b, again.url, client.redirectUri)).callbackUrl, 'no form: the session signs in');
+  const usedAt = clock.now().toISOString();
   for (let i = 0; i < 40 && (await stamp()) !== usedAt; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await stamp(), usedAt);
 });
