@@ -26,6 +26,7 @@ import { dropSealedRecoveryCodes } from './domain/mfa/recovery-codes.ts';
 import { createWebAuthn } from './domain/mfa/webauthn/webauthn.service.ts';
 import { createEmailRenderer } from './email/render.ts';
 import { createAccountService } from './domain/accounts/account.service.ts';
+import { createSessionActivity } from './domain/accounts/session-activity.ts';
 import { createTenantService } from './domain/tenants/tenant.service.ts';
 import { createPersonalTokenService } from './domain/tokens/personal-token.service.ts';
 import { createTokenPolicyService } from './domain/tokens/token-policy.ts';
@@ -92,6 +93,7 @@ export function createServices(config: Config, db: Kysely<Database>, clock: Cloc
     links,
     federation,
     accounts,
+    sessionActivity: createSessionActivity({ db, clock }),
     tenants,
     clients: createClientService({ db }),
     // the operator's (CLI) changes

@@ -114,6 +114,8 @@ export interface OidcPayloadTable {
   account_id: string | null;
   /** that user's credential epoch when the authentication behind the row happened */
   credential_epoch: number | null;
+  /** a Session row: when it was last used (stamped at most every few minutes, session-activity.ts); null: not since its sign-in */
+  last_active_at: Timestamp | null;
 }
 
 export interface AuditEventTable {

@@ -49,6 +49,19 @@ export function formatDate(value: unknown, locale: Locale, style = 'date'): stri
   return new Intl.DateTimeFormat(locale, dateFormats[style] ?? dateFormats.date).format(d);
 }
 
+/**
+ * How long ago, as people of this language say it ("5 minutes ago", "vor 2 Stunden", "yesterday"), in the largest
+ * whole unit; under a minute counts as one minute. Null from a week on: say the date instead.
+ */
+export function formatAgo(then: Date, now: Date, locale: Locale): string | null {
+  const seconds = Math.max(0, (now.getTime() - then.getTime()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  if (seconds < 3600) return rtf.format(-Math.max(1, Math.floor(seconds / 60)), 'minute');
+  if (seconds < 86_400) return rtf.format(-Math.floor(seconds / 3600), 'hour');
+  if (seconds < 7 * 86_400) return rtf.format(-Math.floor(seconds / 86_400), 'day');
+  return null;
+}
+
 /** the first supported language of a space-separated list of BCP 47 tags (OIDC ui_locales), by primary subtag */
 export function fromUiLocales(uiLocales: string | undefined): Locale | null {
   for (const tag of (uiLocales ?? '').split(' ')) {

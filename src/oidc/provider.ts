@@ -12,7 +12,8 @@ import type { UserService } from '../domain/users/user.service.ts';
 import { ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
-import { commitRotation, createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
+import { commitRotation, createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf, storedId } from './adapter.ts';
+import type { SessionActivity } from '../domain/accounts/session-activity.ts';
 import { requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
@@ -45,6 +46,8 @@ export interface ProviderDeps {
   idpFor?(userId: string, authTime: number): Promise<string | null>;
   /** back-channel logout calls are queued here and sent by the worker (backchannel.ts) */
   backchannel: Pick<BackchannelQueue, 'enqueue'>;
+  /** a session's "last active", stamped when it authorizes an app (session-activity.ts) */
+  sessionActivity?: Pick<SessionActivity, 'touch'>;
 }
 
 export const PROVIDER_ROUTES = {
@@ -291,6 +294,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   provider.on('server_error', (_ctx, err) => deps.log.error({ err }, 'oidc server_error'));
+  // a browser's session authorized an app: its "last active" (not awaited: the answer does not wait on a stamp)
+  provider.on('authorization.success', (ctx) => {
+    const jti = (ctx.oidc.session as unknown as { jti?: string } | undefined)?.jti;
+    if (jti && ctx.oidc.session?.accountId) deps.sessionActivity?.touch(storedId('Session', jti)).catch((err: unknown) => deps.log.warn({ err }, 'session activity not recorded'));
+  });
   queueBackchannelLogout(provider, deps.backchannel);
   // with the queue this fires only when the row could not be written (database down): the logout itself still ends
   provider.on('backchannel.error', (_ctx, err, client) => deps.log.warn({ err, clientId: client.clientId }, 'back-channel logout could not be queued'));

@@ -91,6 +91,10 @@ test('WCAG AA in light and dark mode: axe-core finds no serious or critical viol
   const page = owner.pages()[0] ?? (await owner.newPage());
   await page.goto(`${s.issuer}/admin`);
   await check(page, 'sign-in', true);
+  // the form with both fields said empty beside them (then filled in on that page)
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#password-error').waitFor();
+  await check(page, 'sign-in-field-errors');
   await signIn(page, olga.email, olga.password);
   await page.getByRole('heading', { name: 'Two-factor authentication', level: 1 }).waitFor();
   await check(page, 'totp', true);
@@ -137,6 +141,12 @@ test('WCAG AA in light and dark mode: axe-core finds no serious or critical viol
   await second.waitForURL(/\/enroll$/);
   await checkNewcomer(second, 'enroll', true);
 
+  await second.goto(`${s.issuer}/forgot-password`);
+  await second.getByLabel('Email').fill('not an address');
+  await second.getByRole('button', { name: 'Send the link' }).click();
+  await second.locator('#email-error').waitFor();
+  await checkNewcomer(second, 'forgot-password-field-error');
+
   assert.deepEqual(findings, [], 'serious or critical axe-core violations');
-  assert.deepEqual(checked, ['sign-in', 'totp', 'recovery-code', 'account', 'tokens', 'console-members', 'consent', 'device-input', 'logout-confirm', 'error-404', 'home', 'enroll']);
+  assert.deepEqual(checked, ['sign-in', 'sign-in-field-errors', 'totp', 'recovery-code', 'account', 'tokens', 'console-members', 'consent', 'device-input', 'logout-confirm', 'error-404', 'home', 'enroll', 'forgot-password-field-error']);
 });

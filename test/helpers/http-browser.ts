@@ -83,3 +83,16 @@ export function formOn(page: Page, actionContains: string): { action: string; fi
   for (const m of f[2]!.matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[m[1]!] = m[2]!.replace(/&amp;/g, '&');
   return { action: new URL(f[1]!.replace(/&amp;/g, '&'), page.url).toString(), fields };
 }
+
+/** an HttpBrowser that sends a User-Agent header (the sessions list names browser and system from it) */
+export class AgentBrowser extends HttpBrowser {
+  constructor(private agent: string) {
+    super();
+  }
+  override request(url: string, init: Parameters<HttpBrowser['request']>[1] = {}) {
+    return super.request(url, { ...init, headers: { 'user-agent': this.agent, ...init.headers } });
+  }
+}
+
+export const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+export const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';

@@ -115,9 +115,12 @@ test('admin API: members with 2FA state and coverage, policy, preview, invite, r
   assert.deepEqual(byEmail(bob.email).twoFactor, { enrolled: false, state: 'not_enrolled', deadline: null });
   assert.equal(byEmail(bob.email).id, bob.id);
   assert.equal(byEmail(bob.email).lastSignInAt, null);
-  assert.equal(byEmail(admin.email).lastSignInMethod, 'password + 2FA', 'the admin just signed in with a code');
+  // stable codes, not words: a program compares them, a page translates them
+  assert.equal(byEmail(admin.email).lastSignInMethod, 'password_2fa', 'the admin just signed in with a code');
+  assert.deepEqual([...byEmail(admin.email).lastSignInAmr].sort(), ['mfa', 'otp', 'pwd']);
+  assert.equal(byEmail(bob.email).lastSignInAmr, null);
   assert.equal(byEmail(admin.email).lastSignInAt, new Date(T0.getTime() + 30_000).toISOString(), 'at the (injected) time of that sign-in');
-  assert.deepEqual(Object.keys(byEmail(bob.email)).sort(), ['email', 'id', 'lastSignInAt', 'lastSignInMethod', 'name', 'role', 'twoFactor']);
+  assert.deepEqual(Object.keys(byEmail(bob.email)).sort(), ['email', 'id', 'lastSignInAmr', 'lastSignInAt', 'lastSignInMethod', 'name', 'role', 'twoFactor']);
 
   // policy and the preview
   assert.deepEqual((await a.get('/tenants/acme/policy')).body, { require2fa: false, enforceFrom: null, allowedMethods: ['password'] });

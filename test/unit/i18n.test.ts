@@ -1,7 +1,7 @@
 // Message catalogues and the choice of a page's language.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseLocale, formatDate, readCatalogue, translator } from '../../src/i18n/catalogue.ts';
+import { chooseLocale, formatAgo, formatDate, readCatalogue, translator } from '../../src/i18n/catalogue.ts';
 import { SUPPORTED_LOCALES } from '../../src/domain/users/locale-preference.ts';
 
 /** every leaf of a catalogue as "page.key" → text */
@@ -60,4 +60,19 @@ test('dates are written for the locale, in UTC', () => {
   assert.equal(formatDate(d, 'de'), `${String(day).padStart(2, '0')}.${String(m + 1).padStart(2, '0')}.${y}`);
   assert.equal(formatDate(d, 'de', 'long'), `${day}. ${DE[m]} ${y}`);
   assert.equal(formatDate('not a date', 'en'), '');
+});
+
+test('how long ago is said in the largest whole unit, for the locale; from a week on, nothing (the date is said instead)', () => {
+  const now = new Date();
+  const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+  assert.equal(formatAgo(ago(20), now, 'en'), '1 minute ago');
+  assert.equal(formatAgo(ago(18 * 60), now, 'en'), '18 minutes ago');
+  assert.equal(formatAgo(ago(18 * 60), now, 'de'), 'vor 18 Minuten');
+  assert.equal(formatAgo(ago(2 * 3600 + 59), now, 'en'), '2 hours ago');
+  assert.equal(formatAgo(ago(2 * 3600), now, 'de'), 'vor 2 Stunden');
+  assert.equal(formatAgo(ago(30 * 3600), now, 'en'), 'yesterday');
+  assert.equal(formatAgo(ago(30 * 3600), now, 'de'), 'gestern');
+  assert.equal(formatAgo(ago(3 * 86400), now, 'de'), 'vor 3 Tagen');
+  assert.equal(formatAgo(ago(6 * 86400), now, 'en'), '6 days ago');
+  assert.equal(formatAgo(ago(7 * 86400), now, 'en'), null);
 });

@@ -18,3 +18,9 @@ test('sessions list names browser and OS from the user agent', () => {
   ];
   for (const [ua, expected] of cases) assert.equal(describeUserAgent(ua), expected, ua);
 });
+
+test('sessions list: the words around browser and system names are the page language’s, the names stay', () => {
+  const german = { browserOn: (b: string, s: string) => `${b} auf ${s}`, aBrowserOn: (s: string) => `Ein Browser auf ${s}` };
+  assert.equal(describeUserAgent('Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0', german), 'Firefox auf Linux');
+  assert.equal(describeUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) UnknownThing/1.0', german), 'Ein Browser auf Windows');
+});

@@ -3,11 +3,14 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from './credential-epoch.ts';
+import { sqlNow, type Clock } from '../clock.ts';
 
 export interface SessionInfo {
   id: string;
   signedInAt: Date | null;
   expiresAt: Date | null;
+  /** when it was last used (session-activity.ts), or its sign-in when it has not been used since */
+  lastActiveAt: Date | null;
   amr: string[];
   apps: string[];
 }
@@ -19,22 +22,24 @@ export interface AppGrant {
   scope: string;
 }
 
-export async function listSessions(db: Db, userId: string): Promise<SessionInfo[]> {
+export async function listSessions(db: Db, clock: Clock, userId: string): Promise<SessionInfo[]> {
   const rows = await db
     .selectFrom('oidc_payloads')
-    .select(['id', 'payload', 'expires_at'])
+    .select(['id', 'payload', 'expires_at', 'last_active_at'])
     .where('model', '=', 'Session')
     .where('account_id', '=', userId)
     .where(epochIsCurrent('account_id', 'credential_epoch'))
-    .where('expires_at', '>', sql<Date>`now()`)
+    .where('expires_at', '>', sqlNow(clock))
     .execute();
   return rows
     .map((r) => {
       const p = r.payload as { loginTs?: number; amr?: string[]; authorizations?: Record<string, unknown> };
+      const signedInAt = p.loginTs ? new Date(p.loginTs * 1000) : null;
       return {
         id: r.id,
-        signedInAt: p.loginTs ? new Date(p.loginTs * 1000) : null,
+        signedInAt,
         expiresAt: r.expires_at ? new Date(r.expires_at) : null,
+        lastActiveAt: r.last_active_at ? new Date(r.last_active_at) : signedInAt,
         amr: p.amr ?? [],
         apps: Object.keys(p.authorizations ?? {}),
       };
@@ -80,7 +85,7 @@ export async function revokeSession(db: Db, userId: string, sessionId: string): 
   return Number(res.numDeletedRows) === 1;
 }
 
-export async function listGrants(db: Kysely<Database>, userId: string): Promise<AppGrant[]> {
+export async function listGrants(db: Kysely<Database>, clock: Clock, userId: string): Promise<AppGrant[]> {
   const rows = await db
     .selectFrom('oidc_payloads as p')
     .leftJoin('oidc_clients as c', (j) => j.on(sql`c.client_id`, '=', sql`p.payload->>'clientId'`))
@@ -88,7 +93,7 @@ export async function listGrants(db: Kysely<Database>, userId: string): Promise<
     .where('p.model', '=', 'Grant')
     .where('p.account_id', '=', userId)
     .where(epochIsCurrent('p.account_id', 'p.credential_epoch'))
-    .where('p.expires_at', '>', sql<Date>`now()`)
+    .where('p.expires_at', '>', sqlNow(clock))
     .where(sql`p.payload->>'clientId'`, '!=', 'gatehouse-account')
     .execute();
   const byClient = new Map<string, AppGrant>();

@@ -19,10 +19,18 @@ const SYSTEMS: [RegExp, string][] = [
   [/\bLinux\b/, 'Linux'],
 ];
 
-export function describeUserAgent(ua: string | null | undefined): string | null {
+/** the words around the names (proper names stay as they are in every language); pages pass their catalogue's */
+export interface DeviceWords {
+  browserOn(browser: string, system: string): string;
+  aBrowserOn(system: string): string;
+}
+
+const ENGLISH: DeviceWords = { browserOn: (browser, system) => `${browser} on ${system}`, aBrowserOn: (system) => `A browser on ${system}` };
+
+export function describeUserAgent(ua: string | null | undefined, words: DeviceWords = ENGLISH): string | null {
   if (!ua) return null;
   const browser = BROWSERS.find(([re]) => re.test(ua))?.[1];
   const system = SYSTEMS.find(([re]) => re.test(ua))?.[1];
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? (system ? `A browser on ${system}` : null);
+  if (browser && system) return words.browserOn(browser, system);
+  return browser ?? (system ? words.aBrowserOn(system) : null);
 }

@@ -10,12 +10,18 @@ import type { Render } from '../../views.ts';
 import type { LinkService } from '../../../domain/federation/link.service.ts';
 import { knownDevice } from '../../device-cookie.ts';
 import type { AuditRow } from '../../../domain/audit/audit-log.ts';
+import type { SessionActivity } from '../../../domain/accounts/session-activity.ts';
+import type { Clock } from '../../../domain/clock.ts';
 
 export interface AccountDeps {
   readSession: SessionReader;
   users: UserService;
   twoFactor: TwoFactorService;
   accounts: AccountService;
+  /** stamps a session's "last active" (at most every few minutes) */
+  sessionActivity: SessionActivity;
+  /** "now" for the sessions list's relative times */
+  clock: Clock;
   mfaPolicy: MfaPolicy;
   personalTokens: PersonalTokenService;
   /** adding security keys and passkeys */

@@ -8,7 +8,7 @@ import type { PersonalTokenService } from '../../../domain/tokens/personal-token
 import type { TokenPolicyService } from '../../../domain/tokens/token-policy.ts';
 import type { SessionReader } from '../../../oidc/session-reader.ts';
 import type { Render } from '../../views.ts';
-import { grantableRoles, signInMethod } from './rules.ts';
+import { grantableRoles, signInMethod, type SignInMethod } from './rules.ts';
 import { currentLocale, translate } from '../../locale.ts';
 import { formatDate } from '../../../i18n/catalogue.ts';
 
@@ -40,16 +40,17 @@ export function page(reply: FastifyReply, html: string, status = 200) {
 /** the kinds of second factor, as the member list names them (catalogue keys) */
 const FACTOR_KEYS: Record<FactorKind, string> = { webauthn: 'account.securityKey', totp: 'factorKinds.totp' };
 
-/** how the last sign-in was made, as the member list says it (catalogue keys; the JSON API keeps signInMethod's words) */
-const METHOD_KEYS: Record<NonNullable<ReturnType<typeof signInMethod>>, string> = {
+/** how the last sign-in was made, as the member list says it (catalogue keys; the JSON API gives signInMethod's codes) */
+const METHOD_KEYS: Record<SignInMethod, string> = {
   password: 'signInMethods.password',
-  'password + 2FA': 'signInMethods.passwordTwoFactor',
-  'password + security key': 'signInMethods.passwordKey',
+  password_2fa: 'signInMethods.passwordTwoFactor',
+  password_security_key: 'signInMethods.passwordKey',
   passkey: 'signInMethods.passkey',
-  'security key': 'signInMethods.securityKey',
+  security_key: 'signInMethods.securityKey',
 };
 
-export const ROLE_LABELS: Record<TenantRole, string> = { owner: 'Owner', admin: 'Admin', member: 'Member' };
+/** a role as the page's language names it ("Owner", "Inhaber"); data and the JSON API carry the code */
+export const roleLabel = (role: TenantRole): string => translate(`roles.${role}`);
 
 /** a day as the page's language writes it (UTC), as the templates' date filter does */
 export function day(d: Date): string {
@@ -69,12 +70,12 @@ export function memberRow(m: Member, actor: { id: string; role: TenantRole }, re
   return {
     ...m,
     label: m.name || m.email,
-    roleLabel: ROLE_LABELS[m.role],
+    roleLabel: roleLabel(m.role),
     lastSignIn: when(m.lastSignInAt),
     method: ((method) => (method ? translate(METHOD_KEYS[method]) : null))(signInMethod(m.lastSignInAmr)),
     deadlineText: when(m.deadline),
     isSelf: m.userId === actor.id,
-    roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r], selected: r === m.role })),
+    roleOptions: ownerOnly ? [] : grantableRoles(actor.role).map((r) => ({ value: r, label: roleLabel(r), selected: r === m.role })),
     canRemove: !ownerOnly,
     canReset: m.factors.length > 0 && !ownerOnly && m.userId !== actor.id && !resetNeedsOthers,
     /** a reset the actor may not do alone: the list says what to do instead of offering the button */

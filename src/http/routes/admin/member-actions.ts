@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import type { Member } from '../../../domain/tenants/tenant.service.ts';
-import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
+import { page, roleLabel, type AdminDeps } from './deps.ts';
 import { memberParams } from './members.ts';
 import { assertMayRemove, assertMayReset, memberOf, meta } from './rules.ts';
 import { errorText, translate } from '../../locale.ts';
@@ -20,7 +20,7 @@ export default async function adminMemberActions(app: FastifyInstance, deps: Adm
     tenant: req.adminTenant,
     user: req.adminUser,
     section: 'members',
-    member: { ...member, label: member.name || member.email, roleLabel: ROLE_LABELS[member.role] },
+    member: { ...member, label: member.name || member.email, roleLabel: roleLabel(member.role) },
   });
 
   // remove

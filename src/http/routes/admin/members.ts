@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantRole } from '../../../db/database.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { ROLES } from '../../../domain/tenants/tenant.service.ts';
-import { memberRow, page, ROLE_LABELS, when, type AdminDeps } from './deps.ts';
+import { memberRow, page, roleLabel, when, type AdminDeps } from './deps.ts';
 import { assertMayChangeRole, assertMayInvite, grantableRoles, memberOf, meta, SLUG_PATTERN, UUID_PATTERN } from './rules.ts';
 import { doneMessage, errorText } from '../../locale.ts';
 
@@ -35,7 +35,7 @@ export async function membersView(deps: AdminDeps, req: FastifyRequest) {
     joined: members.filter((m) => !m.invitationPending).length,
     invitedCount: members.filter((m) => m.invitationPending).length,
     coverage: { ...coverage, percent: coverage.total ? Math.round((coverage.enrolled / coverage.total) * 100) : 0 },
-    inviteRoles: grantableRoles(actor.role).map((r) => ({ value: r, label: ROLE_LABELS[r] })),
+    inviteRoles: grantableRoles(actor.role).map((r) => ({ value: r, label: roleLabel(r) })),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError } from '../../../domain/errors.ts';
-import { page, ROLE_LABELS, type AdminDeps } from './deps.ts';
+import { page, roleLabel, type AdminDeps } from './deps.ts';
 import { administeredTenant, isAdminRole } from './rules.ts';
 import { signInFor } from '../account/deps.ts';
 import adminMembers from './members.ts';
@@ -46,7 +46,7 @@ export default async function adminPlugin(app: FastifyInstance, deps: AdminDeps)
   });
 
   app.get('/admin', async (req, reply) => {
-    const organizations = (await deps.tenants.listForUser(req.adminUser!.id)).filter((t) => isAdminRole(t.role)).map((t) => ({ ...t, roleLabel: ROLE_LABELS[t.role] }));
+    const organizations = (await deps.tenants.listForUser(req.adminUser!.id)).filter((t) => isAdminRole(t.role)).map((t) => ({ ...t, roleLabel: roleLabel(t.role) }));
     return page(reply, deps.render('admin/index.njk', { user: req.adminUser, organizations }));
   });
 

@@ -68,13 +68,17 @@ export async function assertMayReset(tenants: TenantService, tenant: Tenant, act
   }
 }
 
-/** how the last sign-in was made, in words */
-export function signInMethod(amr: string[] | null): 'password' | 'password + 2FA' | 'password + security key' | 'passkey' | 'security key' | null {
+/** how a sign-in was made, as a stable code (the JSON API's `lastSignInMethod`; pages say it through the catalogue) */
+export const SIGN_IN_METHODS = ['password', 'password_2fa', 'password_security_key', 'passkey', 'security_key'] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
+/** how the last sign-in was made, from its amr */
+export function signInMethod(amr: string[] | null): SignInMethod | null {
   if (!amr?.length) return null;
   const key = amr.includes('hwk') || amr.includes('swk');
-  if (!amr.includes('pwd')) return key && amr.includes('mfa') ? 'passkey' : key ? 'security key' : null;
-  if (key) return 'password + security key';
-  return amr.includes('mfa') || amr.includes('otp') ? 'password + 2FA' : 'password';
+  if (!amr.includes('pwd')) return key && amr.includes('mfa') ? 'passkey' : key ? 'security_key' : null;
+  if (key) return 'password_security_key';
+  return amr.includes('mfa') || amr.includes('otp') ? 'password_2fa' : 'password';
 }
 
 /** "2026-12-01" (a UTC calendar day, as a date input sends it) → that day's 00:00 UTC; '' → null */

@@ -57,7 +57,9 @@ export function memberJson(m: Member) {
     name: m.name,
     role: m.role,
     lastSignInAt: m.lastSignInAt?.toISOString() ?? null,
+    /** a stable code (SIGN_IN_METHODS), and the sign-in's amr values (RFC 8176) it was read from */
     lastSignInMethod: signInMethod(m.lastSignInAmr),
+    lastSignInAmr: m.lastSignInAmr?.length ? m.lastSignInAmr : null,
     twoFactor: { enrolled: m.twoFactor, state: m.state, deadline: m.deadline?.toISOString() ?? null },
   };
 }

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the admin API, served at /api/v1/openapi.json. Written by hand; the request
 // schemas are the ones the routes validate with, so the two cannot drift apart.
 import { ROLES } from '../../../domain/tenants/tenant.service.ts';
-import { SLUG_PATTERN, UUID_PATTERN } from '../admin/rules.ts';
+import { SIGN_IN_METHODS, SLUG_PATTERN, UUID_PATTERN } from '../admin/rules.ts';
 import { inviteBody, policyBody, resetBody, roleBody } from './schemas.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -57,14 +57,15 @@ export function openApiDocument(issuer: string) {
         Role: { type: 'string', enum: ROLES },
         Member: {
           type: 'object',
-          required: ['id', 'email', 'name', 'role', 'lastSignInAt', 'lastSignInMethod', 'twoFactor'],
+          required: ['id', 'email', 'name', 'role', 'lastSignInAt', 'lastSignInMethod', 'lastSignInAmr', 'twoFactor'],
           properties: {
             id: { type: 'string', format: 'uuid' },
             email: { type: 'string', format: 'email' },
             name: { type: ['string', 'null'] },
             role: ref('Role'),
             lastSignInAt: { type: ['string', 'null'], format: 'date-time' },
-            lastSignInMethod: { type: ['string', 'null'], enum: ['password', 'password + 2FA', null] },
+            lastSignInMethod: { type: ['string', 'null'], enum: [...SIGN_IN_METHODS, null], description: 'How the last sign-in was made, as a stable code (not words to show).' },
+            lastSignInAmr: { type: ['array', 'null'], items: { type: 'string' }, description: 'The authentication methods of the last sign-in (RFC 8176 `amr` values, e.g. `pwd`, `otp`, `mfa`, `hwk`).' },
             twoFactor: {
               type: 'object',
               required: ['enrolled', 'state', 'deadline'],

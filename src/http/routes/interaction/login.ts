@@ -4,6 +4,7 @@ import { meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { refusal } from './federated.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
 import { translate } from '../../locale.ts';
+import { signInFieldErrors } from '../../field-errors.ts';
 
 /** POST /interaction/:uid/login: email + password. */
 export default async function interactionLogin(app: FastifyInstance, deps: InteractionDeps) {
@@ -19,6 +20,11 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         const allowed = doors.providers.map((p) => p.displayName).join(', ') || 'none';
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `This app's organization does not allow signing in with a password. Allowed: ${allowed}.` }, uid);
       }
+      const again = (extra: { error?: string; fieldErrors?: Record<string, string> }) =>
+        deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...doors, ...extra });
+      // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
+      const fieldErrors = signInFieldErrors(req.body);
+      if (fieldErrors) return page(reply, again({ fieldErrors }), 400);
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {
@@ -27,18 +33,10 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `${result.organization} does not allow its members to sign in with a password. Allowed: ${allowed}.` }, uid);
       }
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
-        // the same answer for an unknown email and a wrong password; a lock says only "later"
+        // the same answer for an unknown email and a wrong password, above the form: beside either field it would say
+        // which one was wrong. A lock says only "later".
         const throttled = result.outcome === 'throttled';
-        const html = deps.render('interaction/login.njk', {
-          uid,
-          csrfToken: reply.generateCsrf(),
-          clientName: view.clientName,
-          email: req.body.email,
-          signupEnabled: deps.signupEnabled,
-          ...doors,
-          error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin'),
-        });
-        return page(reply, html, throttled ? 429 : 401);
+        return page(reply, again({ error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin') }), throttled ? 429 : 401);
       }
       if (result.userId && result.credentialEpoch !== undefined) rememberDevice(req, reply, result.userId, result.credentialEpoch, deps.secure);
       return proceed(deps, req, reply, uid, result);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { meta, page, safeReturn, tokenQuery, type PublicDeps } from './deps.ts';
+import { emailFieldError } from '../../field-errors.ts';
 
 const body = { type: 'object', required: ['email'], properties: { _csrf: { type: 'string' }, email: { type: 'string', maxLength: 320 }, return: { type: 'string', maxLength: 200 } } } as const;
 
@@ -12,7 +13,11 @@ export default async function forgotPassword(app: FastifyInstance, deps: PublicD
   );
 
   app.post<{ Body: { email: string; return?: string } }>('/forgot-password', { preValidation: app.csrfProtection, schema: { body } }, async (req, reply) => {
-    await deps.accounts.requestPasswordReset(req.body.email, meta(req));
-    return page(reply, deps.render('public/check-email.njk', { email: req.body.email, purpose: 'reset', returnTo: safeReturn(req.body.return) }));
+    const returnTo = safeReturn(req.body.return);
+    // an empty or malformed address is said beside the field (it could never have an account: no lookup, no mail)
+    const emailError = emailFieldError(req.body.email);
+    if (emailError) return page(reply, deps.render('public/forgot-password.njk', { csrfToken: reply.generateCsrf(), returnTo, email: req.body.email, fieldErrors: { email: emailError } }), 400);
+    await deps.accounts.requestPasswordReset(req.body.email.trim(), meta(req));
+    return page(reply, deps.render('public/check-email.njk', { email: req.body.email.trim(), purpose: 'reset', returnTo }));
   });
 }
