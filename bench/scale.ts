@@ -2,12 +2,12 @@
 // PostgreSQL, seeded alike (bench/lib/seed.ts) — 1,000 users in 10 organizations, and N users in N/100 — each
 // served by its own server child; rounds alternate between them (A/B, then B/A). S1 = whole sign-in p50 (code + PKCE,
 // LOGIN_INFLIGHT in flight, as T2 measures it) on the large one ÷ on the small one, as random password-only users of
-// each. Before the rounds, the statements of one sign-in, code redemption, userinfo, refresh and client_credentials
-// grant on the large database are EXPLAINed with ANALYZE and BUFFERS (bench/lib/plans.ts); a sequential scan of a
+// each. Before the rounds, the statements of one sign-in (password only, and with an authenticator code), code
+// redemption, userinfo, refresh and client_credentials grant on the large database are EXPLAINed with ANALYZE and BUFFERS (bench/lib/plans.ts); a sequential scan of a
 // large table is reported (and fails the run with BENCH_STRICT=1).
 import { sql } from 'kysely';
 import { request } from 'undici';
-import { agent, basicAuth, fullLogin, type Rp } from './lib/browser.ts';
+import { agent, basicAuth, fullLogin, fullLoginTotp, TotpUsers, type Rp } from './lib/browser.ts';
 import { freePort, startServerChild } from './lib/child.ts';
 // @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
 import { ensureBuilt } from '../bin/build.js';
@@ -85,6 +85,7 @@ export async function runScale(track: Track, users: number): Promise<number> {
   await request(`${L.rp.issuer}/oidc/me`, { headers: { authorization: `Bearer ${tokens.access_token}` }, dispatcher: agent }).then((r) => r.body.text());
   await tokenPost(L.rp.issuer, L.rp, `grant_type=refresh_token&refresh_token=${encodeURIComponent(tokens.refresh_token!)}`);
   await tokenPost(L.rp.issuer, L.machine, 'grant_type=client_credentials&scope=api');
+  await fullLoginTotp(L.rp, new TotpUsers(large.totpUsers)); // the authenticator-code step
   const plans = await explainStatements(largeUrl, await largeServer.statements());
   for (const p of plans) emit({ name: 'plan', round: 0, ...p });
   const seqScans = plans.filter((p) => p.seq_scans.length).map((p) => `${p.seq_scans.join(', ')}: ${p.statement}`);
