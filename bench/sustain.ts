@@ -86,6 +86,8 @@ export async function runSustain(track: Track, seconds: number): Promise<number>
 
   const s2 = targetResult('S2', [Math.max(...samples.map((s) => s.ratio))]);
   const last = samples.at(-1);
+  // bounded: a table the purge keeps up with stops growing once the longest lifetime has passed
+  const half = samples[Math.floor(samples.length / 2)];
   const summary = {
     name: 'summary',
     all_pass: s2.pass,
@@ -95,6 +97,8 @@ export async function runSustain(track: Track, seconds: number): Promise<number>
     purge_interval_s: PURGE_INTERVAL_S,
     rows_at_end: last ? { all: last.all, live: last.live } : null,
     peak_rows: Math.max(...samples.map((s) => s.all)),
+    rows_end_vs_half_run: last && half ? round(last.all / half.all) : null,
+    rows_at_end_by_model: last?.by_model ?? null,
     note: 'lifetimes shortened about 100-fold: this run stands in for many hours of production',
     quick: QUICK,
     cores: CORES,
