@@ -2,12 +2,16 @@
 // in (self time: the samples whose innermost frame was that function), summed by function and file across the
 // files given, highest first, with the share of all samples. Idle time ("(idle)") is left out of the shares;
 // "(garbage collector)" and "(program)" (native code outside JavaScript) stay in, since they are where time went.
+// A native frame (a system call such as writev, a binding) is named with the nearest frame outside Node's own library
+// that called it (the package or our file that asked for the write). The profiler's own start-up (frames under
+// node:inspector) is left out.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -44,11 +48,23 @@ let total = 0;
 for (const file of files) {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (f: ProfileNode['callFrame']) => `${f.functionName || '(anonymous)'}  ${where(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
   prof.samples.forEach((id, i) => {
     const frame = byId.get(id)!.callFrame;
     if (frame.functionName === '(idle)') return;
     const us = prof.timeDeltas[i] ?? 0;
-    const key = `${frame.functionName || '(anonymous)'}  ${where(frame.url)}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
+    let key = label(frame);
+    let inspector = false;
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) if (byId.get(up)!.callFrame.url === 'node:inspector') inspector = true;
+    if (inspector) return;
+    if (!frame.url && !frame.functionName.startsWith('(')) {
+      let up = parent.get(id);
+      const internal = (u: number) => { const url = byId.get(u)!.callFrame.url; return !url || url.startsWith('node:'); };
+      while (up !== undefined && internal(up)) up = parent.get(up);
+      if (up !== undefined) key = `${frame.functionName} ← ${label(byId.get(up)!.callFrame)}`;
+    }
     self.set(key, (self.get(key) ?? 0) + us);
     total += us;
   });
