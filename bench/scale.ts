@@ -5,6 +5,7 @@
 // each. Before the rounds, the statements of one sign-in (password only, and with an authenticator code), code
 // redemption, userinfo, refresh and client_credentials grant on the large database are EXPLAINed with ANALYZE and BUFFERS (bench/lib/plans.ts); a sequential scan of a
 // large table is reported (and fails the run with BENCH_STRICT=1).
+import path from 'node:path';
 import { sql } from 'kysely';
 import { request } from 'undici';
 import { agent, basicAuth, fullLogin, fullLoginTotp, TotpUsers, type Rp } from './lib/browser.ts';
@@ -22,7 +23,6 @@ import { createDatabase, prepareBenchDatabase, redirectUri, startBenchDatabase, 
 import { createDb } from '../src/db/database.ts';
 import { round } from './lib/stats.ts';
 import { targetResult } from './lib/summary.ts';
-import path from 'node:path';
 import type { Track } from './run.ts';
 
 const SMALL = 1_000;

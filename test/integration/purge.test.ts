@@ -1,5 +1,5 @@
-// The purge job: dead rows go (expired provider rows, sign-ins in progress, counters, delivered mail), live rows
-// stay, and one run deletes at most batchSize × maxBatches rows per table.
+// The purge job: dead rows go (expired provider rows, sign-ins in progress, counters, delivered mail, finished
+// back-channel logout calls), live rows stay, and one run deletes at most batchSize × maxBatches rows per table.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
