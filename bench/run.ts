@@ -1,326 +1,68 @@
-// `npm run bench`: the performance targets of bench/README.md, each a ratio against a
-// baseline measured in the same run, baseline and ours interleaved per round (A/B/A/B…).
+// `npm run bench`: the performance targets of bench/README.md.
 //
-//   B_argon   raw argon2.verify/s at the production parameters, in-flight = cores      (child process)
-//   B_lib_cc  bare oidc-provider, in-memory adapter, client_credentials/s, opaque AT    (child process)
-//   T1  password step/s at 4 in flight ÷ B_argon                                        goal ≥ 0.85
-//   T2  full interactive logins/s (auth → page → POST → redirects → /token) ÷ B_argon  goal ≥ 0.65
-//   T3  full logins with an authenticator code/s ÷ T2's rate                            goal ≥ 0.90
-//   T4  our client_credentials/s with an ES256 JWT AT ÷ bare oidc-provider with JWT AT goal ≥ 0.50
-//   T4b our client_credentials/s (opaque AT in PostgreSQL) ÷ B_lib_cc                   goal ≥ 0.25
-//   T5  our refresh_token grant/s (rotation + ES256 ID token) ÷ B_lib_cc                goal ≥ 0.15
-//   T6  token-endpoint p99 during a sign-in flood ÷ idle p99                            goal ≤ 3
-//   T7  POST /interaction/:uid/login p50 at 1 in flight ÷ single argon2 verify p50     goal ≤ 1.15
-//   T8  our RSS after the load ÷ the bare provider's RSS after its load                 goal ≤ 1.5
-// Our server runs the built code (dist/), as `npm start` does; each of its measurements carries the PostgreSQL
-// round trips per operation. `--quick`: shorter windows (see bench/README.md). The run is also written to
+//   npm run bench                     T1–T8, each a ratio against a baseline measured in the same run (bench/targets.ts)
+//   npm run bench -- --quick          the same with shorter windows, for iterating (under 2 minutes on a quiet box)
+//   npm run bench -- --seed 1000000   S1: sign-in p50 with that many users in 1 organization per 100 users ÷ with 1,000
+//                                     users, and EXPLAIN (ANALYZE, BUFFERS) of the hot statements at that size (bench/scale.ts)
+//   npm run bench -- --sustain [s]    S2: provider rows after a sustained run ÷ rows live (bench/sustain.ts)
+//   … --cpu-prof                      also a V8 CPU profile of our server per measured window (bench/lib/measure.ts);
+//                                     `npm run bench:profile -- <file.cpuprofile>` lists its top self-time frames
+// Every mode starts its own PostgreSQL in a fresh temporary directory (never the development database) and writes
 // bench/results/<start time>.json.
 //
 // Env: BENCH_SECONDS (window, default 3), BENCH_ROUNDS (default 3), BENCH_WARMUP_SECONDS (default 4),
 // BENCH_CC_INFLIGHT (32), BENCH_LOGIN_INFLIGHT (4), BENCH_ARGON_INFLIGHT (cores), BENCH_STRICT=1 (exit 1 when a
 // target is missed, a baseline spread over 30% or a measurement had errors), BENCH_SERVER_NODE_ARGS (extra node
-// flags for both server children, for diagnosis: "--cpu-prof --cpu-prof-dir=/tmp/prof"). The rest of the
-// environment is passed to the children (e.g. MALLOC_ARENA_MAX=2 to try an allocator setting on all of them).
+// flags for both server children, for diagnosis). The rest of the environment is passed to the children (e.g.
+// MALLOC_ARENA_MAX=2 to try an allocator setting on all of them).
 // stdout: one JSON line per measurement, then the summary line. Progress goes to stderr.
 // Every child runs with UV_THREADPOOL_SIZE=8 (see bench/lib/child.ts); the machine is used unpinned ("box" numbers).
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { agent, fullLogin, TotpUsers, type Credentials, type Rp } from './lib/browser.ts';
-import { ccLoad, fullLogins, fullLoginsTotp, loginLatency, passwordStep, prepareLogins, RefreshChains, tokenUnderFlood } from './lib/figures.ts';
-import { benchDir, freePort, runJsonChild, startServerChild, type ServerChild } from './lib/child.ts';
-// @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
-import { ensureBuilt } from '../bin/build.js';
-import { benchEnv } from './lib/config.ts';
-import { benchEmail, benchPassword, benchResource, redirectUri, startBenchDatabase, type BenchDatabase } from './lib/setup.ts';
-import { parallel, type LoadResult } from './lib/load.ts';
-import { cpuSeconds, postgresCpuSeconds, postmasterPid, settle } from './lib/procstat.ts';
-import { round } from './lib/stats.ts';
-import { summarize } from './lib/summary.ts';
+import { agent } from './lib/browser.ts';
+import { progress, SEED, since, SUSTAIN_S } from './lib/options.ts';
+import { runScale } from './scale.ts';
+import { runSustain } from './sustain.ts';
+import { runTargets } from './targets.ts';
 
-function num(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
-  return n;
-}
+/** registers what must be stopped when the run ends or is interrupted (servers, PostgreSQL) */
+export type Track = <T extends { stop(): Promise<void> }>(thing: T) => T;
 
-/** `npm run bench -- --quick`: shorter windows and warm-up, for iterating (under 2 minutes); the env still wins */
-const QUICK = process.argv.includes('--quick');
-const WINDOW = num('BENCH_SECONDS', QUICK ? 1.5 : 3, 0.5);
-const ROUNDS = Math.floor(num('BENCH_ROUNDS', 3, 1));
-const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 2 : 4, 0);
-const CC_INFLIGHT = Math.floor(num('BENCH_CC_INFLIGHT', 32, 1));
-const LOGIN_INFLIGHT = Math.floor(num('BENCH_LOGIN_INFLIGHT', 4, 1));
-const CORES = os.availableParallelism();
-const ARGON_INFLIGHT = Math.floor(num('BENCH_ARGON_INFLIGHT', CORES, 1));
-const STRICT = process.env.BENCH_STRICT === '1';
-/** users with an authenticator app for T3 (a user spends each 30 s code once): ≥ sign-ins/s × 10 */
-const TOTP_USERS = Math.floor(num('BENCH_TOTP_USERS', QUICK ? 120 : 400, 10));
-/** a measurement with more errors than this share of its requests is reported invalid */
-const MAX_ERROR_SHARE = 0.01;
+const owned: { stop(): Promise<void> }[] = [];
+const track: Track = (thing) => {
+  owned.push(thing);
+  return thing;
+};
+let cleaning: Promise<void> | undefined;
+// servers first (newest first), PostgreSQL last: a server stopping still talks to it
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    for (const thing of owned.reverse()) await thing.stop().catch(() => {});
+    await agent.close().catch(() => {});
+  })());
 
-const t0 = performance.now();
-const since = () => ((performance.now() - t0) / 1000).toFixed(1);
-const progress = (msg: string) => process.stderr.write(`[bench ${since()}s] ${msg}\n`);
-
-type Measurement = Record<string, unknown> & { name: string; round: number };
-const measurements: Measurement[] = [];
-function emit(m: Measurement) {
-  measurements.push(m);
-  process.stdout.write(`${JSON.stringify(m)}\n`);
-}
-
-function loadFields(r: LoadResult) {
-  return {
-    per_s: round(r.per_s, 1),
-    ok: r.ok,
-    errors: r.errors,
-    elapsed_s: round(r.elapsed, 2),
-    p50_ms: round(r.p50_ms, 2),
-    p99_ms: round(r.p99_ms, 2),
-    valid: r.ok > 0 && r.errors <= MAX_ERROR_SHARE * (r.ok + r.errors),
-    ...(r.exhausted ? { exhausted: true } : {}),
-    ...(r.firstError ? { first_error: r.firstError.slice(0, 300) } : {}),
-  };
-}
-
-// ---- main ----
-
-async function main(): Promise<number> {
-  progress(`window ${WINDOW}s, ${ROUNDS} rounds, warm-up ${WARMUP}s, ${CORES} cores, cc in flight ${CC_INFLIGHT}, login in flight ${LOGIN_INFLIGHT}, argon in flight ${ARGON_INFLIGHT}`);
-  let bench: BenchDatabase | undefined;
-  const children: ServerChild[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await Promise.allSettled(children.map((c) => c.stop()));
-      await agent.close().catch(() => {});
-      await bench?.stop();
-    })());
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress('interrupted: cleaning up');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  try {
-    // our server child runs the built code, as `npm start` does
-    if (ensureBuilt()) progress('built dist/');
-    // PostgreSQL, database, migrations, signing keys, one user, two clients
-    bench = await startBenchDatabase({ totpUsers: TOTP_USERS });
-    const { pg, tmp, ourPort } = bench;
-    const webClient = bench.web;
-    const ccClient = bench.machine;
-    const barePort = await freePort();
-    progress(`PostgreSQL on ${new URL(pg.url).port}, database migrated`);
-
-    const bareSecret = randomBytes(32).toString('base64url');
-    const [ours, bare] = await Promise.all([
-      startServerChild('gatehouse', 'serve-gatehouse.js', ourPort, { BENCH_CONFIG_ENV: JSON.stringify(benchEnv(pg.url, ourPort)) }),
-      startServerChild('bare oidc-provider', 'serve-bare.ts', barePort, { BENCH_CC_CLIENT_ID: 'bench-cc', BENCH_CC_CLIENT_SECRET: bareSecret }),
-    ]);
-    children.push(ours, bare);
-    progress(`gatehouse pid ${ours.pid} on ${ours.port}, bare oidc-provider pid ${bare.pid} on ${bare.port}`);
-
-    const rp: Rp = { issuer: ours.origin, clientId: webClient.clientId, clientSecret: webClient.clientSecret, redirectUri };
-    const creds: Credentials = { email: benchEmail, password: benchPassword };
-    const bareCc = (resource?: string) => ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, WINDOW, CC_INFLIGHT, resource);
-    const oursCc = (resource?: string, inflight = CC_INFLIGHT) => ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, WINDOW, inflight, resource);
-    const totpUsers = new TotpUsers(bench.totpUsers);
-
-    // warm-up (not reported): JIT, connection pools, caches of both servers; seeds the refresh chains
-    const seeds = await parallel(CC_INFLIGHT, LOGIN_INFLIGHT, () => fullLogin(rp, creds));
-    const chains = new RefreshChains(rp, creds, seeds.map((t) => t.refresh_token!), [], CC_INFLIGHT);
-    const spares = chains.spares;
-    // a warm-up with errors means a broken setup: stop before measuring anything
-    const warm = (what: string, r: LoadResult) => {
-      if (r.errors > MAX_ERROR_SHARE * (r.ok + r.errors) || r.ok === 0) throw new Error(`warm-up of ${what}: ${r.errors} errors, ${r.ok} ok; first: ${r.firstError}`);
-    };
-    const warmS = Math.max(WARMUP, 0.5);
-    warm('bare client_credentials', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS, CC_INFLIGHT));
-    warm('bare client_credentials (JWT)', await ccLoad(bare.origin, '/token', 'bench-cc', bareSecret, warmS / 2, CC_INFLIGHT, benchResource));
-    warm('our client_credentials', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS, CC_INFLIGHT));
-    warm('our client_credentials (JWT)', await ccLoad(ours.origin, '/oidc/token', ccClient.clientId, ccClient.clientSecret, warmS / 2, CC_INFLIGHT, benchResource));
-    warm('our sign-in with TOTP', await fullLoginsTotp(rp, totpUsers, Math.min(1, warmS / 2), LOGIN_INFLIGHT));
-    warm('our refresh', await chains.load(warmS / 2));
-    warm('our sign-in', await fullLogins(rp, creds, Math.min(2, warmS / 2), spares, LOGIN_INFLIGHT));
-    progress('warmed up');
-
-    // before each window: wait for our own processes to be quiet; around it: CPU seconds of server, PostgreSQL, generator
-    const pmPid = postmasterPid(path.join(tmp, 'pg'));
-    const ownCpu = () => postgresCpuSeconds(pmPid) + cpuSeconds(ours.pid) + cpuSeconds(bare.pid);
-    async function measure<T extends { ok?: number; n?: number }>(server: ServerChild | undefined, fn: () => Promise<T>, opts: { roundTrips?: boolean } = {}) {
-      const settleS = await settle(ownCpu);
-      // PostgreSQL round trips of our server per operation (background jobs included: key poll, outbox)
-      const countTrips = opts.roundTrips ?? server === ours;
-      const q0 = countTrips ? (await ours.roundTrips()).total : 0;
-      const c0 = { server: server ? cpuSeconds(server.pid) : 0, pg: postgresCpuSeconds(pmPid), gen: process.cpuUsage() };
-      const result = await fn();
-      const q1 = countTrips ? (await ours.roundTrips()).total : 0;
-      for (const c of [ours, bare]) {
-        const crash = c.crashed();
-        if (crash) throw new Error(crash);
-      }
-      const gen = process.cpuUsage(c0.gen);
-      const ops = result.ok ?? result.n ?? 0;
-      const perOp = (seconds: number) => (ops > 0 ? round((seconds * 1000) / ops, 3) : null);
-      const cpu = {
-        settle_s: round(settleS, 2),
-        ...(server ? { server_cpu_ms_per_op: perOp(cpuSeconds(server.pid) - c0.server) } : {}),
-        pg_cpu_ms_per_op: perOp(postgresCpuSeconds(pmPid) - c0.pg),
-        loadgen_cpu_ms_per_op: perOp((gen.user + gen.system) / 1e6),
-        ...(countTrips ? { pg_round_trips_per_op: ops > 0 ? round((q1 - q0) / ops, 2) : null } : {}),
-      };
-      return { result, cpu };
-    }
-
-    type ArgonResult = { ops_per_s: number; n: number; p50_ms: number; p99_ms: number; inflight: number; params: unknown };
-    const argonChild = (mode: 'throughput' | 'latency') =>
-      runJsonChild<ArgonResult>(`argon2 baseline (${mode})`, 'argon-baseline.ts', { BENCH_WINDOW: String(WINDOW), BENCH_INFLIGHT: String(ARGON_INFLIGHT), BENCH_MODE: mode });
-    let lastArgon = 0;
-
-    for (let r = 1; r <= ROUNDS; r++) {
-      // each ratio's two sides are measured back to back: argon throughput → T1 → T2, argon latency → T7
-      const prepared = await prepareLogins(rp, WINDOW, lastArgon, LOGIN_INFLIGHT);
-
-      // A: argon2 throughput (its own process, as the server is)
-      const { result: argon, cpu: argonCpu } = await measure(undefined, () => argonChild('throughput'));
-      lastArgon = argon.ops_per_s;
-      emit({ name: 'B_argon', round: r, per_s: round(argon.ops_per_s, 1), n: argon.n, inflight: argon.inflight, p50_ms: round(argon.p50_ms, 2), params: argon.params, settle_s: argonCpu.settle_s });
-
-      // B: the password step, then whole sign-ins
-      const { result: step, cpu: stepCpu } = await measure(ours, () => passwordStep(creds, WINDOW, prepared.logins, LOGIN_INFLIGHT));
-      emit({ name: 'login_password_step', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(step), ...stepCpu, prepared: prepared.logins.length + step.ok + step.errors, prep_s: round(prepared.seconds, 2) });
-      const { result: full, cpu: fullCpu } = await measure(ours, () => fullLogins(rp, creds, WINDOW, spares, LOGIN_INFLIGHT));
-      emit({ name: 'login_full', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(full), ...fullCpu });
-      const { result: totp, cpu: totpCpu } = await measure(ours, () => fullLoginsTotp(rp, totpUsers, WINDOW, LOGIN_INFLIGHT));
-      emit({ name: 'login_full_totp', round: r, inflight: LOGIN_INFLIGHT, ...loadFields(totp), ...totpCpu });
-
-      // A: one argon2 verify at a time; B: one sign-in at a time
-      const { result: single, cpu: singleCpu } = await measure(undefined, () => argonChild('latency'));
-      emit({ name: 'argon_single', round: r, p50_ms: round(single.p50_ms, 2), p99_ms: round(single.p99_ms, 2), n: single.n, settle_s: singleCpu.settle_s });
-      const { result: lat, cpu: latCpu } = await measure(undefined, () => loginLatency(rp, creds, WINDOW));
-      emit({
-        name: 'login_latency',
-        round: r,
-        inflight: 1,
-        p50_ms: round(lat.p50_ms, 2),
-        p90_ms: round(lat.p90_ms, 2),
-        n: lat.n,
-        errors: lat.errors,
-        valid: lat.n > 0 && lat.errors === 0,
-        settle_s: latCpu.settle_s,
-        ...(lat.firstError ? { first_error: lat.firstError } : {}),
-      });
-
-      // A: bare provider client_credentials; B: ours, then our refresh grant
-      const { result: bcc, cpu: bccCpu } = await measure(bare, () => bareCc());
-      emit({ name: 'B_lib_cc', round: r, inflight: CC_INFLIGHT, ...loadFields(bcc), ...bccCpu });
-      const { result: occ, cpu: occCpu } = await measure(ours, () => oursCc());
-      emit({ name: 'cc_opaque', round: r, inflight: CC_INFLIGHT, ...loadFields(occ), ...occCpu });
-      const { result: rt, cpu: rtCpu } = await measure(ours, () => chains.load(WINDOW));
-      emit({ name: 'refresh', round: r, inflight: CC_INFLIGHT, ...loadFields(rt), ...rtCpu, reseeded: rt.reseeded });
-
-      // A: bare provider client_credentials with an ES256 JWT access token; B: ours (T4)
-      const { result: bjwt, cpu: bjwtCpu } = await measure(bare, () => bareCc(benchResource));
-      emit({ name: 'B_lib_cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(bjwt), ...bjwtCpu });
-      const { result: ojwt, cpu: ojwtCpu } = await measure(ours, () => oursCc(benchResource));
-      emit({ name: 'cc_jwt', round: r, inflight: CC_INFLIGHT, ...loadFields(ojwt), ...ojwtCpu });
-
-      // T6: JWT client_credentials at a few in flight, idle, then while sign-ins keep every core hashing
-      const isoInflight = 4;
-      const { result: idle } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), undefined));
-      emit({ name: 'token_idle', round: r, inflight: isoInflight, ...loadFields(idle) });
-      const flood = async (stop: () => boolean) => {
-        await Promise.all(Array.from({ length: ARGON_INFLIGHT * 2 }, async () => {
-          while (!stop()) await fullLogin(rp, creds).catch(() => undefined);
-        }));
-      };
-      const { result: busy } = await measure(ours, () => tokenUnderFlood(() => oursCc(benchResource, isoInflight), flood), { roundTrips: false });
-      emit({ name: 'token_during_sign_in_flood', round: r, inflight: isoInflight, flood_inflight: ARGON_INFLIGHT * 2, ...loadFields(busy) });
-
-      // memory after the load
-      const oursRss = ours.rssKiB();
-      const bareRss = bare.rssKiB();
-      emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1) });
-
-      roundTrips.T1.push(stepCpu.pg_round_trips_per_op ?? NaN);
-      roundTrips.T2.push(fullCpu.pg_round_trips_per_op ?? NaN);
-      roundTrips.T4b.push(occCpu.pg_round_trips_per_op ?? NaN);
-      roundTrips.T5.push(rtCpu.pg_round_trips_per_op ?? NaN);
-      roundsData.push({
-        T1: step.per_s / argon.ops_per_s,
-        T2: full.per_s / argon.ops_per_s,
-        T4b: occ.per_s / bcc.per_s,
-        T3: totp.per_s / full.per_s,
-        T4: ojwt.per_s / bjwt.per_s,
-        T6: busy.p99_ms / idle.p99_ms,
-        T5: rt.per_s / bcc.per_s,
-        T7: lat.p50_ms / single.p50_ms,
-        T8: oursRss / bareRss,
-        B_argon: argon.ops_per_s,
-        argon_single_p50_ms: single.p50_ms,
-        B_lib_cc: bcc.per_s,
-      });
-      progress(
-        `round ${r}/${ROUNDS}: B_argon ${argon.ops_per_s.toFixed(1)}/s, login ${step.per_s.toFixed(1)}/s, full ${full.per_s.toFixed(1)}/s, ` +
-          `B_lib_cc ${bcc.per_s.toFixed(0)}/s, cc ${occ.per_s.toFixed(0)}/s, refresh ${rt.per_s.toFixed(0)}/s, p50 login ${lat.p50_ms.toFixed(1)} ms vs argon ${single.p50_ms.toFixed(1)} ms`,
-      );
-    }
-
-    // summary: median of per-round ratios, min/max (bench/lib/summary.ts)
-    const { targets, allPass, baselines, baselineSpreadOk, pgRoundTripsPerOp, invalid } = summarize(roundsData, roundTrips, measurements, { argonInflight: ARGON_INFLIGHT, ccInflight: CC_INFLIGHT });
-    const summary = {
-      name: 'summary',
-      all_pass: allPass,
-      targets,
-      baselines,
-      pg_round_trips_per_op: pgRoundTripsPerOp,
-      baseline_spread_ok: baselineSpreadOk,
-      invalid_measurements: invalid,
-      rounds: ROUNDS,
-      window_s: WINDOW,
-      warmup_s: WARMUP,
-      cores: CORES,
-      uv_threadpool_size: 8,
-      node: process.version,
-      elapsed_s: round((performance.now() - t0) / 1000, 1),
-    };
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    // the whole run as one file, so that two runs compare (bench/results/README.md)
-    const resultsDir = path.join(benchDir, 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify({ summary, measurements, quick: QUICK, load_average: os.loadavg() }, null, 1)}\n`);
-    progress(`results written to ${path.relative(process.cwd(), file)}`);
-    if (!baselineSpreadOk) progress('WARNING: a baseline varied by more than 30% across rounds: the machine was noisy, discard this run');
-    if (invalid.length) progress(`WARNING: measurements with errors: ${invalid.join(', ')}`);
-    return STRICT && (!allPass || !baselineSpreadOk || invalid.length) ? 1 : 0;
-  } finally {
-    await cleanup();
-  }
-}
-
-const roundsData: Record<string, number>[] = [];
-/** PostgreSQL round trips per operation of our server, per round (the password step, a whole sign-in, cc, refresh) */
-const roundTrips: Record<'T1' | 'T2' | 'T4b' | 'T5', number[]> = { T1: [], T2: [], T4b: [], T5: [] };
 let interrupted = false;
+const onSignal = () => {
+  if (interrupted) return;
+  interrupted = true;
+  progress('interrupted: cleaning up');
+  void cleanup().finally(() => process.exit(130));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
-main().then(
-  (code) => {
-    progress(`done in ${since()}s`);
-    process.exit(code);
-  },
-  (err) => {
-    if (interrupted) return; // the signal handler exits once the cleanup is done
-    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+const seed = SEED;
+const sustain = SUSTAIN_S;
+const mode = (): Promise<number> => (seed !== undefined ? runScale(track, seed) : sustain !== undefined ? runSustain(track, sustain) : runTargets(track));
+
+mode()
+  .finally(cleanup)
+  .then(
+    (code) => {
+      progress(`done in ${since()}s`);
+      process.exit(code);
+    },
+    (err) => {
+      if (interrupted) return; // the signal handler exits once the cleanup is done
+      progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    },
+  );

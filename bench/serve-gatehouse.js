@@ -2,9 +2,14 @@
 // src/main.ts assembles it (createServices → prepare → buildApp), with the configuration the orchestrator passes as
 // the environment loadConfig reads (BENCH_CONFIG_ENV, JSON), logs silenced. Prints "ready <port>" once listening;
 // exits when stdin closes (the orchestrator died) or on SIGTERM. A line "queries" on stdin is answered with the
-// PostgreSQL round trips so far (bench/lib/roundtrips.js).
+// PostgreSQL round trips so far (bench/lib/roundtrips.js), "statements" with the statements captured since the last
+// call, "profile-start" / "profile-stop <file>" with a V8 CPU profile of this process over the lines between them.
+// BENCH_TTL (JSON, seconds) shortens token, session and sign-in lifetimes for the sustained run (S2) only: minutes
+// of run then stand in for hours of production; no setting of the product offers lifetimes that short.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
-import { countRoundTrips, roundTripSnapshot } from './lib/roundtrips.js';
+import { countRoundTrips, roundTripSnapshot, takeStatements } from './lib/roundtrips.js';
 
 countRoundTrips();
 const { buildApp } = await import('../dist/src/app.js');
@@ -13,7 +18,8 @@ const { createDb } = await import('../dist/src/db/database.js');
 const { loadConfig } = await import('../dist/src/config/load-config.js');
 
 const port = Number(process.env.BENCH_PORT);
-const config = loadConfig(JSON.parse(process.env.BENCH_CONFIG_ENV ?? '{}'));
+const loaded = loadConfig(JSON.parse(process.env.BENCH_CONFIG_ENV ?? '{}'));
+const config = process.env.BENCH_TTL ? { ...loaded, ttl: { ...loaded.ttl, ...JSON.parse(process.env.BENCH_TTL) } } : loaded;
 const db = createDb(config.databaseUrl, { max: config.dbPoolMax });
 const services = createServices(config, db);
 await prepare(services);
@@ -37,8 +43,26 @@ process.on('SIGTERM', () => void shutdown());
 process.on('SIGINT', () => void shutdown());
 process.stdin.on('end', () => void shutdown());
 process.stdin.on('error', () => void shutdown());
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'queries') process.stdout.write(`queries ${JSON.stringify(roundTripSnapshot())}\n`);
+let inspector;
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const command = line.trim();
+  if (command === 'queries') process.stdout.write(`queries ${JSON.stringify(roundTripSnapshot())}\n`);
+  else if (command === 'statements') process.stdout.write(`statements ${JSON.stringify(takeStatements())}\n`);
+  else if (command === 'profile-start') {
+    if (!inspector) {
+      inspector = new Session();
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.setSamplingInterval', { interval: 500 }); // µs
+    }
+    await inspector.post('Profiler.start');
+    process.stdout.write('profiling\n');
+  } else if (command.startsWith('profile-stop ')) {
+    const file = JSON.parse(command.slice('profile-stop '.length));
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    process.stdout.write('profiled\n');
+  }
 });
 
 process.stdout.write(`ready ${port}\n`);

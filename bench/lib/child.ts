@@ -39,6 +39,12 @@ export interface ServerChild {
   rssKiB(): number;
   /** PostgreSQL round trips the server made so far (our server only; bench/lib/roundtrips.ts) */
   roundTrips(): Promise<{ total: number; texts?: Record<string, number> }>;
+  /** the statements sent since the last call, with the values of their last run (with BENCH_CAPTURE_STATEMENTS=1) */
+  statements(): Promise<{ text: string; values: unknown[] }[]>;
+  /** starts a V8 CPU profile in the server (our server only) */
+  profileStart(): Promise<void>;
+  /** stops it and writes it to `file` (.cpuprofile, as Chrome DevTools opens it) */
+  profileStop(file: string): Promise<void>;
   /** set when the process exited without being asked to */
   crashed(): string | undefined;
   stop(): Promise<void>;
@@ -80,11 +86,22 @@ export async function startServerChild(name: string, script: string, port: numbe
       reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}); stderr: ${err.text}`));
     });
   });
-  // answers to "queries" (one at a time, in order)
-  const waiting: ((v: { total: number; texts?: Record<string, number> }) => void)[] = [];
+  // answers to commands on stdin ("queries", "statements", "profile-start", "profile-stop <file>"): one line each,
+  // starting with the command's reply word, in order
+  const waiting = new Map<string, ((v: unknown) => void)[]>();
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('queries ')) waiting.shift()?.(JSON.parse(line.slice('queries '.length)));
+    const space = line.indexOf(' ');
+    const word = space < 0 ? line : line.slice(0, space);
+    const queue = waiting.get(word);
+    if (queue?.length) queue.shift()!(space < 0 ? undefined : JSON.parse(line.slice(space + 1)));
   });
+  const ask = <T>(command: string, reply: string) =>
+    new Promise<T>((resolve, reject) => {
+      if (exited) return reject(new Error(`${name} has exited`));
+      if (!waiting.has(reply)) waiting.set(reply, []);
+      waiting.get(reply)!.push(resolve as (v: unknown) => void);
+      child.stdin!.write(`${command}\n`);
+    });
   child.stdout!.resume();
   return {
     name,
@@ -92,12 +109,10 @@ export async function startServerChild(name: string, script: string, port: numbe
     port,
     origin: `http://127.0.0.1:${port}`,
     rssKiB: () => rssKiB(child.pid!),
-    roundTrips: () =>
-      new Promise((resolve, reject) => {
-        if (exited) return reject(new Error(`${name} has exited`));
-        waiting.push(resolve);
-        child.stdin!.write('queries\n');
-      }),
+    roundTrips: () => ask('queries', 'queries'),
+    statements: () => ask('statements', 'statements'),
+    profileStart: () => ask('profile-start', 'profiling'),
+    profileStop: (file: string) => ask(`profile-stop ${JSON.stringify(file)}`, 'profiled'),
     crashed: () => crash,
     async stop() {
       stopping = true;

@@ -43,35 +43,56 @@ export async function startBenchDatabase(opts: { totpUsers?: number } = {}): Pro
     const pgPort = await freePort();
     pg = await startEmbeddedPostgres({ dataDir: tmp, port: pgPort, database: 'gatehouse_bench' });
     const ourPort = await freePort();
-    const db = createDb(pg.url, { max: 2 });
-    try {
-      const services = createServices(benchConfig(pg.url, ourPort), db);
-      await prepare(services); // migrations and signing keys
-      const user = await services.users.create({ email: benchEmail, name: 'Bench User', password: benchPassword, emailVerified: true });
-      const totpUsers = await enrollTotpUsers(services, db, user.id, opts.totpUsers ?? 0);
-      const web = await services.clients.create({ name: 'Bench web app', redirectUris: [redirectUri], firstParty: true, grantTypes: ['refresh_token'] });
-      const machine = await services.clients.create({ name: 'Bench worker', grantTypes: ['client_credentials'] });
-      const handle = pg;
-      return {
-        tmp,
-        pg,
-        ourPort,
-        web: { clientId: web.clientId, clientSecret: web.clientSecret! },
-        machine: { clientId: machine.clientId, clientSecret: machine.clientSecret! },
-        totpUsers,
-        async stop() {
-          await handle.stop().catch(() => {});
-          rmSync(tmp, { recursive: true, force: true });
-        },
-      };
-    } finally {
-      await db.destroy();
-    }
+    const prepared = await prepareBenchDatabase(pg.url, ourPort, opts);
+    const handle = pg;
+    return {
+      tmp,
+      pg,
+      ourPort,
+      ...prepared,
+      async stop() {
+        await handle.stop().catch(() => {});
+        rmSync(tmp, { recursive: true, force: true });
+      },
+    };
   } catch (err) {
     await pg?.stop().catch(() => {});
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** migrations, signing keys, the bench user, `totpUsers` users with an authenticator app and the two clients */
+export async function prepareBenchDatabase(url: string, port: number, opts: { totpUsers?: number } = {}) {
+  const db = createDb(url, { max: 2 });
+  try {
+    const services = createServices(benchConfig(url, port), db);
+    await prepare(services); // migrations and signing keys
+    const user = await services.users.create({ email: benchEmail, name: 'Bench User', password: benchPassword, emailVerified: true });
+    const totpUsers = await enrollTotpUsers(services, db, user.id, opts.totpUsers ?? 0);
+    const web = await services.clients.create({ name: 'Bench web app', redirectUris: [redirectUri], firstParty: true, grantTypes: ['refresh_token'] });
+    const machine = await services.clients.create({ name: 'Bench worker', grantTypes: ['client_credentials'] });
+    return {
+      web: { clientId: web.clientId, clientSecret: web.clientSecret! } as BenchClient,
+      machine: { clientId: machine.clientId, clientSecret: machine.clientSecret! } as BenchClient,
+      totpUsers,
+    };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** one more database on the bench's PostgreSQL (S1 compares two populations side by side) */
+export async function createDatabase(bench: BenchDatabase, name: string): Promise<string> {
+  const admin = createDb(bench.pg.url, { max: 1 });
+  try {
+    await sql`CREATE DATABASE ${sql.id(name)}`.execute(admin);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(bench.pg.url);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 type Services = ReturnType<typeof createServices>;

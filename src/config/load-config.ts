@@ -79,6 +79,8 @@ export interface Config {
     interactionSeconds: number;
     authorizationCodeSeconds: number;
     accessTokenSeconds: number;
+    /** access tokens of the client_credentials grant (opaque ones are stored until they expire) */
+    clientCredentialsSeconds: number;
     idTokenSeconds: number;
     refreshTokenSeconds: number;
   };
@@ -300,6 +302,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       interactionSeconds: 30 * 60,
       authorizationCodeSeconds: 60,
       accessTokenSeconds: 3600,
+      clientCredentialsSeconds: 600,
       idTokenSeconds: 3600,
       refreshTokenSeconds: int(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 30 * 86400, 300, 365 * 86400),
     },

@@ -248,7 +248,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     ttl: {
       AccessToken: ttl.accessTokenSeconds,
       AuthorizationCode: ttl.authorizationCodeSeconds,
-      ClientCredentials: 600,
+      ClientCredentials: ttl.clientCredentialsSeconds,
       DeviceCode: 600,
       IdToken: ttl.idTokenSeconds,
       Interaction: ttl.interactionSeconds,

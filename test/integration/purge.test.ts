@@ -1,5 +1,5 @@
-// The purge job: dead rows go (expired provider rows, sign-ins in progress, counters, delivered mail), live rows
-// stay, and one run deletes at most batchSize × maxBatches rows per table.
+// The purge job: dead rows go (expired provider rows, sign-ins in progress, counters, delivered mail, finished
+// back-channel logout calls), live rows stay, and one run deletes at most batchSize × maxBatches rows per table.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
@@ -87,4 +87,27 @@ test('purge-on-two-nodes-splits-the-work: concurrent runs delete every expired r
   const [a, b] = await Promise.all([createPurger({ db, clock, limits }).purgeOnce(), createPurger({ db, clock, limits }).purgeOnce()]);
   assert.equal(a.oidc_payloads! + b.oidc_payloads!, 40);
   assert.equal(await count('oidc_payloads', 'shared'), 0);
+});
+
+test('purge-deletes-finished-backchannel-calls-after-retention: delivered over a day ago and given up over a week ago go; due and recent calls stay', async () => {
+  const now = clock.now();
+  const ago = (s: number) => new Date(now.getTime() - s * 1000);
+  const call = (tag: string, fields: { delivered_at?: Date; gave_up_at?: Date; created_at?: Date }) => ({ client_id: 'rp', account_id: 'acct', sid: tag, next_attempt_at: ago(30 * 86400), ...fields });
+  await db
+    .insertInto('backchannel_deliveries')
+    .values([
+      call('delivered-old', { delivered_at: ago(2 * 86400) }),
+      call('delivered-recent', { delivered_at: ago(3600) }),
+      call('gave-up-old', { gave_up_at: ago(8 * 86400) }),
+      call('gave-up-recent', { gave_up_at: ago(2 * 86400) }),
+      // never delivered yet and created a month ago: still due, a retry may succeed
+      call('still-due', { created_at: ago(30 * 86400) }),
+    ])
+    .execute();
+
+  const deleted = await createPurger({ db, clock }).purgeOnce();
+
+  assert.equal(deleted.backchannel_deliveries, 2);
+  const left = (await db.selectFrom('backchannel_deliveries').select('sid').orderBy('sid').execute()).map((r) => r.sid);
+  assert.deepEqual(left, ['delivered-recent', 'gave-up-recent', 'still-due']);
 });

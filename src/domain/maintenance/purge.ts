@@ -19,6 +19,10 @@ export const DEFAULT_PURGE_LIMITS: PurgeLimits = { batchSize: 1000, maxBatches: 
 const SENT_MAIL_RETENTION = '1 day';
 /** the longest decay of the throttle policies (throttle.service.ts PER_ACCOUNT): an older counter would start again at zero */
 const THROTTLE_RETENTION = '24 hours';
+/** a back-channel logout call kept after it was delivered (to see recent deliveries), and after it was given up (longer:
+ * an operator looks into why a relying app was never told; the audit log keeps both events in any case) */
+const BACKCHANNEL_DELIVERED_RETENTION = '1 day';
+const BACKCHANNEL_GAVE_UP_RETENTION = '7 days';
 
 /** per table: the condition that makes a row dead */
 function deadRows(now: RawBuilder<Date>): Record<string, RawBuilder<boolean>> {
@@ -33,6 +37,9 @@ function deadRows(now: RawBuilder<Date>): Record<string, RawBuilder<boolean>> {
     challenge_sessions: sql`expires_at < ${now}`,
     throttles: sql`updated_at < ${now} - interval '${sql.raw(THROTTLE_RETENTION)}' AND (locked_until IS NULL OR locked_until < ${now})`,
     email_outbox: sql`sent_at IS NOT NULL AND sent_at < ${now} - interval '${sql.raw(SENT_MAIL_RETENTION)}'`,
+    // a call still due (neither delivered nor given up) is never dead, however old
+    backchannel_deliveries: sql`(delivered_at < ${now} - interval '${sql.raw(BACKCHANNEL_DELIVERED_RETENTION)}'
+      OR gave_up_at < ${now} - interval '${sql.raw(BACKCHANNEL_GAVE_UP_RETENTION)}')`,
   };
 }
 
