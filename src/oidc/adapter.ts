@@ -5,8 +5,9 @@ import { isUuid } from '../domain/ids.ts';
 import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type QueryCreator, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
-import { deferConsume, deferWrite, inheritedEpoch, rememberEpoch } from './request-scope.ts';
-import { currentEpoch, epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
+import { isLive, readRefreshAhead, type StoredRow } from './payload-reads.ts';
+import { deferConsume, deferWrite, forgetRows, inheritedEpoch, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
+import { currentEpoch } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
@@ -219,6 +220,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     constructor(private readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      // a row of this model read ahead in this request may be the one being replaced (request-scope.ts)
+      forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
       // after a refresh token's postponed consume, rows commit with it at the end of the request (request-scope.ts)
       if (!deferWrite(row)) await writePayload(db, row);
@@ -226,15 +229,34 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
 
     /** live rows only: not expired, and not from before the user's last credential change */
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      const row = await db
-        .selectFrom('oidc_payloads')
-        .select(['payload', 'consumed_at', 'account_id', 'credential_epoch'])
-        .where('model', '=', this.model)
-        .where(column, '=', value)
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-        .where((eb) => eb.or([eb('account_id', 'is', null), epochIsCurrent('account_id', 'credential_epoch')]))
-        .executeTakeFirst();
-      if (!row) return undefined;
+      // a row the refresh token's read brought along (readRefreshAhead), not changed since in this request; a copy,
+      // so that a model changed in memory and not saved leaves the remembered row as it was read
+      const ahead = recallRow(this.model, column, value) as StoredRow | undefined;
+      const row =
+        (ahead && { ...ahead, payload: structuredClone(ahead.payload) }) ??
+        (await db
+          .selectFrom('oidc_payloads')
+          .select(['payload', 'consumed_at', 'account_id', 'credential_epoch'])
+          .where('model', '=', this.model)
+          .where(column, '=', value)
+          .where(isLive('oidc_payloads'))
+          .executeTakeFirst());
+      return row && this.shaped(row);
+    }
+
+    /**
+     * Inside a provider request a refresh token's read also brings its Grant and Session (one statement instead of
+     * three), kept for the lookups that follow; outside one there is nowhere to keep them, so it is a plain read.
+     */
+    private async findRefreshToken(stored: string): Promise<AdapterPayload | undefined> {
+      if (!inRequest()) return this.findWhere('id', stored);
+      const { token, ahead } = await readRefreshAhead(db, stored);
+      for (const a of ahead) rememberRow(a.model, a.column, a.value, a.row);
+      return token && this.shaped(token);
+    }
+
+    /** a live row as the provider sees it: secrets opened, consumption as a timestamp */
+    private shaped(row: StoredRow): AdapterPayload {
       rememberEpoch(row.account_id, row.credential_epoch);
       return {
         ...openSecrets(this.model, row.payload as AdapterPayload, box),
@@ -248,7 +270,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      */
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
-      const payload = await this.findWhere('id', storedId(this.model, id));
+      const stored = storedId(this.model, id);
+      const payload = this.model === 'RefreshToken' ? await this.findRefreshToken(stored) : await this.findWhere('id', stored);
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
       return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr)) ? payload : undefined;
@@ -266,6 +289,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      * everything issued from the grant is revoked.
      */
     async consume(id: string): Promise<void> {
+      forgetRows(this.model);
       // a rotated refresh token is consumed in the same transaction as its successor's issue (request-scope.ts)
       if (this.model === 'RefreshToken' && deferConsume(storedId(this.model, id))) return;
       const won = await db
@@ -278,18 +302,23 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
         .executeTakeFirst();
       if (!won) {
         const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).executeTakeFirst();
-        if (row?.grant_id) await revokeGrant(db, row.grant_id);
+        if (row?.grant_id) {
+          forgetRows();
+          await revokeGrant(db, row.grant_id);
+        }
         throw new errors.InvalidGrant(`${this.model} already consumed`);
       }
     }
 
     async destroy(id: string): Promise<void> {
+      forgetRows(this.model);
       // a personal access token revoked at the standard revocation endpoint (RFC 7009) by whoever holds it
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return void (await personalTokens.revokeByValue(id));
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      forgetRows();
       await revokeGrant(db, grantId);
     }
   }

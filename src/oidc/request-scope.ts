@@ -6,6 +6,8 @@
 //   the inserts as data-modifying CTEs, so one round trip and one transaction). A fault anywhere before that commit
 //   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
 //   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
+// - rows read ahead (payload-reads.ts): the refresh token's read also brings its Grant and Session, which the provider
+//   asks for next; they are answered from here until the request writes anything of their model.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -16,6 +18,8 @@ type Write = unknown;
 interface Scope {
   epochs: Map<string, number>;
   rotation?: { consumed: string; writes: Write[] };
+  /** rows read ahead, by model, then by "column value" of the lookup that would have found them */
+  ahead?: Map<string, Map<string, unknown>>;
 }
 
 const store = new AsyncLocalStorage<Scope>();
@@ -32,6 +36,33 @@ export function rememberEpoch(accountId: string | null, epoch: number | null): v
 
 export function inheritedEpoch(accountId: string): number | undefined {
   return store.getStore()?.epochs.get(accountId);
+}
+
+/** whether a provider request (or a sign-in run withEpoch) is running: only then is there a place to keep rows */
+export function inRequest(): boolean {
+  return store.getStore() !== undefined;
+}
+
+/** keeps a row read ahead: the lookup `model` by `column` = `value` will be answered with it in this request */
+export function rememberRow(model: string, column: string, value: string, row: unknown): void {
+  const s = store.getStore();
+  if (!s) return;
+  s.ahead ??= new Map();
+  let m = s.ahead.get(model);
+  if (!m) s.ahead.set(model, (m = new Map()));
+  m.set(`${column} ${value}`, row);
+}
+
+export function recallRow(model: string, column: string, value: string): unknown {
+  return store.getStore()?.ahead?.get(model)?.get(`${column} ${value}`);
+}
+
+/** a write of `model` (every model when omitted) in this request: what was read ahead of it may be stale */
+export function forgetRows(model?: string): void {
+  const ahead = store.getStore()?.ahead;
+  if (!ahead) return;
+  if (model === undefined) ahead.clear();
+  else ahead.delete(model);
 }
 
 /** a refresh token's consume, postponed to the end of the request; false outside a provider request (consume now) */

@@ -1,0 +1,73 @@
+// Reads of oidc_payloads. One rule says which rows are alive, and every read applies it in SQL: a row read alone
+// (adapter.ts findWhere) and the rows a refresh token's read brings along with it (readRefreshAhead).
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
+
+/** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
+export interface StoredRow {
+  payload: unknown;
+  consumed_at: Date | null;
+  account_id: string | null;
+  credential_epoch: number | null;
+}
+
+/** the row under `alias` is alive: not expired by the database's clock, and of its user's current credential epoch */
+export function isLive(alias: string): RawBuilder<boolean> {
+  const col = (c: string) => sql.ref(`${alias}.${c}`);
+  return sql<boolean>`(${col('expires_at')} IS NULL OR ${col('expires_at')} > now())
+    AND (${col('account_id')} IS NULL OR ${epochIsCurrent(`${alias}.account_id`, `${alias}.credential_epoch`)})`;
+}
+
+/** a row that came along with a refresh token, and the lookup (column, value) it answers */
+export interface AheadRow {
+  model: 'Grant' | 'Session';
+  column: 'id' | 'uid';
+  value: string;
+  row: StoredRow;
+}
+
+/**
+ * The refresh token grant reads the token, then its Grant, then (for a token that ends with its session) its
+ * Session: three round trips for rows that one statement can find, since the token names both (grant_id, and the
+ * payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of its own, so a
+ * revoked grant, an ended session or a credential change still leaves the provider finding nothing.
+ */
+export async function readRefreshAhead(db: Kysely<Database>, storedTokenId: string): Promise<{ token?: StoredRow; ahead: AheadRow[] }> {
+  const rows = await db
+    .with('t', (qb) =>
+      qb
+        .selectFrom('oidc_payloads as r')
+        .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid')])
+        .where('r.model', '=', 'RefreshToken')
+        .where('r.id', '=', storedTokenId)
+        .where(isLive('r')),
+    )
+    .selectFrom('t')
+    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch'])
+    .unionAll((eb) =>
+      eb
+        .selectFrom('oidc_payloads as g')
+        .innerJoin('t', 't.grant_id', 'g.id')
+        .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch'])
+        .where('g.model', '=', 'Grant')
+        .where(isLive('g')),
+    )
+    .unionAll((eb) =>
+      eb
+        .selectFrom('oidc_payloads as s')
+        .innerJoin('t', 't.session_uid', 's.uid')
+        .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch'])
+        .where('s.model', '=', 'Session')
+        .where('s.uid', 'is not', null)
+        .where(isLive('s')),
+    )
+    .execute();
+  const stored = (r: (typeof rows)[number]): StoredRow => ({ payload: r.payload, consumed_at: r.consumed_at, account_id: r.account_id, credential_epoch: r.credential_epoch });
+  const token = rows.find((r) => r.model === 'RefreshToken');
+  if (!token) return { ahead: [] };
+  const ahead = rows.flatMap((r): AheadRow[] =>
+    r.model === 'Grant' ? [{ model: 'Grant', column: 'id', value: r.key, row: stored(r) }] : r.model === 'Session' ? [{ model: 'Session', column: 'uid', value: r.key, row: stored(r) }] : [],
+  );
+  return { token: stored(token), ahead };
+}
