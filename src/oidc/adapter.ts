@@ -11,7 +11,7 @@ import { currentEpoch } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
-import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
+import type { MfaPolicy, PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 import { PERSONAL_TOKEN_PREFIX } from '../domain/tokens/personal-token-format.ts';
 import { PERSONAL_TOKEN_CLIENT_ID, type PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 
@@ -248,11 +248,11 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      * Inside a provider request a refresh token's read also brings its Grant and Session (one statement instead of
      * three), kept for the lookups that follow; outside one there is nowhere to keep them, so it is a plain read.
      */
-    private async findRefreshToken(stored: string): Promise<AdapterPayload | undefined> {
-      if (!inRequest()) return this.findWhere('id', stored);
-      const { token, ahead } = await readRefreshAhead(db, stored);
+    private async findRefreshToken(stored: string): Promise<{ payload?: AdapterPayload; policyInputs?: PolicyInputRow[] }> {
+      if (!inRequest()) return { payload: await this.findWhere('id', stored) };
+      const { token, ahead, policy: policyInputs } = await readRefreshAhead(db, stored, policy !== undefined);
       for (const a of ahead) rememberRow(a.model, a.column, a.value, a.row);
-      return token && this.shaped(token);
+      return { payload: token && this.shaped(token), policyInputs };
     }
 
     /** a live row as the provider sees it: secrets opened, consumption as a timestamp */
@@ -271,10 +271,11 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const stored = storedId(this.model, id);
-      const payload = this.model === 'RefreshToken' ? await this.findRefreshToken(stored) : await this.findWhere('id', stored);
+      const { payload, policyInputs } = this.model === 'RefreshToken' ? await this.findRefreshToken(stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
-      return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr)) ? payload : undefined;
+      // a refresh token's read brought the policy's inputs for its user and client (payload-reads.ts)
+      return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr, policyInputs)) ? payload : undefined;
     }
     findByUid(uid: string) {
       return this.findWhere('uid', uid);

@@ -3,6 +3,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
+import { policyInputs, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 
 /** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
 export interface StoredRow {
@@ -32,24 +33,33 @@ export interface AheadRow {
  * Session: three round trips for rows that one statement can find, since the token names both (grant_id, and the
  * payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of its own, so a
  * revoked grant, an ended session or a credential change still leaves the provider finding nothing.
+ * With `withPolicy`, the token's row also carries what the 2FA policy reads to judge it (mfa-policy.ts policyInputs,
+ * for the token's user and client): the policy still decides, from these rows instead of its own statement.
  */
-export async function readRefreshAhead(db: Kysely<Database>, storedTokenId: string): Promise<{ token?: StoredRow; ahead: AheadRow[] }> {
+export async function readRefreshAhead(
+  db: Kysely<Database>,
+  storedTokenId: string,
+  withPolicy: boolean,
+): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[] }> {
+  const inputs = withPolicy
+    ? sql<unknown>`(SELECT coalesce(json_agg(p), '[]'::json) FROM (${policyInputs(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`)}) p)`
+    : sql<unknown>`NULL::json`;
   const rows = await db
     .with('t', (qb) =>
       qb
         .selectFrom('oidc_payloads as r')
-        .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid')])
+        .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid'), inputs.as('policy_inputs')])
         .where('r.model', '=', 'RefreshToken')
         .where('r.id', '=', storedTokenId)
         .where(isLive('r')),
     )
     .selectFrom('t')
-    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch'])
+    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs'])
     .unionAll((eb) =>
       eb
         .selectFrom('oidc_payloads as g')
         .innerJoin('t', 't.grant_id', 'g.id')
-        .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch'])
+        .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs')])
         .where('g.model', '=', 'Grant')
         .where(isLive('g')),
     )
@@ -57,7 +67,7 @@ export async function readRefreshAhead(db: Kysely<Database>, storedTokenId: stri
       eb
         .selectFrom('oidc_payloads as s')
         .innerJoin('t', 't.session_uid', 's.uid')
-        .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch'])
+        .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs')])
         .where('s.model', '=', 'Session')
         .where('s.uid', 'is not', null)
         .where(isLive('s')),
@@ -69,5 +79,5 @@ export async function readRefreshAhead(db: Kysely<Database>, storedTokenId: stri
   const ahead = rows.flatMap((r): AheadRow[] =>
     r.model === 'Grant' ? [{ model: 'Grant', column: 'id', value: r.key, row: stored(r) }] : r.model === 'Session' ? [{ model: 'Session', column: 'uid', value: r.key, row: stored(r) }] : [],
   );
-  return { token: stored(token), ahead };
+  return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}) };
 }

@@ -65,6 +65,8 @@ test('refresh-reads-grant-and-session-with-the-token: one statement reads the to
   assert.match(payloadStatements[0]!, /^with "t" as \(select .*'Grant'.*'Session'/s, 'the first reads the token with its grant and session');
   assert.match(payloadStatements[1]!, /^with "consumed" as \(update "oidc_payloads"/, 'the second is the rotation');
   assert.ok(sent.includes('BEGIN') || sent.some((q) => /^begin$/i.test(q)), 'the rotation still runs in its explicit transaction');
+  assert.match(payloadStatements[0]!, /"tenant_members"/, 'the 2FA policy inputs come with the token');
+  assert.deepEqual(sent.filter((q) => /^select true as "of_client"/.test(q)), [], 'the policy sends no statement of its own');
   // and the next refresh, with the rotated token, works the same way
   const again = await refresh(s, client, result!.body.refresh_token!);
   assert.equal(again.status, 200, JSON.stringify(again.body));
@@ -194,4 +196,33 @@ test('prefetched-rows-never-outlive-a-change: a revoked grant, an ended session 
   const r5 = await refresh(s, staleGrant.client, staleGrant.refreshToken);
   assert.equal(r5.status, 400, 'grant of an old epoch');
   assert.equal(r5.body.error, 'invalid_grant');
+});
+
+test('refresh-policy-still-decides-with-inputs-read-ahead: a client or an organization that now requires 2FA refuses a password-only refresh', async (t) => {
+  const s = await startServer(t);
+  const db = s.services.db;
+
+  const byClient = await signedIn(s);
+  await db.updateTable('oidc_clients').set({ require_mfa: true }).where('client_id', '=', byClient.client.clientId).execute();
+  const r1 = await refresh(s, byClient.client, byClient.refreshToken);
+  assert.equal(r1.status, 400, 'the client requires 2FA now');
+  assert.equal(r1.body.error, 'invalid_grant');
+
+  const byOrg = await signedIn(s);
+  const tenant = await db.insertInto('tenants').values({ slug: `org-${randomUUID().slice(0, 8)}`, name: 'Org', require_2fa: true }).returning('id').executeTakeFirstOrThrow();
+  await db.insertInto('tenant_members').values({ tenant_id: tenant.id, user_id: byOrg.user.id, role: 'member', accepted_at: sql`now()` } as never).execute();
+  const r2 = await refresh(s, byOrg.client, byOrg.refreshToken);
+  assert.equal(r2.status, 400, 'an organization of the user requires 2FA now');
+  assert.equal(r2.body.error, 'invalid_grant');
+
+  // an organization still in its grace period does not refuse it
+  const inGrace = await signedIn(s);
+  const later = await db
+    .insertInto('tenants')
+    .values({ slug: `org-${randomUUID().slice(0, 8)}`, name: 'Later', require_2fa: true, enforce_from: sql`now() + interval '7 days'` } as never)
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db.insertInto('tenant_members').values({ tenant_id: later.id, user_id: inGrace.user.id, role: 'member', accepted_at: sql`now()` } as never).execute();
+  const r3 = await refresh(s, inGrace.client, inGrace.refreshToken);
+  assert.equal(r3.status, 200, JSON.stringify(r3.body));
 });

@@ -1,7 +1,7 @@
 // The one place that decides whether a sign-in needs a second factor. Every path that creates a session or issues
 // a token asks it: the login prompt check (browser sign-in, SSO reuse, prompt=none), the password step, the
 // token store (refresh tokens, access tokens, codes), and 2FA removal.
-import { sql, type Kysely } from 'kysely';
+import { sql, type Expression, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 
@@ -67,10 +67,51 @@ export interface MfaPolicyInput extends MfaRequirementInput {
   clientId?: string | null;
 }
 
+/** what decide() reads: the client's rule (and its tenant's), and each organization of the user that requires 2FA */
+export interface PolicyInputRow {
+  of_client: boolean;
+  require_mfa: boolean | null;
+  id: string | null;
+  slug: string | null;
+  name: string | null;
+  require_2fa: boolean | null;
+  enforce_from: Date | null;
+  second_factors: string[] | null;
+  mfa_deadline: Date | null;
+}
+
+/**
+ * The one statement of decide()'s inputs, for a user and a client given as values or as columns of an enclosing
+ * statement (a token read can fetch them with the token: adapter.ts). A null user or client matches nothing.
+ */
+export function policyInputs(db: Kysely<Database>, userId: Expression<string | null>, clientId: Expression<string | null>) {
+  return db
+    .selectFrom('oidc_clients as c')
+    .leftJoin('tenants as t', 't.id', 'c.tenant_id')
+    .select([sql<boolean>`true`.as('of_client'), 'c.require_mfa', 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', sql<Date | null>`NULL::timestamptz`.as('mfa_deadline')])
+    .where('c.client_id', '=', clientId)
+    .unionAll(
+      db
+        .selectFrom('tenant_members as m')
+        .innerJoin('tenants as t', 't.id', 'm.tenant_id')
+        .select([sql<boolean>`false`.as('of_client'), sql<boolean>`false`.as('require_mfa'), 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
+        .where('m.user_id', '=', userId)
+        .where('m.accepted_at', 'is not', null)
+        .where('t.require_2fa', '=', true),
+    );
+}
+
+/** decide()'s input rows as they come back aggregated to JSON (json_agg) inside another statement */
+export function policyInputsFromJson(rows: unknown): PolicyInputRow[] {
+  const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+  return (Array.isArray(rows) ? rows : []).map((r: PolicyInputRow & Record<string, unknown>) => ({ ...r, enforce_from: date(r.enforce_from), mfa_deadline: date(r.mfa_deadline) }));
+}
+
 export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
   const { db, clock } = deps;
 
-  async function decide(input: MfaPolicyInput): Promise<MfaDecision> {
+  /** `fetched`: the inputs already read for exactly this user and client (policyInputs), in the caller's statement */
+  async function decide(input: MfaPolicyInput, fetched?: PolicyInputRow[]): Promise<MfaDecision> {
     const now = clock.now();
     const reasons: string[] = [];
     let graceUntil: Date | null = null;
@@ -84,24 +125,7 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     // one statement, since every token read and sign-in step asks
     const userId = input.userId && /^[0-9a-f-]{36}$/i.test(input.userId) ? input.userId : null;
     const clientId = input.clientId || null;
-    const rows =
-      clientId || userId
-        ? await db
-            .selectFrom('oidc_clients as c')
-            .leftJoin('tenants as t', 't.id', 'c.tenant_id')
-            .select([sql<boolean>`true`.as('of_client'), 'c.require_mfa', 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', sql<Date | null>`NULL::timestamptz`.as('mfa_deadline')])
-            .where((eb) => (clientId ? eb('c.client_id', '=', clientId) : eb.val(false)))
-            .unionAll(
-              db
-                .selectFrom('tenant_members as m')
-                .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-                .select([sql<boolean>`false`.as('of_client'), sql<boolean>`false`.as('require_mfa'), 't.id', 't.slug', 't.name', 't.require_2fa', 't.enforce_from', 't.second_factors', 'm.mfa_deadline'])
-                .where((eb) => (userId ? eb('m.user_id', '=', userId) : eb.val(false)))
-                .where('m.accepted_at', 'is not', null)
-                .where('t.require_2fa', '=', true),
-            )
-            .execute()
-        : [];
+    const rows: PolicyInputRow[] = fetched ?? (clientId || userId ? await policyInputs(db, sql.val(userId), sql.val(clientId)).execute() : []);
     const c = rows.find((r) => r.of_client);
     if (c?.require_mfa) reasons.push('client');
     // a tenant's private app applies the tenant's rule to everyone who signs in to it
@@ -158,11 +182,11 @@ export function createMfaPolicy(deps: { db: Kysely<Database>; clock: Clock }) {
     decide,
 
     /** is an already-issued token (or session) still acceptable under today's policy? */
-    async tokenAcceptable(userId: string | undefined, clientId: string | undefined, amr: string[] | undefined): Promise<boolean> {
+    async tokenAcceptable(userId: string | undefined, clientId: string | undefined, amr: string[] | undefined, fetched?: PolicyInputRow[]): Promise<boolean> {
       if (!userId) return true; // machine tokens
       // a security key satisfies every restriction: no query on the hot path
       if (amr?.includes('mfa') && (amr.includes('hwk') || amr.includes('swk'))) return true;
-      return satisfiedBy(await decide({ userId, clientId }), amr);
+      return satisfiedBy(await decide({ userId, clientId }, fetched), amr);
     },
 
     /**
