@@ -250,8 +250,10 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      */
     private async findRefreshToken(stored: string): Promise<{ payload?: AdapterPayload; policyInputs?: PolicyInputRow[] }> {
       if (!inRequest()) return { payload: await this.findWhere('id', stored) };
-      const { token, ahead, policy: policyInputs } = await readRefreshAhead(db, stored, policy !== undefined);
+      const { token, ahead, policy: policyInputs, account } = await readRefreshAhead(db, stored, policy !== undefined);
       for (const a of ahead) rememberRow(a.model, a.column, a.value, a.row);
+      // for findAccount (provider.ts), which the refresh grant calls next with the token's accountId
+      if (account) rememberRow('Account', 'id', account.id, account);
       return { payload: token && this.shaped(token), policyInputs };
     }
 

@@ -3,6 +3,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
+import { toUserWithFactors, userWithFactorsQuery, type UserWithFactors } from '../domain/users/user.service.ts';
 import { policyInputs, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 
 /** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
@@ -35,12 +36,13 @@ export interface AheadRow {
  * revoked grant, an ended session or a credential change still leaves the provider finding nothing.
  * With `withPolicy`, the token's row also carries what the 2FA policy reads to judge it (mfa-policy.ts policyInputs,
  * for the token's user and client): the policy still decides, from these rows instead of its own statement.
+ * And it carries the token's user as findAccount reads it (user.service.ts userWithFactorsQuery), for the claims.
  */
 export async function readRefreshAhead(
   db: Kysely<Database>,
   storedTokenId: string,
   withPolicy: boolean,
-): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[] }> {
+): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[]; account?: UserWithFactors }> {
   const inputs = withPolicy
     ? sql<unknown>`(SELECT coalesce(json_agg(p), '[]'::json) FROM (${policyInputs(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`)}) p)`
     : sql<unknown>`NULL::json`;
@@ -48,18 +50,20 @@ export async function readRefreshAhead(
     .with('t', (qb) =>
       qb
         .selectFrom('oidc_payloads as r')
-        .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid'), inputs.as('policy_inputs')])
+        .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid'), inputs.as('policy_inputs'),
+          sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, sql.ref('r.account_id'))}) u)`.as('account'),
+        ])
         .where('r.model', '=', 'RefreshToken')
         .where('r.id', '=', storedTokenId)
         .where(isLive('r')),
     )
     .selectFrom('t')
-    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs'])
+    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs', 't.account'])
     .unionAll((eb) =>
       eb
         .selectFrom('oidc_payloads as g')
         .innerJoin('t', 't.grant_id', 'g.id')
-        .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs')])
+        .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs'), sql<unknown>`NULL::json`.as('account')])
         .where('g.model', '=', 'Grant')
         .where(isLive('g')),
     )
@@ -67,7 +71,7 @@ export async function readRefreshAhead(
       eb
         .selectFrom('oidc_payloads as s')
         .innerJoin('t', 't.session_uid', 's.uid')
-        .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs')])
+        .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs'), sql<unknown>`NULL::json`.as('account')])
         .where('s.model', '=', 'Session')
         .where('s.uid', 'is not', null)
         .where(isLive('s')),
@@ -79,5 +83,6 @@ export async function readRefreshAhead(
   const ahead = rows.flatMap((r): AheadRow[] =>
     r.model === 'Grant' ? [{ model: 'Grant', column: 'id', value: r.key, row: stored(r) }] : r.model === 'Session' ? [{ model: 'Session', column: 'uid', value: r.key, row: stored(r) }] : [],
   );
-  return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}) };
+  const account = token.account ? toUserWithFactors(token.account as Parameters<typeof toUserWithFactors>[0]) : null;
+  return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}), ...(account ? { account } : {}) };
 }

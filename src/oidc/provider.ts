@@ -8,13 +8,13 @@ import type { Clock } from '../domain/clock.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import type { PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 import { matchesSha256 } from '../domain/crypto/tokens.ts';
-import type { UserService } from '../domain/users/user.service.ts';
+import type { UserService, UserWithFactors } from '../domain/users/user.service.ts';
 import { ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
 import { commitRotation, createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf, storedId } from './adapter.ts';
 import type { SessionActivity } from '../domain/accounts/session-activity.ts';
-import { requestScope } from './request-scope.ts';
+import { recallRow, requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
 import { cookieNames } from '../config/cookie-names.ts';
@@ -200,7 +200,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     findAccount: async (ctx, sub) => {
-      const user = await deps.users.findWithFactors(sub);
+      // the user read with the refresh token being redeemed in this request (payload-reads.ts), else a read of its own
+      const user = (recallRow('Account', 'id', sub) as UserWithFactors | undefined) ?? (await deps.users.findWithFactors(sub));
       if (!user) return undefined;
       return {
         accountId: user.id,

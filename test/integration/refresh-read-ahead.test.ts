@@ -8,7 +8,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { bumpCredentialEpoch } from '../../src/domain/accounts/credential-epoch.ts';
 import { createSecretBox } from '../../src/domain/crypto/secret-box.ts';
-import { createAdapterFactory } from '../../src/oidc/adapter.ts';
+import { policyInputs } from '../../src/domain/mfa/mfa-policy.ts';
+import { createAdapterFactory, storedId } from '../../src/oidc/adapter.ts';
+import { readRefreshAhead } from '../../src/oidc/payload-reads.ts';
 import { withEpoch } from '../../src/oidc/request-scope.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
@@ -33,6 +35,9 @@ async function statementsDuring(fn: () => Promise<unknown>): Promise<string[]> {
   return seen;
 }
 
+/** the statements of `fn` on oidc_payloads (the server's background jobs read other tables meanwhile) */
+const payloadReadsDuring = async (fn: () => Promise<unknown>) => (await statementsDuring(fn)).filter((q) => q.includes('"oidc_payloads"'));
+
 async function signedIn(s: TestServer) {
   const user = await makeUser(s.services);
   const client = await makeClient(s.services, { grantTypes: ['refresh_token'] as never });
@@ -56,7 +61,7 @@ async function refresh(s: TestServer, client: { clientId: string; clientSecret?:
 
 test('refresh-reads-grant-and-session-with-the-token: one statement reads the token, its grant and its session; the rotation is the only other', async (t) => {
   const s = await startServer(t);
-  const { client, refreshToken } = await signedIn(s);
+  const { user, client, refreshToken } = await signedIn(s);
   let result: Awaited<ReturnType<typeof refresh>> | undefined;
   const sent = await statementsDuring(async () => void (result = await refresh(s, client, refreshToken)));
   assert.equal(result!.status, 200, JSON.stringify(result!.body));
@@ -67,6 +72,10 @@ test('refresh-reads-grant-and-session-with-the-token: one statement reads the to
   assert.ok(sent.includes('BEGIN') || sent.some((q) => /^begin$/i.test(q)), 'the rotation still runs in its explicit transaction');
   assert.match(payloadStatements[0]!, /"tenant_members"/, 'the 2FA policy inputs come with the token');
   assert.deepEqual(sent.filter((q) => /^select true as "of_client"/.test(q)), [], 'the policy sends no statement of its own');
+  assert.deepEqual(sent.filter((q) => /^select "users"\.\*/.test(q)), [], 'nor does findAccount: the user came with the token');
+  const claims = JSON.parse(Buffer.from(result!.body.id_token!.split('.')[1]!, 'base64url').toString()) as { sub?: string };
+  assert.equal(claims.sub, user.id, 'the ID token is about the token\'s user');
+
   // and the next refresh, with the rotated token, works the same way
   const again = await refresh(s, client, result!.body.refresh_token!);
   assert.equal(again.status, 200, JSON.stringify(again.body));
@@ -94,7 +103,7 @@ test('prefetched-rows-never-outlive-a-change: a row read ahead is not served aft
     await inRequest(async () => {
       assert.equal((await RefreshToken.find(r.rid))?.jti, r.rid);
       let g: unknown, se: unknown;
-      const sent = await statementsDuring(async () => {
+      const sent = await payloadReadsDuring(async () => {
         g = await Grant.find(r.gid);
         se = await Session.findByUid(r.suid);
       });
@@ -102,6 +111,13 @@ test('prefetched-rows-never-outlive-a-change: a row read ahead is not served aft
       assert.equal((se as { jti?: string })?.jti, r.sid);
       assert.deepEqual(sent, [], 'answered from the request');
     });
+  });
+
+  await t.test('the user and the policy inputs read ahead are what findWithFactors and the policy read themselves', async () => {
+    const r = await rows();
+    const ahead = await readRefreshAhead(db, storedId('RefreshToken', r.rid), true);
+    assert.deepEqual(ahead.account, await s.services.users.findWithFactors(user.id));
+    assert.deepEqual(ahead.policy, await policyInputs(db, sql.val(user.id), sql.val('c1')).execute());
   });
 
   await t.test('a write of the model in the request: the next lookup reads the database', async () => {
@@ -121,7 +137,7 @@ test('prefetched-rows-never-outlive-a-change: a row read ahead is not served aft
       await RefreshToken.find(r.rid);
       await RefreshToken.revokeByGrantId(r.gid);
       assert.equal(await Grant.find(r.gid), undefined, 'the revoked grant');
-      const sent = await statementsDuring(() => Session.findByUid(r.suid));
+      const sent = await payloadReadsDuring(() => Session.findByUid(r.suid));
       assert.equal(sent.length, 1, 'the session is read again after a revocation');
     });
   });
@@ -154,7 +170,7 @@ test('prefetched-rows-never-outlive-a-change: a row read ahead is not served aft
   await t.test('outside a request: a plain read, nothing remembered', async () => {
     const r = await rows();
     assert.equal((await RefreshToken.find(r.rid))?.jti, r.rid);
-    const sent = await statementsDuring(() => Grant.find(r.gid));
+    const sent = await payloadReadsDuring(() => Grant.find(r.gid));
     assert.equal(sent.length, 1, 'the grant is read from the database');
   });
 });

@@ -1,5 +1,6 @@
 import { isUuid } from '../ids.ts';
-import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Expression, Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
@@ -25,8 +26,32 @@ export interface UserWithFactors extends User {
 
 type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
 
-function toUser(row: UserRow): User {
+function toUser(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'>): User {
   return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name, locale: row.locale };
+}
+
+/**
+ * The user and whether they have an active authenticator, in one query (claims on every token); the id a value or a
+ * column of an enclosing statement (a refresh token's read brings the user along: oidc/payload-reads.ts).
+ */
+export function userWithFactorsQuery(db: Kysely<Database>, id: Expression<string | null>) {
+  return db
+    .selectFrom('users')
+    .selectAll('users')
+    .select((eb) =>
+      eb
+        .or([
+          eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+          eb.exists(eb.selectFrom('webauthn_credentials').select('id').whereRef('webauthn_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
+        ])
+        .as('two_factor'),
+    )
+    .where('id', '=', id);
+}
+
+/** a row of userWithFactorsQuery (or its JSON) as the user it shows; null for a disabled user */
+export function toUserWithFactors(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'> & { disabled_at: unknown; two_factor: unknown }): UserWithFactors | null {
+  return row.disabled_at ? null : { ...toUser(row), twoFactorEnabled: Boolean(row.two_factor) };
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -96,20 +121,8 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
     /** the user and whether they have an active authenticator, in one query (claims on every token) */
     async findWithFactors(id: string): Promise<UserWithFactors | null> {
       if (!isUuid(id)) return null;
-      const row = await db
-        .selectFrom('users')
-        .selectAll('users')
-        .select((eb) =>
-          eb
-            .or([
-              eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
-              eb.exists(eb.selectFrom('webauthn_credentials').select('id').whereRef('webauthn_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
-            ])
-            .as('two_factor'),
-        )
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row && !row.disabled_at ? { ...toUser(row), twoFactorEnabled: Boolean(row.two_factor) } : null;
+      const row = await userWithFactorsQuery(db, sql.val(id)).executeTakeFirst();
+      return row ? toUserWithFactors(row) : null;
     },
 
     async findById(id: string): Promise<User | null> {
