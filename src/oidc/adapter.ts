@@ -2,7 +2,7 @@
 // Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
 // and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
 import { isUuid } from '../domain/ids.ts';
-import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type QueryCreator, type RawBuilder } from 'kysely';
+import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
 import { isLive, readRefreshAhead, type StoredRow } from './payload-reads.ts';
@@ -68,11 +68,8 @@ function stampFor(model: string, payload: AdapterPayload): { accountId: string |
   return { accountId, epoch, explicit: explicit !== undefined };
 }
 
-/** the columns upsert() writes, with their types (for a row selected rather than VALUES-inserted) */
-const PAYLOAD_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at', 'account_id', 'credential_epoch'] as const;
-const COLUMN_TYPES: Record<(typeof PAYLOAD_COLUMNS)[number], string> = {
-  model: 'text', id: 'text', payload: 'jsonb', grant_id: 'text', uid: 'text', user_code: 'text', expires_at: 'timestamptz', account_id: 'uuid', credential_epoch: 'integer',
-};
+/** the columns upsert() writes */
+export const PAYLOAD_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at', 'account_id', 'credential_epoch'] as const;
 
 /** one oidc_payloads row as upsert() writes it, and whether its epoch was named by a login result */
 export interface PayloadRow {
@@ -101,7 +98,7 @@ function payloadRow(model: string, id: string, payload: AdapterPayload, expiresI
 
 
 /** the conflict rule of every payload write: a row keeps the epoch it was born in, see upsert() */
-function onPayloadConflict(explicitEpoch: boolean) {
+export function onPayloadConflict(explicitEpoch: boolean) {
   return (oc: OnConflictBuilder<Database, 'oidc_payloads'>) =>
     oc.columns(['model', 'id']).doUpdateSet((eb) => ({
       payload: eb.ref('excluded.payload'),
@@ -119,39 +116,6 @@ function onPayloadConflict(explicitEpoch: boolean) {
 
 async function writePayload(q: Db, row: PayloadRow): Promise<void> {
   await q.insertInto('oidc_payloads').values(row.values).onConflict(onPayloadConflict(row.explicitEpoch)).execute();
-}
-
-/**
- * A refresh token's rotation as ONE statement: the conditional consume of the old token and the rows issued with it
- * (the new refresh token, the access token) in data-modifying CTEs, each insert guarded by the consume having won.
- * One statement is one transaction: all of it commits or none, and of two concurrent rotations of one token the
- * second finds it consumed (its UPDATE re-checks the row after the first commits) and writes nothing.
- * The statement still runs inside an explicit BEGIN … COMMIT: an autocommit statement that waits on a lock commits by
- * itself once the lock goes, even when the node that sent it has died meanwhile, and the client's retry then finds
- * its token spent (test/faults scenario 9, kill -9 at the commit). With an explicit COMMIT only a live node commits.
- * Returns whether this request won the consume.
- */
-export async function commitRotation(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
-  return db.transaction().execute((trx) => rotateIn(trx, storedRefreshTokenId, rows));
-}
-
-async function rotateIn(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
-  let q = db.with('consumed', (qb) =>
-    qb.updateTable('oidc_payloads').set({ consumed_at: sql`now()` }).where('model', '=', 'RefreshToken').where('id', '=', storedRefreshTokenId).where('consumed_at', 'is', null).returning('id'),
-  ) as unknown as QueryCreator<Database & { consumed: { id: string } }>;
-  rows.forEach((row, i) => {
-    q = q.with(`w${i}`, (qb) =>
-      qb
-        .insertInto('oidc_payloads')
-        .columns([...PAYLOAD_COLUMNS])
-        .expression(
-          sql`SELECT ${sql.join(PAYLOAD_COLUMNS.map((c) => sql`CAST(${row.values[c] ?? null} AS ${sql.raw(COLUMN_TYPES[c])})`))} WHERE EXISTS (SELECT 1 FROM consumed)`,
-        )
-        .onConflict(onPayloadConflict(row.explicitEpoch)),
-    ) as unknown as typeof q;
-  });
-  const won = await q.selectFrom('consumed').select('id').executeTakeFirst();
-  return won !== undefined;
 }
 
 /** everything issued from a grant, and the grant itself */

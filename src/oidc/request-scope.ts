@@ -2,7 +2,7 @@
 // - the credential epochs of the live rows it read, per user: a row it writes inherits the epoch of what it was
 //   derived from, so a credential change that commits in between cannot give the new row a fresh epoch;
 // - a refresh token being rotated: its consume and every row written after it (the new refresh token, the access
-//   token) commit together, in one statement at the end of the request (adapter.ts commitRotation: the consume and
+//   token) commit together, in one statement at the end of the request (rotation.ts commitRotation: the consume and
 //   the inserts as data-modifying CTEs, so one round trip and one transaction). A fault anywhere before that commit
 //   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
 //   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
