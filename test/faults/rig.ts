@@ -162,6 +162,7 @@ export async function startRig(t: { after(fn: () => Promise<void>): void }, opts
       GATEHOUSE_DB_POOL_MAX: String(opts.nodePoolMax ?? 10),
       UV_THREADPOOL_SIZE: '8',
       MALLOC_ARENA_MAX: '2',
+      MALLOC_MMAP_THRESHOLD_: '1048576',
       LOG_LEVEL: 'warn',
       ...opts.env,
     };
