@@ -82,7 +82,12 @@ export async function startEmbeddedPostgres(opts: {
   const pgDir = clusterDir(opts.dataDir);
   mkdirSync(path.dirname(pgDir), { recursive: true, mode: 0o755 });
   const password = passwordFor(opts.dataDir);
-  const base = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  // Our own connections go through a Unix socket in the cluster's directory: on one machine it costs about a quarter
+  // less CPU per statement than loopback TCP (both sides), and a sign-in sends about fifteen. TCP on 127.0.0.1 stays
+  // open for tools. A path too long for a socket address (about 107 bytes) keeps TCP.
+  const socketUsable = (port: number) => path.join(pgDir, `.s.PGSQL.${port}`).length <= 100;
+  const base = (port: number, via: 'socket' | 'tcp' = socketUsable(port) ? 'socket' : 'tcp') =>
+    `postgres://postgres:${encodeURIComponent(password)}@${via === 'socket' ? encodeURIComponent(pgDir) : '127.0.0.1'}:${port}`;
 
   const pidFile = path.join(pgDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
@@ -90,8 +95,9 @@ export async function startEmbeddedPostgres(opts: {
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
     if (pid > 0 && pidAlive(pid) && port > 0) {
-      // a running Gatehouse owns this server: use it, never stop it
-      return { url: `${base(port)}/${database}`, adminUrl: base(port), attached: true, dir: pgDir, stop: async () => {} };
+      // a running Gatehouse owns this server: use it, never stop it (through its socket if it opened one)
+      const via = existsSync(path.join(pgDir, `.s.PGSQL.${port}`)) && socketUsable(port) ? 'socket' : 'tcp';
+      return { url: `${base(port, via)}/${database}`, adminUrl: base(port, via), attached: true, dir: pgDir, stop: async () => {} };
     }
     // left behind by a crash: PostgreSQL would refuse to start with it
     rmSync(pidFile, { force: true });
@@ -105,7 +111,7 @@ export async function startEmbeddedPostgres(opts: {
     password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', `unix_socket_directories=${socketUsable(opts.port) ? pgDir : ''}`],
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });

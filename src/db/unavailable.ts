@@ -3,6 +3,8 @@
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: unknown };
   if (['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08006', '08001', '08003', '25006', '53300'].includes(e?.code ?? '')) return true;
+  // the embedded server's Unix socket is gone while it is stopped or restarting
+  if (e?.code === 'ENOENT' && /\.s\.PGSQL\./.test(e?.message ?? '')) return true;
   if (/timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '')) return true;
   // PgBouncer's own answers when it has no server connection for us (no free one in time, PostgreSQL down or
   // restarting, a server connection lost): all SQLSTATE 08P01, which PostgreSQL itself uses for protocol violations

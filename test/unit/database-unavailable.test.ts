@@ -22,3 +22,8 @@ test('protocol-violations-stay-bugs: a 08P01 from PostgreSQL itself is not an ou
   assert.equal(isDatabaseUnavailable(pgError('08P01', 'insufficient data left in message')), false);
   assert.equal(isDatabaseUnavailable(pgError('23505', 'duplicate key value violates unique constraint')), false);
 });
+
+test('embedded-socket-gone-counts-as-unavailable: the embedded server stopped (its socket file gone) is an outage', () => {
+  assert.equal(isDatabaseUnavailable(pgError('ENOENT', 'connect ENOENT /var/tmp/gatehouse-0123/pg/.s.PGSQL.54329')), true);
+  assert.equal(isDatabaseUnavailable(pgError('ENOENT', "ENOENT: no such file or directory, open 'views/x.njk'")), false);
+});

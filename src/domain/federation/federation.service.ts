@@ -75,6 +75,11 @@ export function createFederationService(deps: {
       };
     },
 
+    /** may this app's users sign in with a password? (doors() without the providers: the password POST's question) */
+    async passwordAllowed(clientId: string | undefined): Promise<boolean> {
+      return allows(await clientRestriction(db, clientId), 'password');
+    },
+
     /** "Continue with <name>": the upstream authorization URL, or a refusal (unknown, not allowed here, unreachable) */
     async start(uid: string, name: string, meta: RequestMeta, request: RequestContext): Promise<{ kind: 'redirect'; url: string } | Refusal> {
       const up = (await upstreams.list()).find((u) => u.name === name);

@@ -1,7 +1,7 @@
 // Which sign-in methods a context allows: `password` and each upstream provider by name. An organization's policy
 // (`tenants.allowed_methods`) restricts its private apps (known before the sign-in page shows) and its members (known
 // once the upstream said who signed in). No organization involved: every configured method is allowed.
-import type { Kysely } from 'kysely';
+import { sql, type Expression, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 
 export interface MethodRestriction {
@@ -21,18 +21,26 @@ export async function clientRestriction(db: Kysely<Database>, clientId: string |
   return row ? { organization: row.name, allowed: row.allowed_methods } : null;
 }
 
-/** the first organization of the user (accepted membership) that does not allow `method` */
-export async function memberRestriction(db: Kysely<Database>, userId: string, method: string): Promise<MethodRestriction | null> {
-  const rows = await db
+/** the user's organizations (accepted memberships) and the methods each allows, by slug; the id a value or a column */
+export function membershipMethods(db: Kysely<Database>, userId: Expression<string>) {
+  return db
     .selectFrom('tenant_members as m')
     .innerJoin('tenants as t', 't.id', 'm.tenant_id')
     .select(['t.name', 't.allowed_methods'])
     .where('m.user_id', '=', userId)
     .where('m.accepted_at', 'is not', null)
-    .orderBy('t.slug')
-    .execute();
+    .orderBy('t.slug');
+}
+
+/** the first of these memberships (membershipMethods, in its order) whose organization does not allow `method` */
+export function firstRefusing(rows: readonly { name: string; allowed_methods: string[] }[], method: string): MethodRestriction | null {
   const refusing = rows.find((r) => !r.allowed_methods.includes(method));
   return refusing ? { organization: refusing.name, allowed: refusing.allowed_methods } : null;
+}
+
+/** the first organization of the user (accepted membership) that does not allow `method` */
+export async function memberRestriction(db: Kysely<Database>, userId: string, method: string): Promise<MethodRestriction | null> {
+  return firstRefusing(await membershipMethods(db, sql.val(userId)).execute(), method);
 }
 
 export const allows = (r: MethodRestriction | null, method: string): boolean => !r || r.allowed.includes(method);

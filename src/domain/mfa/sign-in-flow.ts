@@ -18,7 +18,8 @@ import type { SecurityKeys } from './security-keys.service.ts';
 import type { WebAuthn } from './webauthn/webauthn.service.ts';
 import { findUserRowByEmail } from '../users/user.repository.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
-import { memberRestriction } from '../federation/sign-in-methods.ts';
+import { firstRefusing } from '../federation/sign-in-methods.ts';
+import { signInFacts } from './sign-in-facts.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 export type { Amr };
@@ -80,8 +81,9 @@ export function createSignInFlow(deps: {
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
-  async function done(user: User, amr: Amr[], epoch: number): Promise<FlowResult> {
-    await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
+  async function done(user: User, amr: Amr[], epoch: number, known: { member?: boolean } = {}): Promise<FlowResult> {
+    // a user known to belong to no organization has no membership row to stamp: no statement
+    if (known.member !== false) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr, epoch };
   }
 
@@ -135,14 +137,19 @@ export function createSignInFlow(deps: {
       }
       const user: AuthenticatedUser | null = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
       if (!user) return { outcome: 'invalid' };
-      await (ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey));
+      // the counters settle while the step reads what it needs next (two connections: the sign-in waits for one)
+      const [facts] = await Promise.all([
+        signInFacts(db, user.id, request.clientId ?? null),
+        ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey),
+      ]);
       // an organization of the user that allows only upstream providers: the right password goes no further
-      const refusing = await memberRestriction(db, user.id, 'password');
+      const refusing = firstRefusing(facts.memberships, 'password');
       if (refusing) {
         await recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } });
         return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
       }
-      const [kinds, decision] = await Promise.all([twoFactor.factorKinds(user.id), deps.policy.decide({ userId: user.id, ...request })]);
+      const kinds = facts.kinds;
+      const decision = await deps.policy.decide({ userId: user.id, ...request }, facts.policy);
       const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds);
@@ -154,7 +161,7 @@ export function createSignInFlow(deps: {
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
       if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch)), userId: user.id, credentialEpoch: user.credentialEpoch };
+      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, { member: facts.memberships.length > 0 })), userId: user.id, credentialEpoch: user.credentialEpoch };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {

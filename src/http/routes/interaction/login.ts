@@ -14,21 +14,22 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
     async (req, reply) => {
       const { uid } = req.params;
       const view = await deps.interactions.view(req.raw, reply.raw, uid);
+      // the page's other doors (upstream buttons) are read only when a page is shown again: a right password needs none
+      const doors = async () => (deps.federation ? deps.federation.doors(view.clientId) : undefined);
       // an organization that allows only upstream providers for its app: a forced password form is refused
-      const doors = deps.federation ? await deps.federation.doors(view.clientId) : undefined;
-      if (doors && !doors.passwordAllowed) {
-        const allowed = doors.providers.map((p) => p.displayName).join(', ') || 'none';
+      if (deps.federation && !(await deps.federation.passwordAllowed(view.clientId))) {
+        const allowed = (await doors())?.providers.map((p) => p.displayName).join(', ') || 'none';
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `This app's organization does not allow signing in with a password. Allowed: ${allowed}.` }, uid);
       }
-      const again = (extra: { error?: string; fieldErrors?: Record<string, string> }) =>
-        deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...doors, ...extra });
+      const again = async (extra: { error?: string; fieldErrors?: Record<string, string> }) =>
+        deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...(await doors()), ...extra });
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
       const fieldErrors = signInFieldErrors(req.body);
-      if (fieldErrors) return page(reply, again({ fieldErrors }), 400);
+      if (fieldErrors) return page(reply, await again({ fieldErrors }), 400);
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {
-        const names = new Map((doors?.providers ?? []).map((p) => [p.name, p.displayName] as const));
+        const names = new Map(((await doors())?.providers ?? []).map((p) => [p.name, p.displayName] as const));
         const allowed = result.allowed.map((m) => (m === 'password' ? 'email and password' : names.get(m) ?? m)).join(', ');
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `${result.organization} does not allow its members to sign in with a password. Allowed: ${allowed}.` }, uid);
       }
@@ -36,7 +37,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         // the same answer for an unknown email and a wrong password, above the form: beside either field it would say
         // which one was wrong. A lock says only "later".
         const throttled = result.outcome === 'throttled';
-        return page(reply, again({ error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin') }), throttled ? 429 : 401);
+        return page(reply, await again({ error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin') }), throttled ? 429 : 401);
       }
       if (result.userId && result.credentialEpoch !== undefined) rememberDevice(req, reply, result.userId, result.credentialEpoch, deps.secure);
       return proceed(deps, req, reply, uid, result);
