@@ -5,7 +5,7 @@ import { isUuid } from '../domain/ids.ts';
 import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
-import { isLive, readRefreshAhead, type StoredRow } from './payload-reads.ts';
+import { isLive, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
 import { deferConsume, deferWrite, forgetRows, inheritedEpoch, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
 import { currentEpoch } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
@@ -209,14 +209,14 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     }
 
     /**
-     * Inside a provider request a refresh token's read also brings its Grant and Session (one statement instead of
-     * three), kept for the lookups that follow; outside one there is nowhere to keep them, so it is a plain read.
+     * Inside a provider request a refresh token's or a code's read also brings its Grant and Session (one statement
+     * instead of three), kept for the lookups that follow; outside one there is nowhere to keep them: a plain read.
      */
-    private async findRefreshToken(stored: string): Promise<{ payload?: AdapterPayload; policyInputs?: PolicyInputRow[] }> {
+    private async findAhead(model: ReadAheadModel, stored: string): Promise<{ payload?: AdapterPayload; policyInputs?: PolicyInputRow[] }> {
       if (!inRequest()) return { payload: await this.findWhere('id', stored) };
-      const { token, ahead, policy: policyInputs, account } = await readRefreshAhead(db, stored, policy !== undefined);
+      const { token, ahead, policy: policyInputs, account } = await readTokenAhead(db, model, stored, policy !== undefined);
       for (const a of ahead) rememberRow(a.model, a.column, a.value, a.row);
-      // for findAccount (provider.ts), which the refresh grant calls next with the token's accountId
+      // for findAccount (provider.ts), which the grant calls next with the token's accountId
       if (account) rememberRow('Account', 'id', account.id, account);
       return { payload: token && this.shaped(token), policyInputs };
     }
@@ -237,10 +237,11 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const stored = storedId(this.model, id);
-      const { payload, policyInputs } = this.model === 'RefreshToken' ? await this.findRefreshToken(stored) : { payload: await this.findWhere('id', stored) };
+      const ahead = this.model === 'RefreshToken' || this.model === 'AuthorizationCode';
+      const { payload, policyInputs } = ahead ? await this.findAhead(this.model as ReadAheadModel, stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
-      // a refresh token's read brought the policy's inputs for its user and client (payload-reads.ts)
+      // a refresh token's or a code's read brought the policy's inputs for its user and client (payload-reads.ts)
       return (await policy.tokenAcceptable(p.accountId, p.clientId, p.amr ?? p.extra?.amr, policyInputs)) ? payload : undefined;
     }
     findByUid(uid: string) {

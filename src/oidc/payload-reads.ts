@@ -1,5 +1,5 @@
 // Reads of oidc_payloads. One rule says which rows are alive, and every read applies it in SQL: a row read alone
-// (adapter.ts findWhere) and the rows a refresh token's read brings along with it (readRefreshAhead).
+// (adapter.ts findWhere) and the rows a refresh token's or a code's read brings along with it (readTokenAhead).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
@@ -21,7 +21,7 @@ export function isLive(alias: string): RawBuilder<boolean> {
     AND (${col('account_id')} IS NULL OR ${epochIsCurrent(`${alias}.account_id`, `${alias}.credential_epoch`)})`;
 }
 
-/** a row that came along with a refresh token, and the lookup (column, value) it answers */
+/** a row that came along with a refresh token or a code, and the lookup (column, value) it answers */
 export interface AheadRow {
   model: 'Grant' | 'Session';
   column: 'id' | 'uid';
@@ -29,17 +29,21 @@ export interface AheadRow {
   row: StoredRow;
 }
 
+/** the tokens whose grant reads the token, then its Grant, then (if it ends with its session) its Session */
+export type ReadAheadModel = 'RefreshToken' | 'AuthorizationCode';
+
 /**
- * The refresh token grant reads the token, then its Grant, then (for a token that ends with its session) its
- * Session: three round trips for rows that one statement can find, since the token names both (grant_id, and the
- * payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of its own, so a
- * revoked grant, an ended session or a credential change still leaves the provider finding nothing.
+ * The refresh token grant and the code redemption read the token, then its Grant, then (for a token that ends with
+ * its session) its Session: three round trips for rows that one statement can find, since the token names both
+ * (grant_id, and the payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of
+ * its own, so a revoked grant, an ended session or a credential change still leaves the provider finding nothing.
  * With `withPolicy`, the token's row also carries what the 2FA policy reads to judge it (mfa-policy.ts policyInputs,
  * for the token's user and client): the policy still decides, from these rows instead of its own statement.
  * And it carries the token's user as findAccount reads it (user.service.ts userWithFactorsQuery), for the claims.
  */
-export async function readRefreshAhead(
+export async function readTokenAhead(
   db: Kysely<Database>,
+  model: ReadAheadModel,
   storedTokenId: string,
   withPolicy: boolean,
 ): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[]; account?: UserWithFactors }> {
@@ -53,12 +57,12 @@ export async function readRefreshAhead(
         .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', 'r.grant_id', sql<string | null>`r.payload->>'sessionUid'`.as('session_uid'), inputs.as('policy_inputs'),
           sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, sql.ref('r.account_id'))}) u)`.as('account'),
         ])
-        .where('r.model', '=', 'RefreshToken')
+        .where('r.model', '=', model)
         .where('r.id', '=', storedTokenId)
         .where(isLive('r')),
     )
     .selectFrom('t')
-    .select([sql<string>`'RefreshToken'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs', 't.account'])
+    .select([sql<string>`'Token'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs', 't.account'])
     .unionAll((eb) =>
       eb
         .selectFrom('oidc_payloads as g')
@@ -78,7 +82,7 @@ export async function readRefreshAhead(
     )
     .execute();
   const stored = (r: (typeof rows)[number]): StoredRow => ({ payload: r.payload, consumed_at: r.consumed_at, account_id: r.account_id, credential_epoch: r.credential_epoch });
-  const token = rows.find((r) => r.model === 'RefreshToken');
+  const token = rows.find((r) => r.model === 'Token');
   if (!token) return { ahead: [] };
   const ahead = rows.flatMap((r): AheadRow[] =>
     r.model === 'Grant' ? [{ model: 'Grant', column: 'id', value: r.key, row: stored(r) }] : r.model === 'Session' ? [{ model: 'Session', column: 'uid', value: r.key, row: stored(r) }] : [],

@@ -298,8 +298,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.on('server_error', (_ctx, err) => deps.log.error({ err }, 'oidc server_error'));
   // a browser's session authorized an app: its "last active" (not awaited: the answer does not wait on a stamp)
   provider.on('authorization.success', (ctx) => {
-    const jti = (ctx.oidc.session as unknown as { jti?: string } | undefined)?.jti;
-    if (jti && ctx.oidc.session?.accountId) deps.sessionActivity?.touch(storedId('Session', jti)).catch((err: unknown) => deps.log.warn({ err }, 'session activity not recorded'));
+    const { jti, loginTs } = (ctx.oidc.session as unknown as { jti?: string; loginTs?: number } | undefined) ?? {};
+    const signedInAt = typeof loginTs === 'number' ? new Date(loginTs * 1000) : undefined;
+    if (jti && ctx.oidc.session?.accountId) deps.sessionActivity?.touch(storedId('Session', jti), signedInAt).catch((err: unknown) => deps.log.warn({ err }, 'session activity not recorded'));
   });
   queueBackchannelLogout(provider, deps.backchannel);
   // with the queue this fires only when the row could not be written (database down): the logout itself still ends

@@ -153,3 +153,15 @@ test('session-last-active-not-written-by-refresh: a refresh token used minutes l
   for (let i = 0; i < 40 && (await stamp()) !== usedAt; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await stamp(), usedAt);
 });
+
+test('session-first-authorization-sends-no-stamp: the authorization that completes a sign-in writes no "last active" (the list shows the sign-in time)', async (t) => {
+  const clock = fixedClock();
+  const s = await startServer(t, { clock });
+  const user = await makeUser(s.services);
+  const b = new AgentBrowser(FIREFOX_LINUX);
+  assert.equal((await signInOnPage(b, await b.get(`${s.issuer}/account`), user)).url, `${s.issuer}/account`);
+  await new Promise((r) => setTimeout(r, 300)); // time for a stamp, were one written beside the answer
+  const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
+  assert.equal(row.last_active_at, null, 'no stamp within the first period');
+  assert.match(sessionRows((await b.request(`${s.issuer}/account`)).body)[0]!, /Active now$/, 'the list still says when it was last used');
+});

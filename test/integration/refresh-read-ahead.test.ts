@@ -10,7 +10,7 @@ import { bumpCredentialEpoch } from '../../src/domain/accounts/credential-epoch.
 import { createSecretBox } from '../../src/domain/crypto/secret-box.ts';
 import { policyInputs } from '../../src/domain/mfa/mfa-policy.ts';
 import { createAdapterFactory, storedId } from '../../src/oidc/adapter.ts';
-import { readRefreshAhead } from '../../src/oidc/payload-reads.ts';
+import { readTokenAhead } from '../../src/oidc/payload-reads.ts';
 import { withEpoch } from '../../src/oidc/request-scope.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
@@ -81,6 +81,25 @@ test('refresh-reads-grant-and-session-with-the-token: one statement reads the to
   assert.equal(again.status, 200, JSON.stringify(again.body));
 });
 
+test('code-redemption-reads-grant-and-session-with-the-code: the code\'s read brings its grant, session, user and policy inputs', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services, { grantTypes: ['refresh_token'] as never });
+  const config = await discover(s.issuer, client);
+  const req = await authorizationRequest(config, client.redirectUri);
+  const { callbackUrl } = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
+  let tokens: Awaited<ReturnType<typeof redeem>> | undefined;
+  const sent = await statementsDuring(async () => void (tokens = await redeem(config, req, callbackUrl!)));
+  assert.ok(tokens?.id_token, 'the code was redeemed');
+  const reads = sent.filter((q) => /^(with "t" as \()?select/.test(q) && q.includes('"oidc_payloads"'));
+  assert.equal(reads.length, 1, `one read of oidc_payloads:\n${reads.join('\n')}`);
+  assert.match(reads[0]!, /^with "t" as \(select .*'Grant'.*'Session'/s, 'the code with its grant and session');
+  assert.match(reads[0]!, /"tenant_members"/, 'and the 2FA policy inputs');
+  assert.deepEqual(sent.filter((q) => /^select true as "of_client"/.test(q)), [], 'the policy sends no statement of its own');
+  assert.deepEqual(sent.filter((q) => /^select "users"\.\*/.test(q)), [], 'nor does findAccount');
+  assert.equal(tokens!.claims()!.sub, user.id, 'the ID token is about the code\'s user');
+});
+
 test('prefetched-rows-never-outlive-a-change: a row read ahead is not served after the request writes, destroys or revokes it, and is never read ahead dead', async (t) => {
   const s = await startServer(t);
   const db = s.services.db;
@@ -115,7 +134,7 @@ test('prefetched-rows-never-outlive-a-change: a row read ahead is not served aft
 
   await t.test('the user and the policy inputs read ahead are what findWithFactors and the policy read themselves', async () => {
     const r = await rows();
-    const ahead = await readRefreshAhead(db, storedId('RefreshToken', r.rid), true);
+    const ahead = await readTokenAhead(db, 'RefreshToken', storedId('RefreshToken', r.rid), true);
     assert.deepEqual(ahead.account, await s.services.users.findWithFactors(user.id));
     assert.deepEqual(ahead.policy, await policyInputs(db, sql.val(user.id), sql.val('c1')).execute());
   });

@@ -18,11 +18,15 @@ export function createSessionActivity(deps: { db: Kysely<Database>; clock: Clock
   const stamped = new Map<string, number>();
 
   return {
-    /** the session (its stored id) was used now; at most one UPDATE per session per period and node */
-    async touch(sessionId: string): Promise<void> {
+    /**
+     * the session (its stored id) was used now; at most one UPDATE per session per period and node. `signedInAt`:
+     * the session's sign-in, which the list shows while there is no stamp; within a period of it a stamp says nothing
+     * more (the first authorization right after a sign-in costs no statement)
+     */
+    async touch(sessionId: string, signedInAt?: Date): Promise<void> {
       const now = deps.clock.now().getTime();
-      const last = stamped.get(sessionId);
-      if (last !== undefined && now - last < ACTIVITY_RESOLUTION_SECONDS * 1000) return;
+      const last = Math.max(stamped.get(sessionId) ?? -Infinity, signedInAt?.getTime() ?? -Infinity);
+      if (now - last < ACTIVITY_RESOLUTION_SECONDS * 1000) return;
       if (stamped.size >= REMEMBERED) stamped.clear();
       stamped.set(sessionId, now);
       await deps.db

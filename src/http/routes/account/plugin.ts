@@ -36,7 +36,7 @@ export default async function accountPlugin(app: FastifyInstance, deps: AccountD
       req.accountUser = user;
       req.accountSessionId = session!.id;
       // the session's "last active" (a statement at most every few minutes); a failed stamp never fails the page
-      await deps.sessionActivity.touch(session!.id).catch((err: unknown) => req.log.warn({ err }, 'session activity not recorded'));
+      await deps.sessionActivity.touch(session!.id, new Date(session!.loginTs * 1000)).catch((err: unknown) => req.log.warn({ err }, 'session activity not recorded'));
       req.accountSignIn = { amr: session!.amr, acr: session!.acr ?? '', authTime: session!.loginTs, source: { model: 'Session', id: session!.id } };
     });
     await signedIn.register(accountIndex, deps);
