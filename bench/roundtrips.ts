@@ -1,7 +1,7 @@
 // `npm run bench:roundtrips`: the PostgreSQL statements one request of each hot path costs, one request at a time
 // (no concurrency, so nothing else is counted but the server's background jobs), with each statement's count per
 // request. For finding what to fold; `npm run bench` reports the same totals per figure under load.
-import { fullLogin, postLogin, prepareLogin, type Rp } from './lib/browser.ts';
+import { fullLogin, fullLoginTotp, postLogin, prepareLogin, TotpUsers, type Rp } from './lib/browser.ts';
 import { startServerChild } from './lib/child.ts';
 // @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
 import { ensureBuilt } from '../bin/build.js';
@@ -10,7 +10,7 @@ import { benchEmail, benchPassword, redirectUri, startBenchDatabase } from './li
 
 const N = 20;
 ensureBuilt();
-const db = await startBenchDatabase();
+const db = await startBenchDatabase({ totpUsers: N + 1 });
 const ours = await startServerChild('gatehouse', 'serve-gatehouse.js', db.ourPort, { BENCH_CONFIG_ENV: JSON.stringify(benchEnv(db.pg.url, db.ourPort)), BENCH_QUERY_TEXTS: '1' });
 try {
   const rp: Rp = { issuer: ours.origin, clientId: db.web.clientId, clientSecret: db.web.clientSecret, redirectUri };
@@ -33,6 +33,8 @@ try {
   const prepared = await Promise.all(Array.from({ length: N }, () => prepareLogin(rp)));
   await count('login_password_step', async () => void (await postLogin(prepared.pop()!, creds)));
   await count('login_full', async () => void (await fullLogin(rp, creds)));
+  const totpUsers = new TotpUsers(db.totpUsers);
+  await count('login_full_totp', async () => void (await fullLoginTotp(rp, totpUsers)));
   await count('refresh', async () => {
     const res = await fetch(`${rp.issuer}/oidc/token`, {
       method: 'POST',

@@ -1,8 +1,8 @@
 // The state of a sign-in between its password step and its end, keyed by the interaction uid (which oidc-provider
 // binds to the browser with its interaction cookie). Only the step that follows the password can complete it, and
 // only while the user's credential epoch is still the one its password was checked under.
-import { sql } from 'kysely';
-import type { Db } from '../../db/database.ts';
+import { sql, type QueryCreator } from 'kysely';
+import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
@@ -88,16 +88,34 @@ export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, sta
 }
 
 /** single use, and only as the user, step and epoch the caller checked: exactly one caller gets the transaction back */
-export async function takeAuthnTransaction(db: Db, clock: Clock, from: From): Promise<AuthnTransaction | null> {
-  const row = await db
-    .deleteFrom('authn_transactions')
-    .where('uid', '=', from.uid)
-    .where('user_id', '=', from.userId)
-    .where('state', '=', from.state)
-    .where('epoch', '=', from.epoch)
-    .where('expires_at', '>', sqlNow(clock))
-    .where(epochIsCurrent('user_id', 'epoch'))
-    .returningAll()
-    .executeTakeFirst();
+export async function takeAuthnTransaction(db: Db, clock: Clock, from: From, opts: { stampMemberships?: { amr?: string[] } } = {}): Promise<AuthnTransaction | null> {
+  const take = (qb: QueryCreator<Database>) =>
+    qb
+      .deleteFrom('authn_transactions')
+      .where('uid', '=', from.uid)
+      .where('user_id', '=', from.userId)
+      .where('state', '=', from.state)
+      .where('epoch', '=', from.epoch)
+      .where('expires_at', '>', sqlNow(clock))
+      .where(epochIsCurrent('user_id', 'epoch'))
+      .returningAll();
+  const stamp = opts.stampMemberships;
+  // with `stampMemberships`: the completed sign-in is also stamped on the user's memberships (the admins' member
+  // list: when, and with which amr — the step's, or the transaction's) in the same statement, only if the take won
+  const row = stamp
+    ? await db
+        .with('taken', take)
+        .with('stamped', (qb) =>
+          qb
+            .updateTable('tenant_members')
+            .from('taken')
+            .set({ last_sign_in_at: clock.now(), last_sign_in_amr: stamp.amr ? sql<string[]>`${stamp.amr}::text[]` : sql<string[]>`taken.amr` })
+            .whereRef('tenant_members.user_id', '=', 'taken.user_id')
+            .where('tenant_members.accepted_at', 'is not', null),
+        )
+        .selectFrom('taken')
+        .selectAll()
+        .executeTakeFirst()
+    : await take(db).executeTakeFirst();
   return row ? toTransaction(row) : null;
 }

@@ -31,7 +31,8 @@ export type Step = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
 export type FlowResult =
   | { outcome: 'done'; user: User; amr: Amr[]; epoch: number }
-  | { outcome: 'next'; step: Step }
+  /** `factors`: what factors() would answer for this step, when the step that moved here knew it already */
+  | { outcome: 'next'; step: Step; factors?: FactorChoice }
   | { outcome: 'invalid' }
   | { outcome: 'throttled' }
   | { outcome: 'expired' }
@@ -60,6 +61,12 @@ export interface RequestContext {
   essentialAcrs?: string[];
 }
 
+/** the user's factors usable at a step: the kinds that count, when the user has one; otherwise any of theirs, to prove who they are before adding one */
+function choiceOf(kinds: FactorKind[], allowed: FactorKind[]): FactorChoice {
+  const counted = kinds.filter((k) => allowed.includes(k));
+  return { usable: counted.length ? counted : kinds, allowed };
+}
+
 export function createSignInFlow(deps: {
   db: Kysely<Database>;
   users: UserService;
@@ -81,16 +88,17 @@ export function createSignInFlow(deps: {
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
-  async function done(user: User, amr: Amr[], epoch: number, known: { member?: boolean } = {}): Promise<FlowResult> {
-    // a user known to belong to no organization has no membership row to stamp: no statement
-    if (known.member !== false) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
+  async function done(user: User, amr: Amr[], epoch: number, known: { member?: boolean; stamped?: boolean } = {}): Promise<FlowResult> {
+    // a user known to belong to no organization has no membership row to stamp, and finish() stamps with its take
+    if (known.member !== false && !known.stamped) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr, epoch };
   }
 
   /** completes the sign-in with the transaction the caller checked (same user, same step), or not at all; `amr`: what the last step proved */
   async function finish(c: { tx: AuthnTransaction; user: User }, amr?: Amr[]): Promise<FlowResult> {
-    const tx = await takeAuthnTransaction(db, clock, c.tx);
-    return tx ? done(c.user, amr ?? (tx.amr as Amr[]), tx.epoch) : { outcome: 'expired' };
+    // the take and done()'s membership stamp in one statement
+    const tx = await takeAuthnTransaction(db, clock, c.tx, { stampMemberships: { amr } });
+    return tx ? done(c.user, amr ?? (tx.amr as Amr[]), tx.epoch, { stamped: true }) : { outcome: 'expired' };
   }
 
   async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult, opts: { upgrade?: boolean } = {}): Promise<FlowResult> {
@@ -153,7 +161,7 @@ export function createSignInFlow(deps: {
       const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {
         await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds);
-        return { outcome: 'next', step: state, userId: user.id, credentialEpoch: user.credentialEpoch } as const;
+        return { outcome: 'next', step: state, factors: choiceOf(kinds, allowedFactors), userId: user.id, credentialEpoch: user.credentialEpoch } as const;
       };
       // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
       if (kinds.length) return begin('second_factor', AMR_TOTP);
@@ -168,14 +176,17 @@ export function createSignInFlow(deps: {
       return (await current(uid, state))?.user ?? null;
     },
 
+    /** the step this sign-in is at and its factors (factors()), with one read of the transaction: a step's page */
+    async at(uid: string): Promise<{ step: Step; factors: FactorChoice } | null> {
+      const tx = await findAuthnTransaction(db, clock, uid);
+      return tx ? { step: tx.state, factors: choiceOf(await twoFactor.factorKinds(tx.userId), tx.allowedFactors) } : null;
+    },
+
     /** the factors this sign-in can use (second factor step) and may set up (enrollment), for the pages' choices */
     async factors(uid: string): Promise<FactorChoice | null> {
       const tx = await findAuthnTransaction(db, clock, uid);
       if (!tx) return null;
-      const kinds = await twoFactor.factorKinds(tx.userId);
-      const counted = kinds.filter((k) => tx.allowedFactors.includes(k));
-      // the kinds that count, when the user has one; otherwise any of theirs, to prove who they are before adding one
-      return { usable: counted.length ? counted : kinds, allowed: tx.allowedFactors };
+      return choiceOf(await twoFactor.factorKinds(tx.userId), tx.allowedFactors);
     },
 
     enrollment,

@@ -2,6 +2,7 @@
 // to the user in the same transaction.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
+import { activeFactorKinds } from './sign-in-facts.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
@@ -80,9 +81,9 @@ export function createTwoFactorService(deps: {
   const sealing: RecoveryCodeSealing | undefined = deps.recoveryCodesViewable ? { box: deps.box } : undefined;
 
   /** the kinds of second factor the user has set up (confirmed ones only) */
+  /** the user's active kinds of second factor, security keys first: one statement, asked at every sign-in step */
   async function factorKinds(userId: string): Promise<FactorKind[]> {
-    const [devices, keys] = await Promise.all([totp.devices(userId), webauthn.keys(userId)]);
-    return [...(keys.length ? ['webauthn' as const] : []), ...(devices.length ? ['totp' as const] : [])];
+    return activeFactorKinds(db, userId);
   }
 
   async function checkTotp(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {

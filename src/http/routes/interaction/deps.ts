@@ -51,7 +51,7 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
   }
   if (result.outcome === 'next') {
     // security keys are offered first; an enrollment sets up an authenticator app unless only keys are allowed
-    const factors = result.step === 'second_factor' || result.step === 'enroll' ? await deps.flow.factors(uid) : null;
+    const factors = result.step === 'second_factor' || result.step === 'enroll' ? (result.factors ?? (await deps.flow.factors(uid))) : null;
     const path = {
       second_factor: factors?.usable[0] === 'webauthn' ? 'security-key' : 'totp',
       enroll: factors && !factors.allowed.includes('totp') ? 'security-key/enroll' : 'enroll',

@@ -1,21 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import { codeError, meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts';
+import type { FactorChoice } from '../../../domain/mfa/sign-in-flow.ts';
 
 /** GET/POST /interaction/:uid/totp: the authentication code after the password. */
 export default async function interactionTotp(app: FastifyInstance, deps: InteractionDeps) {
-  const show = async (uid: string, csrfToken: string, error?: string) => {
-    const factors = await deps.flow.factors(uid);
+  const show = async (uid: string, csrfToken: string, error?: string, known?: FactorChoice) => {
+    const factors = known ?? (await deps.flow.factors(uid));
     return deps.render('interaction/totp.njk', { uid, csrfToken, error, keys: factors?.usable.includes('webauthn') });
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/totp', { schema: { params: uidParams } }, async (req, reply) => {
     await deps.interactions.view(req.raw, reply.raw, req.params.uid);
-    if ((await deps.flow.step(req.params.uid)) !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
+    const at = await deps.flow.at(req.params.uid);
+    if (at?.step !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
     // an organization that counts security keys only, and the user has one: no authenticator codes here
-    const usable = (await deps.flow.factors(req.params.uid))?.usable ?? [];
+    const { usable } = at.factors;
     if (!usable.includes('totp') && usable.includes('webauthn')) return reply.redirect(`/interaction/${req.params.uid}/security-key`, 303);
-    return page(reply, await show(req.params.uid, reply.generateCsrf()));
+    return page(reply, await show(req.params.uid, reply.generateCsrf(), undefined, at.factors));
   });
 
   app.post<{ Params: UidParams; Body: CodeBody }>(
