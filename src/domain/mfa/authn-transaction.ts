@@ -6,6 +6,7 @@ import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
+import { factorFlags, kindsOf } from './sign-in-facts.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -56,15 +57,27 @@ export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnT
     .execute();
 }
 
+function live(db: Db, clock: Clock, uid: string) {
+  return db.selectFrom('authn_transactions').selectAll('authn_transactions').where('uid', '=', uid).where('expires_at', '>', sqlNow(clock)).where(epochIsCurrent('user_id', 'epoch'));
+}
+
 export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): Promise<AuthnTransaction | null> {
-  const row = await db
-    .selectFrom('authn_transactions')
-    .selectAll()
-    .where('uid', '=', uid)
-    .where('expires_at', '>', sqlNow(clock))
-    .where(epochIsCurrent('user_id', 'epoch'))
-    .executeTakeFirst();
+  const row = await live(db, clock, uid).executeTakeFirst();
   return row ? toTransaction(row) : null;
+}
+
+/** the transaction and its user's row (as JSON: `userRow`), in one statement: every step after the password asks for both */
+export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; userRow: unknown } | null> {
+  const row = await live(db, clock, uid)
+    .select(sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'))
+    .executeTakeFirst();
+  return row ? { tx: toTransaction(row), userRow: row.user_row } : null;
+}
+
+/** the transaction and its user's active kinds of second factor, in one statement (a step's page shows both) */
+export async function findAuthnTransactionWithKinds(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; kinds: FactorKind[] } | null> {
+  const row = await live(db, clock, uid).select([...factorFlags(sql.ref('authn_transactions.user_id'))]).executeTakeFirst();
+  return row ? { tx: toTransaction(row), kinds: kindsOf(row) } : null;
 }
 
 type From = { uid: string; userId: string; state: AuthnState; epoch: number };

@@ -19,21 +19,23 @@ export interface SignInFacts {
 const active = (table: 'totp_credentials' | 'webauthn_credentials', user: RawBuilder<string>) =>
   sql<boolean>`EXISTS (SELECT 1 FROM ${sql.table(table)} WHERE user_id = ${user} AND confirmed_at IS NOT NULL)`;
 
-/** the user's active second factors, security keys first, from the two flags the statements below select */
-const kindsOf = (row: { webauthn: boolean; totp: boolean }): FactorKind[] => [...(row.webauthn ? ['webauthn' as const] : []), ...(row.totp ? ['totp' as const] : [])];
+/** the two flags kindsOf() reads, for a user given as a value or a column of the enclosing statement */
+export const factorFlags = (user: RawBuilder<string>) => [active('webauthn_credentials', user).as('webauthn'), active('totp_credentials', user).as('totp')] as const;
+
+/** the user's active second factors, security keys first, from the two flags (factorFlags) */
+export const kindsOf = (row: { webauthn: boolean; totp: boolean }): FactorKind[] => [...(row.webauthn ? ['webauthn' as const] : []), ...(row.totp ? ['totp' as const] : [])];
 
 /** which kinds of second factor the user has active: one statement (TwoFactorService.factorKinds) */
 export async function activeFactorKinds(db: Kysely<Database>, userId: string): Promise<FactorKind[]> {
   const user = sql.val(userId);
-  return kindsOf(await db.selectNoFrom([active('webauthn_credentials', user).as('webauthn'), active('totp_credentials', user).as('totp')]).executeTakeFirstOrThrow());
+  return kindsOf(await db.selectNoFrom([...factorFlags(user)]).executeTakeFirstOrThrow());
 }
 
 export async function signInFacts(db: Kysely<Database>, userId: string, clientId: string | null): Promise<SignInFacts> {
   const user = sql.val(userId);
   const row = await db
     .selectNoFrom([
-      active('webauthn_credentials', user).as('webauthn'),
-      active('totp_credentials', user).as('totp'),
+      ...factorFlags(user),
       sql<unknown>`(SELECT coalesce(json_agg(p), '[]') FROM (${policyInputs(db, user, sql.val(clientId))}) p)`.as('policy'),
       sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
     ])

@@ -5,8 +5,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
-import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
-import { beginAuthnTransaction, findAuthnTransaction, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
+import { userFromJson, type AuthenticatedUser, type RequestMeta, type User, type UserService } from '../users/user.service.ts';
+import { beginAuthnTransaction, findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
 import type { PendingEnrollment } from './totp.service.ts';
 import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
@@ -81,10 +81,10 @@ export function createSignInFlow(deps: {
   const { db, users, twoFactor, throttle, clock } = deps;
 
   async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
-    const tx = await findAuthnTransaction(db, clock, uid);
-    if (!tx || tx.state !== state) return null;
-    const user = await users.findById(tx.userId);
-    return user ? { tx, user } : null;
+    const found = await findAuthnTransactionWithUser(db, clock, uid);
+    if (!found || found.tx.state !== state) return null;
+    const user = userFromJson(found.userRow);
+    return user ? { tx: found.tx, user } : null;
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
@@ -178,15 +178,14 @@ export function createSignInFlow(deps: {
 
     /** the step this sign-in is at and its factors (factors()), with one read of the transaction: a step's page */
     async at(uid: string): Promise<{ step: Step; factors: FactorChoice } | null> {
-      const tx = await findAuthnTransaction(db, clock, uid);
-      return tx ? { step: tx.state, factors: choiceOf(await twoFactor.factorKinds(tx.userId), tx.allowedFactors) } : null;
+      const found = await findAuthnTransactionWithKinds(db, clock, uid);
+      return found ? { step: found.tx.state, factors: choiceOf(found.kinds, found.tx.allowedFactors) } : null;
     },
 
     /** the factors this sign-in can use (second factor step) and may set up (enrollment), for the pages' choices */
     async factors(uid: string): Promise<FactorChoice | null> {
-      const tx = await findAuthnTransaction(db, clock, uid);
-      if (!tx) return null;
-      return choiceOf(await twoFactor.factorKinds(tx.userId), tx.allowedFactors);
+      const found = await findAuthnTransactionWithKinds(db, clock, uid);
+      return found && choiceOf(found.kinds, found.tx.allowedFactors);
     },
 
     enrollment,

@@ -30,6 +30,12 @@ function toUser(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 
   return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name, locale: row.locale };
 }
 
+/** a users row read as JSON inside another statement (row_to_json) as the user it shows; null when absent or disabled */
+export function userFromJson(row: unknown): User | null {
+  const r = row as (Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'> & { disabled_at: unknown }) | null;
+  return r && !r.disabled_at ? toUser(r) : null;
+}
+
 /**
  * The user and whether they have an active authenticator, in one query (claims on every token); the id a value or a
  * column of an enclosing statement (a refresh token's read brings the user along: oidc/payload-reads.ts).
