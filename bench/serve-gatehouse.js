@@ -20,7 +20,7 @@ const { loadConfig } = await import('../dist/src/config/load-config.js');
 const port = Number(process.env.BENCH_PORT);
 const loaded = loadConfig(JSON.parse(process.env.BENCH_CONFIG_ENV ?? '{}'));
 const config = process.env.BENCH_TTL ? { ...loaded, ttl: { ...loaded.ttl, ...JSON.parse(process.env.BENCH_TTL) } } : loaded;
-const db = createDb(config.databaseUrl, { max: config.dbPoolMax });
+const db = createDb(config.databaseUrl, { max: config.dbPoolMax, preparedStatements: config.dbPreparedStatements });
 const services = createServices(config, db);
 await prepare(services);
 const app = await buildApp(services, { logLevel: 'silent' });

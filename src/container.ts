@@ -50,7 +50,7 @@ export async function openDatabase(config: Config, log?: Logger): Promise<{ db: 
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, onLog: (m) => log?.debug({ pg: m.trim() }, 'embedded postgres') });
     url = embedded.url;
   }
-  return { db: createDb(url, { max: config.dbPoolMax }), embedded, url };
+  return { db: createDb(url, { max: config.dbPoolMax, preparedStatements: config.dbPreparedStatements }), embedded, url };
 }
 
 export function createServices(config: Config, db: Kysely<Database>, clock: Clock = systemClock) {

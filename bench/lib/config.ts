@@ -24,6 +24,8 @@ export function benchEnv(databaseUrl: string, port: number): Record<string, stri
     LOG_LEVEL: 'silent',
     GATEHOUSE_ARGON2_MEMORY_KIB: String(PROD_ARGON2.memoryCost),
     GATEHOUSE_ARGON2_TIME_COST: String(PROD_ARGON2.timeCost),
+    // named statements, as `npm start` has them with its embedded database (DATABASE_URL alone would turn them off)
+    GATEHOUSE_DB_PREPARED_STATEMENTS: 'on',
   };
 }
 

@@ -36,6 +36,8 @@ export interface Config {
   hashConcurrency: number;
   threadpoolSize: number;
   dbPoolMax: number;
+  /** prepare each statement once per connection (src/db/prepared.ts) */
+  dbPreparedStatements: boolean;
   smtpUrl: string | undefined;
   /** self-service sign-up page */
   signupEnabled: boolean;
@@ -278,6 +280,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     hashConcurrency: int(env, 'GATEHOUSE_HASH_CONCURRENCY', cores, 1, 64),
     threadpoolSize,
     dbPoolMax: int(env, 'GATEHOUSE_DB_POOL_MAX', 10, 1, 200),
+    // named statements: on with the embedded database; with DATABASE_URL only when asked (PgBouncer before 1.21 in
+    // transaction mode cannot carry them)
+    dbPreparedStatements: bool(env, 'GATEHOUSE_DB_PREPARED_STATEMENTS', !databaseUrl),
     generatedSecrets,
     brand,
     smtpUrl: smtpUrl(env),

@@ -1,5 +1,6 @@
 import { Kysely, PostgresAdapter, PostgresDialect, sql, type DialectAdapter, type Generated, type Transaction, type ColumnType } from 'kysely';
 import pg from 'pg';
+import { prepareStatements } from './prepared.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -373,7 +374,8 @@ class GatehouseDialect extends PostgresDialect {
   }
 }
 
-export function createDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Kysely<Database> {
+/** `preparedStatements`: name each statement on each connection (prepared.ts); not through PgBouncer before 1.21 in transaction mode */
+export function createDb(connectionString: string, opts: { max?: number; applicationName?: string; preparedStatements?: boolean } = {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
@@ -385,6 +387,9 @@ export function createDb(connectionString: string, opts: { max?: number; applica
   // a connection dropped by the server (restart, pg_terminate_backend) must not crash the process: idle clients
   // report to the pool, checked-out ones to their own listener; the query in flight still fails and is answered
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (opts.preparedStatements) prepareStatements(client);
+  });
   return new Kysely<Database>({ dialect: new GatehouseDialect({ pool }) });
 }

@@ -27,7 +27,7 @@ export async function startServer(
   const databaseUrl = opts.databaseUrl ?? fresh!.url;
   const port = await freePort();
   const config = testConfig({ DATABASE_URL: databaseUrl, PORT: String(port), GATEHOUSE_ISSUER: `http://${opts.issuerHost ?? '127.0.0.1'}:${port}`, ...opts.env });
-  const db = createDb(databaseUrl, { max: config.dbPoolMax });
+  const db = createDb(databaseUrl, { max: config.dbPoolMax, preparedStatements: config.dbPreparedStatements });
   const services = createServices(config, db, opts.clock);
   await prepare(services);
   const app = await buildApp(services, { mailIntervalMs: 100, ...(opts.logStream ? { logLevel: 'info', logStream: opts.logStream } : {}) });

@@ -108,3 +108,12 @@ test('development generates secrets into GATEHOUSE_DATA_DIR/secrets.json (0600),
   assert.deepEqual(partial.generatedSecrets, ['GATEHOUSE_ENCRYPTION_KEYS']);
   assert.deepEqual(partial.encryptionKeys, first.encryptionKeys);
 });
+
+test('prepared statements: on with the embedded database, off with DATABASE_URL unless asked', (t) => {
+  const base = { ...BASE, GATEHOUSE_DATA_DIR: tempDir(t) };
+  const url = 'postgres://u:p@db.example/gatehouse';
+  assert.equal(loadConfig(base).dbPreparedStatements, true);
+  assert.equal(loadConfig({ ...base, DATABASE_URL: url }).dbPreparedStatements, false);
+  assert.equal(loadConfig({ ...base, DATABASE_URL: url, GATEHOUSE_DB_PREPARED_STATEMENTS: 'on' }).dbPreparedStatements, true);
+  assert.equal(loadConfig({ ...base, GATEHOUSE_DB_PREPARED_STATEMENTS: 'off' }).dbPreparedStatements, false);
+});
