@@ -2,7 +2,7 @@
 // src/main.ts assembles it (createServices → prepare → buildApp), with the configuration the orchestrator passes as
 // the environment loadConfig reads (BENCH_CONFIG_ENV, JSON), logs silenced. Prints "ready <port>" once listening;
 // exits when stdin closes (the orchestrator died) or on SIGTERM. A line "queries" on stdin is answered with the
-// PostgreSQL round trips so far (bench/lib/roundtrips.js), "statements" with the statements captured since the last
+// PostgreSQL round trips so far (bench/lib/roundtrips.js), "memory" with process.memoryUsage(), "statements" with the statements captured since the last
 // call, "profile-start" / "profile-stop <file>" with a V8 CPU profile of this process over the lines between them.
 // BENCH_TTL (JSON, seconds) shortens token, session and sign-in lifetimes for the sustained run (S2) only: minutes
 // of run then stand in for hours of production; no setting of the product offers lifetimes that short.
@@ -48,6 +48,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   const command = line.trim();
   if (command === 'queries') process.stdout.write(`queries ${JSON.stringify(roundTripSnapshot())}\n`);
   else if (command === 'statements') process.stdout.write(`statements ${JSON.stringify(takeStatements())}\n`);
+  else if (command === 'memory') process.stdout.write(`memory ${JSON.stringify(process.memoryUsage())}\n`);
   else if (command === 'profile-start') {
     if (!inspector) {
       inspector = new Session();

@@ -151,7 +151,11 @@ export async function runTargets(track: Track): Promise<number> {
     // memory after the load
     const oursRss = ours.rssKiB();
     const bareRss = bare.rssKiB();
-    emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1) });
+    // where our RSS is: V8's heap (used and reserved), memory held for JavaScript objects outside it (external), the rest native
+    const mem = await ours.memory();
+    const mib = (b: number) => round(b / 1048576, 1);
+    emit({ name: 'rss', round: r, gatehouse_mib: round(oursRss / 1024, 1), bare_mib: round(bareRss / 1024, 1),
+      gatehouse_heap_used_mib: mib(mem.heapUsed), gatehouse_heap_total_mib: mib(mem.heapTotal), gatehouse_external_mib: mib(mem.external) });
 
     roundTrips.T1.push(stepCpu.pg_round_trips_per_op ?? NaN);
     roundTrips.T2.push(fullCpu.pg_round_trips_per_op ?? NaN);

@@ -42,6 +42,8 @@ export interface ServerChild {
   roundTrips(): Promise<{ total: number; texts?: Record<string, number> }>;
   /** the statements sent since the last call, with the values of their last run (with BENCH_CAPTURE_STATEMENTS=1) */
   statements(): Promise<{ text: string; values: unknown[] }[]>;
+  /** process.memoryUsage() of the server, bytes (our server only) */
+  memory(): Promise<NodeJS.MemoryUsage>;
   /** starts a V8 CPU profile in the server (our server only) */
   profileStart(): Promise<void>;
   /** stops it and writes it to `file` (.cpuprofile, as Chrome DevTools opens it) */
@@ -112,6 +114,7 @@ export async function startServerChild(name: string, script: string, port: numbe
     rssKiB: () => rssKiB(child.pid!),
     roundTrips: () => ask('queries', 'queries'),
     statements: () => ask('statements', 'statements'),
+    memory: () => ask('memory', 'memory'),
     profileStart: () => ask('profile-start', 'profiling'),
     profileStop: (file: string) => ask(`profile-stop ${JSON.stringify(file)}`, 'profiled'),
     crashed: () => crash,
