@@ -1,7 +1,7 @@
 // The state of a sign-in between its password step and its end, keyed by the interaction uid (which oidc-provider
 // binds to the browser with its interaction cookie). Only the step that follows the password can complete it, and
 // only while the user's credential epoch is still the one its password was checked under.
-import { sql, type QueryCreator } from 'kysely';
+import { sql, type ExpressionBuilder, type QueryCreator } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { sqlNow, type Clock } from '../clock.ts';
@@ -82,6 +82,17 @@ export async function findAuthnTransactionWithKinds(db: Db, clock: Clock, uid: s
 
 type From = { uid: string; userId: string; state: AuthnState; epoch: number };
 
+/** the row is still the one the caller checked: same user, step and epoch, not expired, and no credential changed since */
+const asChecked = (from: From, clock: Clock) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
+  eb.and([
+    eb('uid', '=', from.uid),
+    eb('user_id', '=', from.userId),
+    eb('state', '=', from.state),
+    eb('epoch', '=', from.epoch),
+    eb('expires_at', '>', sqlNow(clock)),
+    epochIsCurrent('user_id', 'epoch'),
+  ]);
+
 /**
  * Moves the transaction on only if it still belongs to the same user, is still in the step the caller checked, and
  * no credential changed since its password step: anything in between (a race, a reset) makes the move fail.
@@ -90,12 +101,7 @@ export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, sta
   const res = await db
     .updateTable('authn_transactions')
     .set({ state, amr, upgrade: opts.upgrade ?? false })
-    .where('uid', '=', from.uid)
-    .where('user_id', '=', from.userId)
-    .where('state', '=', from.state)
-    .where('epoch', '=', from.epoch)
-    .where('expires_at', '>', sqlNow(clock))
-    .where(epochIsCurrent('user_id', 'epoch'))
+    .where(asChecked(from, clock))
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
@@ -105,12 +111,7 @@ export async function takeAuthnTransaction(db: Db, clock: Clock, from: From, opt
   const take = (qb: QueryCreator<Database>) =>
     qb
       .deleteFrom('authn_transactions')
-      .where('uid', '=', from.uid)
-      .where('user_id', '=', from.userId)
-      .where('state', '=', from.state)
-      .where('epoch', '=', from.epoch)
-      .where('expires_at', '>', sqlNow(clock))
-      .where(epochIsCurrent('user_id', 'epoch'))
+      .where(asChecked(from, clock))
       .returningAll();
   const stamp = opts.stampMemberships;
   // with `stampMemberships`: the completed sign-in is also stamped on the user's memberships (the admins' member
