@@ -26,7 +26,7 @@ export function membershipMethods(db: Kysely<Database>, userId: Expression<strin
   return db
     .selectFrom('tenant_members as m')
     .innerJoin('tenants as t', 't.id', 'm.tenant_id')
-    .select(['t.name', 't.allowed_methods'])
+    .select(['t.name', 't.slug', 't.allowed_methods'])
     .where('m.user_id', '=', userId)
     .where('m.accepted_at', 'is not', null)
     .orderBy('t.slug');

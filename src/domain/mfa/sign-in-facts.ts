@@ -37,7 +37,7 @@ export async function signInFacts(db: Kysely<Database>, userId: string, clientId
     .selectNoFrom([
       ...factorFlags(user),
       sql<unknown>`(SELECT coalesce(json_agg(p), '[]') FROM (${policyInputs(db, user, sql.val(clientId))}) p)`.as('policy'),
-      sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
+      sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
     ])
     .executeTakeFirstOrThrow();
   return {
