@@ -84,8 +84,8 @@ export async function startEmbeddedPostgres(opts: {
   const password = passwordFor(opts.dataDir);
   // Our own connections go through a Unix socket in the cluster's directory: on one machine it costs about a quarter
   // less CPU per statement than loopback TCP (both sides), and a sign-in sends about fifteen. TCP on 127.0.0.1 stays
-  // open for tools. A path too long for a socket address (about 107 bytes) keeps TCP.
-  const socketUsable = (port: number) => path.join(pgDir, `.s.PGSQL.${port}`).length <= 100;
+  // open for tools. A path too long for a socket address (about 107 bytes) keeps TCP, as does Windows.
+  const socketUsable = (port: number) => process.platform !== 'win32' && Buffer.byteLength(path.join(pgDir, `.s.PGSQL.${port}`)) <= 100;
   const base = (port: number, via: 'socket' | 'tcp' = socketUsable(port) ? 'socket' : 'tcp') =>
     `postgres://postgres:${encodeURIComponent(password)}@${via === 'socket' ? encodeURIComponent(pgDir) : '127.0.0.1'}:${port}`;
 

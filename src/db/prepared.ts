@@ -10,8 +10,20 @@ const MAX_NAMED = 300;
 
 type Query = (...args: unknown[]) => Promise<unknown>;
 
-/** PostgreSQL's answer when a table changed under a prepared plan (a migration on another node added a column) */
-const PLAN_CHANGED = '0A000';
+/**
+ * Errors of a named run that an unnamed run of the same text may not have: a table changed under the prepared plan
+ * (0A000: another node's migration added a column), a column's type changed under the parameter types fixed at
+ * preparation (42883, 42804), the statement gone from the server (26000).
+ */
+const STALE_PLAN = new Set(['0A000', '42883', '42804', '26000']);
+
+/** a stale plan inside an open transaction: PostgreSQL aborted the transaction, so the request fails (503, retry) */
+export class StalePreparedStatementError extends Error {
+  override name = 'StalePreparedStatementError';
+  constructor(override readonly cause: unknown) {
+    super('a prepared statement went stale inside a transaction; the transaction can be retried');
+  }
+}
 
 export function prepareStatements(client: pg.PoolClient): void {
   const original = client.query.bind(client) as Query;
@@ -28,10 +40,12 @@ export function prepareStatements(client: pg.PoolClient): void {
       names.set(text, name);
     }
     return original({ name, text, values }).catch((err: { code?: string }) => {
-      if (err?.code !== PLAN_CHANGED) throw err;
-      // this connection's plan of it is stale for good: run it unnamed from now on (a new connection prepares afresh)
+      if (!STALE_PLAN.has(err?.code ?? '')) throw err;
+      // this connection's plan of it is stale for good: unnamed from now on (a new connection prepares afresh)
       names.delete(text);
       unnamed.add(text);
+      // outside a transaction the statement simply runs again; inside one, the error has aborted the transaction
+      if (client.getTransactionStatus?.() !== 'I') throw new StalePreparedStatementError(err);
       return original(text, values);
     });
   }) as typeof client.query;

@@ -3,6 +3,8 @@
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: unknown };
   if (['ECONNREFUSED', 'ECONNRESET', '57P01', '57P02', '57P03', '08006', '08001', '08003', '25006', '53300'].includes(e?.code ?? '')) return true;
+  // a prepared statement went stale inside a transaction (prepared.ts): the same request again will succeed
+  if ((err as Error | undefined)?.name === 'StalePreparedStatementError') return true;
   // the embedded server's Unix socket is gone while it is stopped or restarting
   if (e?.code === 'ENOENT' && /\.s\.PGSQL\./.test(e?.message ?? '')) return true;
   if (/timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '')) return true;

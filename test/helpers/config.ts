@@ -15,6 +15,8 @@ export function testConfig(env: Record<string, string | undefined>): Readonly<Co
     GATEHOUSE_ARGON2_MEMORY_KIB: '1024',
     GATEHOUSE_ARGON2_TIME_COST: '1',
     GATEHOUSE_DATA_DIR: '/tmp/gatehouse-test-unused',
+    // named statements, as `npm start` has them with its embedded database (a DATABASE_URL alone turns them off)
+    GATEHOUSE_DB_PREPARED_STATEMENTS: 'on',
     ...env,
   });
 }

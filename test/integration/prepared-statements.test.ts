@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { createDb } from '../../src/db/database.ts';
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const prepared = async (db: ReturnType<typeof createDb>) =>
@@ -39,4 +40,18 @@ test('without-the-switch-nothing-is-prepared', async (t) => {
   t.after(() => db.destroy());
   await db.selectFrom('users').select('id').where('email_normalized', '=', 'nobody@example.com').executeTakeFirst();
   assert.deepEqual(await prepared(db), []);
+});
+
+test('prepared-statement-stale-in-a-transaction-is-retryable: the transaction fails as unavailable (503), the next run works', async (t) => {
+  const db = createDb(await createTestDatabase(t), { max: 1, preparedStatements: true });
+  t.after(() => db.destroy());
+  await sql`CREATE TABLE plan_probe (id int PRIMARY KEY)`.execute(db);
+  await sql`INSERT INTO plan_probe VALUES (1)`.execute(db);
+  const read = (q: typeof db) => sql<Record<string, unknown>>`SELECT * FROM plan_probe WHERE id = ${1}`.execute(q);
+  assert.deepEqual((await read(db)).rows, [{ id: 1 }]);
+  await sql`ALTER TABLE plan_probe ADD COLUMN note text DEFAULT 'x'`.execute(db);
+  const failed = await db.transaction().execute((trx) => read(trx)).then(() => null, (err: unknown) => err);
+  assert.ok(failed, 'the transaction with the stale plan fails');
+  assert.equal(isDatabaseUnavailable(failed), true, 'as a retryable outage, not a bug');
+  assert.deepEqual(await db.transaction().execute(async (trx) => (await read(trx)).rows), [{ id: 1, note: 'x' }], 'the retry succeeds');
 });
