@@ -26,7 +26,10 @@ export class StalePreparedStatementError extends Error {
 }
 
 export function prepareStatements(client: pg.PoolClient): void {
-  const original = client.query.bind(client) as Query;
+  // the prototype's query looked up on each call, not bound once: whatever wraps pg.Client.prototype.query later (the
+  // bench's and the tests' statement counters) still sees every statement
+  const proto = Object.getPrototypeOf(client) as { query: Query };
+  const original: Query = (...args) => proto.query.apply(client, args);
   const names = new Map<string, string>();
   const unnamed = new Set<string>();
   client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
