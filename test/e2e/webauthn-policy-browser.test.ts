@@ -185,6 +185,8 @@ test('sign-count-regression-is-audited: a cloned key whose counter lags behind i
   const callback = rp.next('/callback');
   await page.getByRole('button', { name: 'Use your security key' }).click();
   await redeem(rp.config, req, await callback);
+  // the browser's own arrival at the callback ends that navigation before the next sign-in starts one
+  await page.waitForURL((u) => u.pathname === '/callback');
   const stored = Number((await s.services.db.selectFrom('webauthn_credentials').select('sign_count').where('user_id', '=', user.id).executeTakeFirstOrThrow()).sign_count);
   assert.ok(stored >= 2, `counter ${stored}`);
 
