@@ -5,7 +5,7 @@ import { isUuid } from '../domain/ids.ts';
 import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database, Db } from '../db/database.ts';
-import { isLive, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
+import { isLive, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
 import { deferConsume, deferWrite, forgetRows, inheritedEpoch, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
 import { currentEpoch } from '../domain/accounts/credential-epoch.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
@@ -193,7 +193,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
 
     /** live rows only: not expired, and not from before the user's last credential change */
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      // a row the refresh token's read brought along (readRefreshAhead), not changed since in this request; a copy,
+      // a row a refresh token's or a code's read brought along (readTokenAhead), not changed since in this request; a copy,
       // so that a model changed in memory and not saved leaves the remembered row as it was read
       const ahead = recallRow(this.model, column, value) as StoredRow | undefined;
       const row =
@@ -237,8 +237,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const stored = storedId(this.model, id);
-      const ahead = this.model === 'RefreshToken' || this.model === 'AuthorizationCode';
-      const { payload, policyInputs } = ahead ? await this.findAhead(this.model as ReadAheadModel, stored) : { payload: await this.findWhere('id', stored) };
+      const { payload, policyInputs } = readsAhead(this.model) ? await this.findAhead(this.model, stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
       // a refresh token's or a code's read brought the policy's inputs for its user and client (payload-reads.ts)

@@ -4,7 +4,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import { toUserWithFactors, userWithFactorsQuery, type UserWithFactors } from '../domain/users/user.service.ts';
-import { policyInputs, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
+import { policyInputsAsJson, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 
 /** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
 export interface StoredRow {
@@ -31,6 +31,7 @@ export interface AheadRow {
 
 /** the tokens whose grant reads the token, then its Grant, then (if it ends with its session) its Session */
 export type ReadAheadModel = 'RefreshToken' | 'AuthorizationCode';
+export const readsAhead = (model: string): model is ReadAheadModel => model === 'RefreshToken' || model === 'AuthorizationCode';
 
 /**
  * The refresh token grant and the code redemption read the token, then its Grant, then (for a token that ends with
@@ -48,7 +49,7 @@ export async function readTokenAhead(
   withPolicy: boolean,
 ): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[]; account?: UserWithFactors }> {
   const inputs = withPolicy
-    ? sql<unknown>`(SELECT coalesce(json_agg(p), '[]'::json) FROM (${policyInputs(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`)}) p)`
+    ? policyInputsAsJson(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`)
     : sql<unknown>`NULL::json`;
   const rows = await db
     .with('t', (qb) =>

@@ -6,8 +6,8 @@
 //   the inserts as data-modifying CTEs, so one round trip and one transaction). A fault anywhere before that commit
 //   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
 //   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
-// - rows read ahead (payload-reads.ts): the refresh token's read also brings its Grant and Session, which the provider
-//   asks for next; they are answered from here until the request writes anything of their model.
+// - rows read ahead (payload-reads.ts): a refresh token's or a code's read also brings its Grant and Session, which
+//   the provider asks for next; they are answered from here until the request writes anything of their model.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';

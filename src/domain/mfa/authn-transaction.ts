@@ -6,7 +6,7 @@ import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
-import { factorFlags, kindsOf } from './sign-in-facts.ts';
+import { factorFlags, kindsOf } from './factor-kinds.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 

@@ -101,6 +101,11 @@ export function policyInputs(db: Kysely<Database>, userId: Expression<string | n
     );
 }
 
+/** policyInputs() aggregated to one JSON value, for a column of another statement (read back with policyInputsFromJson) */
+export function policyInputsAsJson(db: Kysely<Database>, userId: Expression<string | null>, clientId: Expression<string | null>) {
+  return sql<unknown>`(SELECT coalesce(json_agg(p), '[]'::json) FROM (${policyInputs(db, userId, clientId)}) p)`;
+}
+
 /** decide()'s input rows as they come back aggregated to JSON (json_agg) inside another statement */
 export function policyInputsFromJson(rows: unknown): PolicyInputRow[] {
   const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);

@@ -2,10 +2,11 @@
 // has, what the policy reads (the app's rule and the user's organizations that require 2FA), and the sign-in methods
 // each of the user's organizations allows. Three services each ask for their part elsewhere; on the sign-in's hot
 // path they share one round trip (four statements before).
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { membershipMethods } from '../federation/sign-in-methods.ts';
-import { policyInputs, policyInputsFromJson, type FactorKind, type PolicyInputRow } from './mfa-policy.ts';
+import { factorFlags, kindsOf } from './factor-kinds.ts';
+import { policyInputsAsJson, policyInputsFromJson, type FactorKind, type PolicyInputRow } from './mfa-policy.ts';
 
 export interface SignInFacts {
   /** the user's active second factors, security keys first (as TwoFactorService.factorKinds orders them) */
@@ -16,27 +17,12 @@ export interface SignInFacts {
   memberships: { name: string; allowed_methods: string[] }[];
 }
 
-const active = (table: 'totp_credentials' | 'webauthn_credentials', user: RawBuilder<string>) =>
-  sql<boolean>`EXISTS (SELECT 1 FROM ${sql.table(table)} WHERE user_id = ${user} AND confirmed_at IS NOT NULL)`;
-
-/** the two flags kindsOf() reads, for a user given as a value or a column of the enclosing statement */
-export const factorFlags = (user: RawBuilder<string>) => [active('webauthn_credentials', user).as('webauthn'), active('totp_credentials', user).as('totp')] as const;
-
-/** the user's active second factors, security keys first, from the two flags (factorFlags) */
-export const kindsOf = (row: { webauthn: boolean; totp: boolean }): FactorKind[] => [...(row.webauthn ? ['webauthn' as const] : []), ...(row.totp ? ['totp' as const] : [])];
-
-/** which kinds of second factor the user has active: one statement (TwoFactorService.factorKinds) */
-export async function activeFactorKinds(db: Kysely<Database>, userId: string): Promise<FactorKind[]> {
-  const user = sql.val(userId);
-  return kindsOf(await db.selectNoFrom([...factorFlags(user)]).executeTakeFirstOrThrow());
-}
-
 export async function signInFacts(db: Kysely<Database>, userId: string, clientId: string | null): Promise<SignInFacts> {
   const user = sql.val(userId);
   const row = await db
     .selectNoFrom([
       ...factorFlags(user),
-      sql<unknown>`(SELECT coalesce(json_agg(p), '[]') FROM (${policyInputs(db, user, sql.val(clientId))}) p)`.as('policy'),
+      policyInputsAsJson(db, user, sql.val(clientId)).as('policy'),
       sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
     ])
     .executeTakeFirstOrThrow();

@@ -88,9 +88,9 @@ export function createSignInFlow(deps: {
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
-  async function done(user: User, amr: Amr[], epoch: number, known: { member?: boolean; stamped?: boolean } = {}): Promise<FlowResult> {
-    // a user known to belong to no organization has no membership row to stamp, and finish() stamps with its take
-    if (known.member !== false && !known.stamped) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
+  async function done(user: User, amr: Amr[], epoch: number, stampMemberships = true): Promise<FlowResult> {
+    // false: nothing to stamp (a user known to belong to no organization), or already stamped (finish(), with its take)
+    if (stampMemberships) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr, epoch };
   }
 
@@ -98,7 +98,7 @@ export function createSignInFlow(deps: {
   async function finish(c: { tx: AuthnTransaction; user: User }, amr?: Amr[]): Promise<FlowResult> {
     // the take and done()'s membership stamp in one statement
     const tx = await takeAuthnTransaction(db, clock, c.tx, { stampMemberships: { amr } });
-    return tx ? done(c.user, amr ?? (tx.amr as Amr[]), tx.epoch, { stamped: true }) : { outcome: 'expired' };
+    return tx ? done(c.user, amr ?? (tx.amr as Amr[]), tx.epoch, false) : { outcome: 'expired' };
   }
 
   async function move(c: { tx: AuthnTransaction }, state: Step, amr: Amr[], next: FlowResult, opts: { upgrade?: boolean } = {}): Promise<FlowResult> {
@@ -113,6 +113,12 @@ export function createSignInFlow(deps: {
 
   /** the amr of this sign-in with an authenticator code after its first factor (password or upstream provider) */
   const withTotp = (tx: AuthnTransaction): Amr[] => amrFor({ ...firstFactorOf(tx.amr), totp: true });
+
+  /** the step this sign-in is at and its factors (factors()), with one read of the transaction: a step's page */
+  async function at(uid: string): Promise<{ step: Step; factors: FactorChoice } | null> {
+    const found = await findAuthnTransactionWithKinds(db, clock, uid);
+    return found ? { step: found.tx.state, factors: choiceOf(found.kinds, found.tx.allowedFactors) } : null;
+  }
 
   async function enrollment(uid: string): Promise<EnrollmentKind> {
     const tx = await findAuthnTransaction(db, clock, uid);
@@ -169,23 +175,18 @@ export function createSignInFlow(deps: {
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
       if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, { member: facts.memberships.length > 0 })), userId: user.id, credentialEpoch: user.credentialEpoch };
+      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {
       return (await current(uid, state))?.user ?? null;
     },
 
-    /** the step this sign-in is at and its factors (factors()), with one read of the transaction: a step's page */
-    async at(uid: string): Promise<{ step: Step; factors: FactorChoice } | null> {
-      const found = await findAuthnTransactionWithKinds(db, clock, uid);
-      return found ? { step: found.tx.state, factors: choiceOf(found.kinds, found.tx.allowedFactors) } : null;
-    },
+    at,
 
     /** the factors this sign-in can use (second factor step) and may set up (enrollment), for the pages' choices */
     async factors(uid: string): Promise<FactorChoice | null> {
-      const found = await findAuthnTransactionWithKinds(db, clock, uid);
-      return found && choiceOf(found.kinds, found.tx.allowedFactors);
+      return (await at(uid))?.factors ?? null;
     },
 
     enrollment,

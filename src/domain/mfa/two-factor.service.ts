@@ -2,7 +2,7 @@
 // to the user in the same transaction.
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
-import { activeFactorKinds } from './sign-in-facts.ts';
+import { activeFactorKinds } from './factor-kinds.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { Clock } from '../clock.ts';
@@ -80,7 +80,6 @@ export function createTwoFactorService(deps: {
   const record = createSecurityRecorder(deps);
   const sealing: RecoveryCodeSealing | undefined = deps.recoveryCodesViewable ? { box: deps.box } : undefined;
 
-  /** the kinds of second factor the user has set up (confirmed ones only) */
   /** the user's active kinds of second factor, security keys first: one statement, asked at every sign-in step */
   async function factorKinds(userId: string): Promise<FactorKind[]> {
     return activeFactorKinds(db, userId);

@@ -4,6 +4,7 @@ import type { Expression, Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
+import { factorFlags, kindsOf } from '../mfa/factor-kinds.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { checkPassword } from './password-policy.ts';
@@ -44,20 +45,13 @@ export function userWithFactorsQuery(db: Kysely<Database>, id: Expression<string
   return db
     .selectFrom('users')
     .selectAll('users')
-    .select((eb) =>
-      eb
-        .or([
-          eb.exists(eb.selectFrom('totp_credentials').select('id').whereRef('totp_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
-          eb.exists(eb.selectFrom('webauthn_credentials').select('id').whereRef('webauthn_credentials.user_id', '=', 'users.id').where('confirmed_at', 'is not', null)),
-        ])
-        .as('two_factor'),
-    )
+    .select([...factorFlags(sql.ref('users.id'))])
     .where('id', '=', id);
 }
 
 /** a row of userWithFactorsQuery (or its JSON) as the user it shows; null for a disabled user */
-export function toUserWithFactors(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'> & { disabled_at: unknown; two_factor: unknown }): UserWithFactors | null {
-  return row.disabled_at ? null : { ...toUser(row), twoFactorEnabled: Boolean(row.two_factor) };
+export function toUserWithFactors(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'> & { disabled_at: unknown; webauthn: unknown; totp: unknown }): UserWithFactors | null {
+  return row.disabled_at ? null : { ...toUser(row), twoFactorEnabled: kindsOf(row).length > 0 };
 }
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
