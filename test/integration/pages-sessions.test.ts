@@ -5,9 +5,15 @@ import { test } from 'node:test';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { authorizationRequest, discover, oidc, redeem, signInOverHttp } from '../helpers/rp.ts';
 import { AgentBrowser, FIREFOX_LINUX, SAFARI_IPHONE, formOn } from '../helpers/http-browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
 import { signInOnPage } from '../helpers/sign-in.ts';
 import { dayText, daysFrom, fixedClock } from '../helpers/totp.ts';
+
+/** the "last active" stamp of the user's one session, as an ISO date, or null when none was written */
+async function sessionStamp(s: TestServer, userId: string): Promise<string | null> {
+  const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', userId).executeTakeFirstOrThrow();
+  return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+}
 
 test('sessions list names browser, OS and IP of each session (from the user agent); sign out everywhere else ends the others and keeps this browser', async (t) => {
   const s = await startServer(t);
@@ -113,10 +119,7 @@ test('session-last-active-on-authorization: a session used to authorize an app i
   // an authorization request over the live session (single sign-on), stopped before the app's callback
   const end = await b.get(`${s.issuer}/account/sign-in`, (url) => url.startsWith(`${s.issuer}/account/callback`));
   assert.equal(end.status, 0, 'the browser reached the callback without a sign-in form');
-  const stamp = async () => {
-    const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
-    return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
-  };
+  const stamp = () => sessionStamp(s, user.id);
   // the stamp is written beside the answer, not before it
   for (let i = 0; i < 40 && (await stamp()) !== usedAt; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await stamp(), usedAt);
@@ -134,10 +137,7 @@ test('session-last-active-not-written-by-refresh: a refresh token used minutes l
   assert.ok(callbackUrl, 'signed in');
   const tokens = await redeem(config, first, callbackUrl);
   assert.ok(tokens.refresh_token, 'a refresh token was issued');
-  const stamp = async () => {
-    const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
-    return row.last_active_at ? new Date(row.last_active_at).toISOString() : null;
-  };
+  const stamp = () => sessionStamp(s, user.id);
   const before = await stamp();
 
   clock.advance(10 * 60);
@@ -161,7 +161,6 @@ test('session-first-authorization-sends-no-stamp: the authorization that complet
   const b = new AgentBrowser(FIREFOX_LINUX);
   assert.equal((await signInOnPage(b, await b.get(`${s.issuer}/account`), user)).url, `${s.issuer}/account`);
   await new Promise((r) => setTimeout(r, 300)); // time for a stamp, were one written beside the answer
-  const row = await s.services.db.selectFrom('oidc_payloads').select('last_active_at').where('model', '=', 'Session').where('account_id', '=', user.id).executeTakeFirstOrThrow();
-  assert.equal(row.last_active_at, null, 'no stamp within the first period');
+  assert.equal(await sessionStamp(s, user.id), null, 'no stamp within the first period');
   assert.match(sessionRows((await b.request(`${s.issuer}/account`)).body)[0]!, /Active now$/, 'the list still says when it was last used');
 });
