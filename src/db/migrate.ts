@@ -15,7 +15,7 @@ export function migrator(db: Kysely<any>): Migrator {
 function check(result: MigrationResultSet): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message ?? result.error}`);
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${(result.error as Error).message ?? result.error}`, { cause: result.error });
   }
   return result;
 }
@@ -23,11 +23,27 @@ function check(result: MigrationResultSet): MigrationResultSet {
 // Every run happens inside one transaction of ours that first takes the migration lock (transaction-level, see
 // database.ts), so two nodes starting together don't race — not even to create kysely's own tables — and the lock
 // cannot outlive the run, even behind PgBouncer's transaction pooling. A failed migration rolls the whole run back.
-function locked(db: Kysely<any>, run: (m: Migrator, trx: Kysely<any>) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
-  return db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(trx);
-    return check(await run(migrator(trx), trx));
-  });
+// While nodes of the previous release keep serving (rolling upgrade), a run that alters several tables could wait on a
+// table one of their statements holds while that statement waits on a table the run already altered: PostgreSQL would
+// end the deadlock by failing the serving node's statement. The run waits at most LOCK_WAIT for any table, well under
+// PostgreSQL's deadlock check (1 s), then gives way (rolling everything back) and tries again.
+const LOCK_WAIT = '250ms';
+const LOCK_ATTEMPTS = 40;
+
+async function locked(db: Kysely<any>, run: (m: Migrator, trx: Kysely<any>) => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK)})`.execute(trx);
+        await sql`SET LOCAL lock_timeout = ${sql.lit(LOCK_WAIT)}`.execute(trx);
+        return check(await run(migrator(trx), trx));
+      });
+    } catch (err) {
+      const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+      if (code !== '55P03' || attempt >= LOCK_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
 }
 
 /** names of migrations the database has run that this code does not have: a newer release's */

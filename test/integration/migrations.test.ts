@@ -82,3 +82,20 @@ test('audit_events is append-only: UPDATE and DELETE are rejected', async (t) =>
   const rows = await db.selectFrom('audit_events').select(['event', 'data']).execute();
   assert.deepEqual(rows, [{ event: 'user.created', data: { n: 1 } }]);
 });
+
+test('migration-gives-way-to-serving-statements: a serving transaction and a run that alters two of its tables do not end in a deadlock', async (t) => {
+  const db = await openDb(t);
+  // back to before the migrations that alter users (a column) and then oidc_payloads (a column, an index)
+  for (let i = 0; i < 4; i++) await migrateDown(db);
+  const serving = db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn);
+    await sql`SELECT 1 FROM oidc_payloads LIMIT 1`.execute(conn);
+    await new Promise((r) => setTimeout(r, 150)); // the run has altered users and waits for oidc_payloads
+    await sql`SELECT 1 FROM users LIMIT 1`.execute(conn);
+    await sql`COMMIT`.execute(conn);
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  await migrateToLatest(db); // without giving way: "deadlock detected" for one of the two
+  await serving;
+  assert.equal(await migrationsCurrent(db), true);
+});
