@@ -7,6 +7,7 @@ import { authorizationRequest, discover, redeem, signInOverHttp } from '../helpe
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { linkIn, startSmtpSink } from '../helpers/smtp.ts';
 import { enrollTotp } from '../helpers/totp.ts';
+import { passwordSignIn } from '../helpers/password-sign-in.ts';
 
 async function withMail(t: Parameters<typeof startServer>[0], env: Record<string, string> = {}) {
   const sink = await startSmtpSink();
@@ -236,8 +237,8 @@ test('squatting: an unverified sign-up for someone else\'s address loses its fac
   const { acceptInvitation } = await import('../helpers/factories.ts');
   await acceptInvitation(s.services, 'victim@corp.example', 'the real owner passphrase');
   assert.equal((await s.services.twoFactor.status(squatter.id)).enabled, false, 'the attacker\'s authenticator is gone');
-  assert.equal(await s.services.users.authenticate('victim@corp.example', 'attacker passphrase here', {}), null);
-  assert.ok(await s.services.users.authenticate('victim@corp.example', 'the real owner passphrase', {}));
+  assert.equal(await passwordSignIn(s.services.users, 'victim@corp.example', 'attacker passphrase here'), null);
+  assert.ok(await passwordSignIn(s.services.users, 'victim@corp.example', 'the real owner passphrase'));
   // a verified account is never offered an invitation (accepting one resets the account)
   await assert.rejects(s.services.accounts.invite(admin.email, {}), (e: { code?: string }) => e.code === 'already_registered');
 });

@@ -8,6 +8,7 @@ import { createTestDatabase } from '../helpers/db.ts';
 import { runGatehouse, runGatehouseTty } from '../helpers/cli.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { enrollTotp } from '../helpers/totp.ts';
+import { passwordSignIn } from '../helpers/password-sign-in.ts';
 
 const databaseUrl = await createTestDatabase({ after });
 const db = createDb(databaseUrl, { max: 3 });
@@ -58,7 +59,7 @@ describe('gatehouse user', { concurrency: 3 }, () => {
     ]);
     assert.equal(ok.code, 0, ok.output);
     assert.ok(!ok.output.includes(secret), 'the password is never echoed');
-    assert.ok(await services.users.authenticate('tty@example.com', secret, {}));
+    assert.ok(await passwordSignIn(services.users, 'tty@example.com', secret));
 
     const differ = await runGatehouseTty(databaseUrl, ['user', 'create', '--email', 'tty2@example.com', '--password-stdin'], [
       { after: /Password: $/, type: `${secret}\r` },
@@ -115,7 +116,7 @@ describe('gatehouse user', { concurrency: 3 }, () => {
     await fakeToken(u.id, 'token-of-setpw');
     const r = await gatehouse(['user', 'set-password', '--email', 'setpw@example.com', '--password-stdin'], `${PASSPHRASE}\n`);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(await services.users.authenticate('setpw@example.com', PASSPHRASE, {}));
+    assert.ok(await passwordSignIn(services.users, 'setpw@example.com', PASSPHRASE));
     assert.equal(await tokenExists('token-of-setpw'), false);
     assert.match(r.stderr, /To: +setpw@example\.com/);
     const weak = await gatehouse(['user', 'set-password', '--email', 'setpw@example.com'], 'short');

@@ -7,6 +7,7 @@ import { createDb } from '../../src/db/database.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { runGatehouse } from '../helpers/cli.ts';
+import { passwordSignIn } from '../helpers/password-sign-in.ts';
 
 const databaseUrl = await createTestDatabase({ after }, { empty: true });
 const db = createDb(databaseUrl, { max: 2 });
@@ -46,7 +47,7 @@ describe('gatehouse CLI', { concurrency: 3 }, () => {
     assert.equal(created.email, 'cli@example.com');
     assert.match(created.id, /^[0-9a-f-]{36}$/);
     const services = createServices(testConfig({ DATABASE_URL: databaseUrl }), db);
-    assert.equal((await services.users.authenticate('cli@example.com', password, {}))?.id, created.id);
+    assert.equal((await passwordSignIn(services.users, 'cli@example.com', password))?.id, created.id);
 
     const dup = await gatehouse(['user', 'create', '--email', 'CLI@example.com', '--password-stdin'], password);
     assert.equal(dup.code, 1);

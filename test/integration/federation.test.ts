@@ -140,6 +140,26 @@ test('federated-identity-cannot-take-over-existing-account: same email → passw
   assert.equal((await idTokenClaims(again, (await localCode(again, second, secret, new Date(Date.now() + 30_000))).url)).sub, owner.id);
 });
 
+test('proposed-link-is-made-by-a-password-sign-in-on-the-sign-in-form: the owner leaves the link page for the plain form; the sign-in still makes the link', async (t) => {
+  const setup = await startFederation(t);
+  const s = setup.gatehouse.services;
+  const remote = await upstreamUser(setup, 'fay@example.com');
+  const owner = await makeUser(s, { email: 'fay@example.com', password: 'the owner has this passphrase' });
+  const j = await beginAtApp(setup);
+  const linkPage = await continueWithUpstream(setup, j, { email: remote.email });
+  assert.ok(linkPage.url.endsWith('/federated/link'), linkPage.url);
+
+  // the same sign-in, through the email + password form: a password-only account finishes at that step
+  const form = formOn(j.login, '/login');
+  const done = await j.down.follow(await j.down.request(form.action, { form: { ...form.fields, email: owner.email, password: 'the owner has this passphrase' } }), (u) => u.startsWith(j.redirectUri));
+  const claims = await idTokenClaims(j, done.url);
+  assert.equal(claims.sub, owner.id);
+  assert.deepEqual(claims.amr, ['pwd']);
+  const made = await s.db.selectFrom('upstream_links').selectAll().execute();
+  assert.deepEqual(made.map((l) => [l.user_id, l.subject]), [[owner.id, remote.id]], 'the proposed link is made');
+  assert.equal((await s.db.selectFrom('federation_pending_links').select('uid').execute()).length, 0, 'and the proposal is taken');
+});
+
 test('first-federated-sign-in-creates-a-linked-account: verified email, no local account → a new account, amr [fed]', async (t) => {
   const setup = await startFederation(t);
   const remote = await upstreamUser(setup, 'fay@example.com');

@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { createServices } from '../../src/container.ts';
 import { createDb } from '../../src/db/database.ts';
 import { testConfig } from '../helpers/config.ts';
+import { passwordSignIn } from '../helpers/password-sign-in.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -42,7 +43,7 @@ test('authenticate: right password → user, wrong → null, unknown email → n
   const meta = { ip: '203.0.113.7', userAgent: 'test-agent', clientId: 'gh_client' };
 
   let result: unknown;
-  let rows = await audited(async () => (result = await services.users.authenticate(user.email, PASSWORD, meta)));
+  let rows = await audited(async () => (result = await passwordSignIn(services.users, user.email, PASSWORD, meta)));
   assert.deepEqual(result, { ...user, credentialEpoch: 0 }, 'the user, with the credential epoch the password was checked under');
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.event, 'login.succeeded');
@@ -51,15 +52,15 @@ test('authenticate: right password → user, wrong → null, unknown email → n
   assert.equal(rows[0]!.user_agent, 'test-agent');
   assert.equal(rows[0]!.client_id, 'gh_client');
 
-  rows = await audited(async () => (result = await services.users.authenticate(user.email, 'wrong horse battery staple', meta)));
+  rows = await audited(async () => (result = await passwordSignIn(services.users, user.email, 'wrong horse battery staple', meta)));
   assert.equal(result, null);
   assert.deepEqual(rows.map((r) => [r.event, r.target_user_id, r.data]), [['login.failed', user.id, { reason: 'bad_password' }]]);
 
-  rows = await audited(async () => (result = await services.users.authenticate('nobody@example.com', PASSWORD, meta)));
+  rows = await audited(async () => (result = await passwordSignIn(services.users, 'nobody@example.com', PASSWORD, meta)));
   assert.equal(result, null);
   assert.deepEqual(rows.map((r) => [r.event, r.target_user_id, r.data]), [['login.failed', null, { reason: 'unknown_user' }]]);
 
-  assert.equal((await services.users.authenticate(user.email.toUpperCase(), PASSWORD, {}))?.id, user.id, 'email is case-insensitive');
+  assert.equal((await passwordSignIn(services.users, user.email.toUpperCase(), PASSWORD))?.id, user.id, 'email is case-insensitive');
 });
 
 test('raised argon2 parameters: a successful login rehashes the stored hash', async () => {
@@ -68,14 +69,14 @@ test('raised argon2 parameters: a successful login rehashes the stored hash', as
   assert.match(old, /\$m=1024,t=1,p=1\$/);
   const stronger = createServices(testConfig({ DATABASE_URL: databaseUrl, GATEHOUSE_ARGON2_MEMORY_KIB: '2048' }), db);
 
-  assert.equal(await stronger.users.authenticate(user.email, 'wrong horse battery staple', {}), null);
+  assert.equal(await passwordSignIn(stronger.users, user.email, 'wrong horse battery staple'), null);
   assert.equal(await storedHash(user.id), old, 'a failed login never rehashes');
 
-  assert.equal((await stronger.users.authenticate(user.email, PASSWORD, {}))?.id, user.id);
+  assert.equal((await passwordSignIn(stronger.users, user.email, PASSWORD))?.id, user.id);
   const rehashed = await storedHash(user.id);
   assert.match(rehashed, /^\$argon2id\$v=19\$m=2048,t=1,p=1\$/);
   assert.equal(stronger.hasher.needsRehash(rehashed), false);
-  assert.equal((await stronger.users.authenticate(user.email, PASSWORD, {}))?.id, user.id, 'the new hash verifies');
+  assert.equal((await passwordSignIn(stronger.users, user.email, PASSWORD))?.id, user.id, 'the new hash verifies');
 });
 
 test('password length is counted in code points: 15 to 256', async () => {
@@ -90,7 +91,7 @@ test('password length is counted in code points: 15 to 256', async () => {
   // (varied characters: one repeated symbol is refused as a pattern by the blocklist rule)
   for (const password of ['😀🙂🎉'.repeat(5), 'abc'.repeat(86).slice(0, 256), PASSWORD]) {
     const user = await services.users.create({ email: email(), password });
-    assert.equal((await services.users.authenticate(user.email, password, {}))?.id, user.id);
+    assert.equal((await passwordSignIn(services.users, user.email, password))?.id, user.id);
   }
 });
 

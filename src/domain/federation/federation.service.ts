@@ -182,6 +182,7 @@ export function createFederationService(deps: {
     },
 
     pendingLink: (uid: string) => links.pendingLink(uid),
+    linkProposed: links.linkProposed,
     signInCompleted: links.signInCompleted,
   };
 }

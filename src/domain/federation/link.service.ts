@@ -102,6 +102,15 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
     },
 
     /** a federated first factor, remembered for the `idp` claim once the sign-in completes */
+    /**
+     * Whether an upstream proposed a link to this sign-in (live or not: signInCompleted decides). The password step
+     * reads it while the hash runs. A proposal made after this read, in the same instant, is not taken by that
+     * sign-in: the account then stays unlinked, the safe side.
+     */
+    async linkProposed(uid: string): Promise<boolean> {
+      return (await db.selectFrom('federation_pending_links').select('uid').where('uid', '=', uid).executeTakeFirst()) !== undefined;
+    },
+
     async noteFederatedSignIn(uid: string, userId: string, upstreamId: string, issuer: string): Promise<void> {
       await db
         .insertInto('federated_sign_ins')
@@ -114,12 +123,13 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
      * A sign-in of this interaction completed (any door). A federated one gets its auth_time stamped (the `idp` claim);
      * a proposed link for this very user is made now, under the epoch its sign-in was made in, and the epoch moves (a
      * credential change). Returns the epoch the login result must carry, or null when the link could not be made.
+     * `proposed`: false when the caller read (linkProposed) that none was proposed to this sign-in: nothing to take.
      */
-    async signInCompleted(uid: string, userId: string, amr: readonly string[], at: Date, epoch: number, meta: RequestMeta): Promise<number | null> {
+    async signInCompleted(uid: string, userId: string, amr: readonly string[], at: Date, epoch: number, meta: RequestMeta, proposed = true): Promise<number | null> {
       if (amr.includes('fed')) {
         await db.updateTable('federated_sign_ins').set({ auth_time: new Date(Math.floor(at.getTime() / 1000) * 1000) }).where('uid', '=', uid).where('user_id', '=', userId).execute();
       }
-      const pending = await db.deleteFrom('federation_pending_links').where('uid', '=', uid).returningAll().executeTakeFirst();
+      const pending = proposed ? await db.deleteFrom('federation_pending_links').where('uid', '=', uid).returningAll().executeTakeFirst() : undefined;
       if (!pending || pending.user_id !== userId) return epoch;
       if (pending.epoch !== epoch || pending.expires_at <= clock.now()) return null;
       return db.transaction().execute(async (trx) => {

@@ -53,7 +53,8 @@ export interface FactorChoice {
 export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
 /** the password step's result, and whose password it was when right (for the device cookie) */
-export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number };
+/** `written`: a finished sign-in's writes still in flight (its audit row, the counters): proceed() awaits them */
+export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number; written?: Promise<void> };
 
 export interface RequestContext {
   clientId?: string;
@@ -140,33 +141,43 @@ export function createSignInFlow(deps: {
     async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<PasswordResult> {
       // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
       // browser that signed in to this account before counts against its own counter (password-throttle.ts)
-      const known = meta.device ? await findUserRowByEmail(db, email) : undefined;
+      // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it
+      const reading = findUserRowByEmail(db, email);
+      const known = meta.device ? await reading : undefined;
       const accountKey = passwordThrottleKey(email, known, meta.device);
       const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
       // both counters in one statement (and both settled in one below): the sign-in's hot path
-      const [perAccount = { allowed: false }, perIp = { allowed: true }] = await throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]);
+      const [[perAccount = { allowed: false }, perIp = { allowed: true }], row] = await Promise.all([
+        throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
+        reading,
+      ]);
       if (!perAccount.allowed || !perIp.allowed) {
         await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
         return { outcome: 'throttled' };
       }
-      const user: AuthenticatedUser | null = await users.authenticate(email, password, { ...meta, clientId: request.clientId });
-      if (!user) return { outcome: 'invalid' };
-      // the counters settle while the step reads what it needs next (two connections: the sign-in waits for one)
-      const [facts] = await Promise.all([
-        signInFacts(db, user.id, request.clientId ?? null),
-        ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey),
-      ]);
+      // What the step needs once the password is right is read while the hash runs (a read only; dropped when the
+      // password is wrong): after the hash, the sign-in then waits for its writes alone.
+      const ahead = row && !row.disabled_at ? signInFacts(db, row.id, request.clientId ?? null) : undefined;
+      ahead?.catch(() => undefined); // awaited below for a right password; a wrong one leaves it unread
+      const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: row ?? null });
+      if (!checked) return { outcome: 'invalid' };
+      const user: AuthenticatedUser = checked.user;
+      // a right password settles the counters; with its audit row, that goes on beside the next write, and every
+      // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
+      const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
+      written.catch(() => undefined);
+      const facts = await (ahead ?? signInFacts(db, user.id, request.clientId ?? null));
       // an organization of the user that allows only upstream providers: the right password goes no further
       const refusing = firstRefusing(facts.memberships, 'password');
       if (refusing) {
-        await recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } });
+        await Promise.all([written, recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } })]);
         return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
       }
       const kinds = facts.kinds;
       const decision = await deps.policy.decide({ userId: user.id, ...request }, facts.policy);
       const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
       const begin = async (state: Step, amr: Amr[]) => {
-        await beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds);
+        await Promise.all([written, beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds)]);
         return { outcome: 'next', step: state, factors: choiceOf(kinds, allowedFactors), userId: user.id, credentialEpoch: user.credentialEpoch } as const;
       };
       // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
@@ -175,7 +186,7 @@ export function createSignInFlow(deps: {
       if (decision.required) return begin('enroll', AMR_TOTP);
       // during a rollout: a reminder with the deadline, and the choice to set it up now
       if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch };
+      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch, written };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {

@@ -25,7 +25,7 @@ export interface UserWithFactors extends User {
   twoFactorEnabled: boolean;
 }
 
-type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
+export type UserRow = NonNullable<Awaited<ReturnType<typeof findUserRowById>>>;
 
 function toUser(row: Pick<UserRow, 'id' | 'email' | 'email_verified' | 'name' | 'locale'>): User {
   return { id: row.id, email: row.email, emailVerified: row.email_verified, name: row.name, locale: row.locale };
@@ -70,6 +70,15 @@ export interface RequestMeta {
 /** a user whose password was just checked, with the credential epoch it was checked under */
 export interface AuthenticatedUser extends User {
   credentialEpoch: number;
+}
+
+/**
+ * A right password: the user, and its writes still in flight (the audit row, a rehash). The caller goes on with its
+ * next steps meanwhile and awaits `written` before it answers: a sign-in then waits once for all its writes.
+ */
+export interface PasswordChecked {
+  user: AuthenticatedUser;
+  written: Promise<void>;
 }
 
 export function createUserService(deps: { db: Kysely<Database>; hasher: PasswordHasher; throttle: ThrottleService }) {
@@ -148,8 +157,9 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
      * Email + password. Unknown email, disabled user and wrong password all cost one argon2 verify and
      * return null; every outcome is audited. Rehashes when the parameters have risen.
      */
-    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }): Promise<AuthenticatedUser | null> {
-      const row = await findUserRowByEmail(db, email);
+    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { row?: UserRow | null } = {}): Promise<PasswordChecked | null> {
+      // opts.row: the account's row when the caller read it already (null: no such account)
+      const row = opts.row !== undefined ? (opts.row ?? undefined) : await findUserRowByEmail(db, email);
       const ok = await hasher.verify(row?.password_hash, password);
       const good = ok && row && !row.disabled_at ? row : undefined;
       const reason = !row ? 'unknown_user' : row.disabled_at ? 'disabled' : !ok ? 'bad_password' : undefined;
@@ -165,16 +175,22 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
           data: good ? { method: 'pwd' } : { reason },
         });
       // the audit row alone needs no transaction; with a rehash, both commit together
-      if (!(good && rehash)) {
-        await audit(db);
-        return good ? { ...toUser(good), credentialEpoch: good.credential_epoch } : null;
+      const write = async () => {
+        if (!(good && rehash)) return audit(db);
+        await db.transaction().execute(async (trx) => {
+          await audit(trx);
+          // only over the hash that was checked: a password changed meanwhile is never put back to the old one
+          await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).where('password_hash', '=', good.password_hash).execute();
+        });
+      };
+      if (!good) {
+        await write();
+        return null;
       }
-      await db.transaction().execute(async (trx) => {
-        await audit(trx);
-        // only over the hash that was checked: a password changed meanwhile is never put back to the old one
-        await trx.updateTable('users').set({ password_hash: rehash, updated_at: new Date() }).where('id', '=', good.id).where('password_hash', '=', good.password_hash).execute();
-      });
-      return { ...toUser(good), credentialEpoch: good.credential_epoch };
+      // a right password answers at once: its writes go on beside the caller's next steps (see PasswordChecked)
+      const written = write();
+      written.catch(() => undefined);
+      return { user: { ...toUser(good), credentialEpoch: good.credential_epoch }, written };
     },
   };
 }

@@ -37,17 +37,36 @@ export function codeError(result: FlowResult): { message: string; status: number
   return { message: translate('codes.wrong'), status: 401 };
 }
 
-/** sends the browser on after a step: back to the provider when the sign-in is done, else to the next step */
-export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult) {
+/**
+ * Sends the browser on after a step: back to the provider when the sign-in is done, else to the next step.
+ * `result.written`: the step's writes still in flight (the password step's audit row and
+ * counters); the answer waits for them, and fails if they did. `linkProposed`: whether an upstream proposed a link to
+ * this sign-in, when the step read it already (login.ts).
+ */
+export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult & { written?: Promise<void> }, linkProposed?: Promise<boolean>) {
+  let location: string;
+  try {
+    location = await whereNext(deps, req, reply, uid, result, linkProposed);
+  } finally {
+    // (redirect() sends at once: the writes are awaited before it)
+    await result.written;
+  }
+  return reply.redirect(location, 303);
+}
+
+async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult, linkProposed?: Promise<boolean>): Promise<string> {
   if (result.outcome === 'done') {
     const at = deps.clock.now();
     // a federated sign-in is stamped (idp claim); a link proposed to this account is made now (a credential change)
-    const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req)) : result.epoch;
-    if (epoch === null) return reply.redirect(`/interaction/${uid}`, 303);
+    const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req), await (linkProposed ?? true)) : result.epoch;
+    if (epoch === null) return `/interaction/${uid}`;
     const { clientId } = await deps.interactions.view(req.raw, reply.raw, uid);
-    const next = await deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch);
-    await deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req), at);
-    return reply.redirect(next, 303);
+    // the login result and its audit row go out together: nothing between them can fail but the database itself
+    const [next] = await Promise.all([
+      deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch),
+      deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req), at),
+    ]);
+    return next;
   }
   if (result.outcome === 'next') {
     // security keys are offered first; an enrollment sets up an authenticator app unless only keys are allowed
@@ -58,7 +77,7 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
       recovery_codes: 'recovery-codes',
       grace: 'grace',
     }[result.step];
-    return reply.redirect(`/interaction/${uid}/${path}`, 303);
+    return `/interaction/${uid}/${path}`;
   }
-  return reply.redirect(`/interaction/${uid}`, 303);
+  return `/interaction/${uid}`;
 }

@@ -26,6 +26,9 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
       const fieldErrors = signInFieldErrors(req.body);
       if (fieldErrors) return page(reply, await again({ fieldErrors }), 400);
+      // whether an upstream proposed a link to this sign-in is read while the hash runs (proceed() then knows)
+      const linkProposed = deps.federation?.linkProposed(uid);
+      linkProposed?.catch(() => undefined); // read only for a right password
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {
@@ -40,7 +43,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         return page(reply, await again({ error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin') }), throttled ? 429 : 401);
       }
       if (result.userId && result.credentialEpoch !== undefined) rememberDevice(req, reply, result.userId, result.credentialEpoch, deps.secure);
-      return proceed(deps, req, reply, uid, result);
+      return proceed(deps, req, reply, uid, result, linkProposed);
     },
   );
 }
