@@ -38,6 +38,16 @@ export function codeError(result: FlowResult): { message: string; status: number
 }
 
 /**
+ * Whether an upstream proposed a link to this sign-in, read beside the step's check (the hash, the code) for proceed():
+ * a sign-in with none then has nothing to take. Unread when the check fails.
+ */
+export function linkProposedAhead(deps: InteractionDeps, uid: string): Promise<boolean> | undefined {
+  const ahead = deps.federation?.linkProposed(uid);
+  ahead?.catch(() => undefined);
+  return ahead;
+}
+
+/**
  * Sends the browser on after a step: back to the provider when the sign-in is done, else to the next step.
  * `result.written`: the step's writes still in flight (the password step's audit row and
  * counters); the answer waits for them, and fails if they did. `linkProposed`: whether an upstream proposed a link to

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { rememberDevice } from '../../device-cookie.ts';
-import { meta, page, proceed, type InteractionDeps } from './deps.ts';
+import { linkProposedAhead, meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { refusal } from './federated.ts';
 import { loginBody, uidParams, type UidParams } from './schemas.ts';
 import { translate } from '../../locale.ts';
@@ -26,9 +26,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
       const fieldErrors = signInFieldErrors(req.body);
       if (fieldErrors) return page(reply, await again({ fieldErrors }), 400);
-      // whether an upstream proposed a link to this sign-in is read while the hash runs (proceed() then knows)
-      const linkProposed = deps.federation?.linkProposed(uid);
-      linkProposed?.catch(() => undefined); // read only for a right password
+      const linkProposed = linkProposedAhead(deps, uid);
       const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {

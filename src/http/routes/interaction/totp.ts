@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { codeError, meta, page, proceed, type InteractionDeps } from './deps.ts';
+import { codeError, linkProposedAhead, meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts';
 import type { FactorChoice } from '../../../domain/mfa/sign-in-flow.ts';
 
@@ -11,8 +11,8 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
   };
 
   app.get<{ Params: UidParams }>('/interaction/:uid/totp', { schema: { params: uidParams } }, async (req, reply) => {
-    await deps.interactions.view(req.raw, reply.raw, req.params.uid);
-    const at = await deps.flow.at(req.params.uid);
+    // the sign-in's step is read beside the interaction (a read: dropped when the interaction is not one)
+    const [, at] = await Promise.all([deps.interactions.view(req.raw, reply.raw, req.params.uid), deps.flow.at(req.params.uid)]);
     if (at?.step !== 'second_factor') return reply.redirect(`/interaction/${req.params.uid}`, 303);
     // an organization that counts security keys only, and the user has one: no authenticator codes here
     const { usable } = at.factors;
@@ -26,13 +26,14 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
     async (req, reply) => {
       const { uid } = req.params;
       await deps.interactions.view(req.raw, reply.raw, uid);
+      const linkProposed = linkProposedAhead(deps, uid);
       const result = await deps.flow.totp(uid, req.body.code, meta(req));
       app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         const e = codeError(result);
         return page(reply, await show(uid, reply.generateCsrf(), e.message), e.status);
       }
-      return proceed(deps, req, reply, uid, result);
+      return proceed(deps, req, reply, uid, result, linkProposed);
     },
   );
 }
