@@ -75,6 +75,8 @@ export const PAYLOAD_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'us
 export interface PayloadRow {
   values: InsertObject<Database, 'oidc_payloads'> & Record<(typeof PAYLOAD_COLUMNS)[number], unknown>;
   explicitEpoch: boolean;
+  /** seconds from the database's now() to expires_at (0: never), which `values.expires_at` computes */
+  expiresIn: number;
 }
 
 function payloadRow(model: string, id: string, payload: AdapterPayload, expiresIn: number, box: SecretBox): PayloadRow {
@@ -93,6 +95,7 @@ function payloadRow(model: string, id: string, payload: AdapterPayload, expiresI
       credential_epoch: stamp.epoch,
     },
     explicitEpoch: stamp.explicit,
+    expiresIn,
   };
 }
 

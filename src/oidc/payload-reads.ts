@@ -5,6 +5,7 @@ import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import { toUserWithFactors, userWithFactorsQuery, type UserWithFactors } from '../domain/users/user.service.ts';
 import { policyInputsAsJson, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
+import { compiledOnce } from '../db/compiled.ts';
 
 /** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
 export interface StoredRow {
@@ -33,25 +34,10 @@ export interface AheadRow {
 export type ReadAheadModel = 'RefreshToken' | 'AuthorizationCode';
 export const readsAhead = (model: string): model is ReadAheadModel => model === 'RefreshToken' || model === 'AuthorizationCode';
 
-/**
- * The refresh token grant and the code redemption read the token, then its Grant, then (for a token that ends with
- * its session) its Session: three round trips for rows that one statement can find, since the token names both
- * (grant_id, and the payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of
- * its own, so a revoked grant, an ended session or a credential change still leaves the provider finding nothing.
- * With `withPolicy`, the token's row also carries what the 2FA policy reads to judge it (mfa-policy.ts policyInputs,
- * for the token's user and client): the policy still decides, from these rows instead of its own statement.
- * And it carries the token's user as findAccount reads it (user.service.ts userWithFactorsQuery), for the claims.
- */
-export async function readTokenAhead(
-  db: Kysely<Database>,
-  model: ReadAheadModel,
-  storedTokenId: string,
-  withPolicy: boolean,
-): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[]; account?: UserWithFactors }> {
-  const inputs = withPolicy
-    ? policyInputsAsJson(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`)
-    : sql<unknown>`NULL::json`;
-  const rows = await db
+/** the statement of readTokenAhead, built once per shape (with or without the policy's inputs): db/compiled.ts */
+const readAhead = compiledOnce((db: Kysely<Database>, shape: 'policy' | 'plain', model: ReadAheadModel, storedTokenId: string) => {
+  const inputs = shape === 'policy' ? policyInputsAsJson(db, sql.ref('r.account_id'), sql<string>`r.payload->>'clientId'`) : sql<unknown>`NULL::json`;
+  return db
     .with('t', (qb) =>
       qb
         .selectFrom('oidc_payloads as r')
@@ -80,8 +66,25 @@ export async function readTokenAhead(
         .where('s.model', '=', 'Session')
         .where('s.uid', 'is not', null)
         .where(isLive('s')),
-    )
-    .execute();
+    );
+});
+
+/**
+ * The refresh token grant and the code redemption read the token, then its Grant, then (for a token that ends with
+ * its session) its Session: three round trips for rows that one statement can find, since the token names both
+ * (grant_id, and the payload's sessionUid, which is not sealed). Each arm applies the same liveness rule as a read of
+ * its own, so a revoked grant, an ended session or a credential change still leaves the provider finding nothing.
+ * With `withPolicy`, the token's row also carries what the 2FA policy reads to judge it (mfa-policy.ts policyInputs,
+ * for the token's user and client): the policy still decides, from these rows instead of its own statement.
+ * And it carries the token's user as findAccount reads it (user.service.ts userWithFactorsQuery), for the claims.
+ */
+export async function readTokenAhead(
+  db: Kysely<Database>,
+  model: ReadAheadModel,
+  storedTokenId: string,
+  withPolicy: boolean,
+): Promise<{ token?: StoredRow; ahead: AheadRow[]; policy?: PolicyInputRow[]; account?: UserWithFactors }> {
+  const { rows } = await readAhead(db, withPolicy ? 'policy' : 'plain', model, storedTokenId);
   const stored = (r: (typeof rows)[number]): StoredRow => ({ payload: r.payload, consumed_at: r.consumed_at, account_id: r.account_id, credential_epoch: r.credential_epoch });
   const token = rows.find((r) => r.model === 'Token');
   if (!token) return { ahead: [] };
