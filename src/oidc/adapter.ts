@@ -1,125 +1,29 @@
 // oidc-provider storage in PostgreSQL. Every model lives in oidc_payloads; clients come from oidc_clients.
 // Token values and session ids are stored as SHA-256 digests (a read-only leak of the table yields nothing usable),
 // and every row that speaks for a user carries that user's credential epoch: when the epoch moves, the row is dead.
-import { isUuid } from '../domain/ids.ts';
 import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBuilder } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { Database, Db } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
+import { compiledOnce } from '../db/compiled.ts';
 import { isLive, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
-import { deferConsume, deferWrite, forgetRows, inheritedEpoch, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
-import { currentEpoch } from '../domain/accounts/credential-epoch.ts';
+import { deferConsume, deferWrite, forgetRows, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
-import { sha256Hex } from '../domain/crypto/tokens.ts';
+import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
 import type { MfaPolicy, PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 import { PERSONAL_TOKEN_PREFIX } from '../domain/tokens/personal-token-format.ts';
 import { PERSONAL_TOKEN_CLIENT_ID, type PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
+
+export { storedId };
 
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
 export const CLIENT_CACHE_MS = 5000;
 
-/** models whose id (or user code) is a bearer secret: a token value, a session cookie */
-const HASHED = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'ClientCredentials', 'Session', 'BackchannelAuthenticationRequest', 'RegistrationAccessToken', 'InitialAccessToken']);
-
-/** the id a row is stored under: the digest for bearer secrets, the value itself for the rest (grants, interactions) */
-export function storedId(model: string, id: string): string {
-  return HASHED.has(model) ? sha256Hex(id) : id;
-}
-
-/**
- * The payload of such a row repeats the secret (its `jti`, a device flow's `userCode`): those go into one sealed
- * field (AES-256-GCM, the secret box), opened when the row is read back, so the stored JSON holds no usable value.
- */
-function sealSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
-  // an interaction started from a signed-in browser carries that browser's session id (`session.cookie`)
-  if (model === 'Interaction') {
-    const session = (payload as { session?: { cookie?: string } }).session;
-    if (!session?.cookie) return payload;
-    return { ...payload, session: { ...session, cookie: undefined }, sealed: box.seal(JSON.stringify({ cookie: session.cookie }), model) } as AdapterPayload;
-  }
-  if (!HASHED.has(model)) return payload;
-  const { jti, userCode, ...rest } = payload as AdapterPayload & { userCode?: string };
-  return { ...rest, sealed: box.seal(JSON.stringify({ jti, userCode }), model) } as AdapterPayload;
-}
-
-function openSecrets(model: string, payload: AdapterPayload, box: SecretBox): AdapterPayload {
-  const { sealed, ...rest } = payload as AdapterPayload & { sealed?: string };
-  if (typeof sealed !== 'string') return payload;
-  const secrets = JSON.parse(box.open(sealed, model).toString('utf8')) as { jti?: string; userCode?: string; cookie?: string };
-  if (model === 'Interaction') return { ...rest, session: { ...(rest as { session?: object }).session, cookie: secrets.cookie } } as AdapterPayload;
-  return { ...rest, ...(secrets.jti ? { jti: secrets.jti } : {}), ...(secrets.userCode ? { userCode: secrets.userCode } : {}) } as AdapterPayload;
-}
-
-
-/** whom a row speaks for, and the epoch to stamp on it if it is new (or changes hands) */
-function stampFor(model: string, payload: AdapterPayload): { accountId: string | null; epoch: RawBuilder<number> | number | null; explicit: boolean } {
-  const p = payload as { accountId?: string; result?: { login?: { accountId?: string; epoch?: number } }; session?: { accountId?: string } };
-  let accountId = p.accountId;
-  let explicit: number | undefined;
-  if (model === 'Interaction') {
-    const login = p.result?.login;
-    // a finished login step names the epoch its password was checked under (acr-amr.ts loginResult)
-    if (login?.accountId) [accountId, explicit] = [login.accountId, typeof login.epoch === 'number' ? login.epoch : undefined];
-    else accountId = p.session?.accountId;
-  }
-  if (!accountId || !isUuid(accountId)) return { accountId: null, epoch: null, explicit: false };
-  const epoch = explicit ?? inheritedEpoch(accountId) ?? currentEpoch(accountId);
-  return { accountId, epoch, explicit: explicit !== undefined };
-}
-
-/** the columns upsert() writes */
-export const PAYLOAD_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at', 'account_id', 'credential_epoch'] as const;
-
-/** one oidc_payloads row as upsert() writes it, and whether its epoch was named by a login result */
-export interface PayloadRow {
-  values: InsertObject<Database, 'oidc_payloads'> & Record<(typeof PAYLOAD_COLUMNS)[number], unknown>;
-  explicitEpoch: boolean;
-  /** seconds from the database's now() to expires_at (0: never), which `values.expires_at` computes */
-  expiresIn: number;
-}
-
-function payloadRow(model: string, id: string, payload: AdapterPayload, expiresIn: number, box: SecretBox): PayloadRow {
-  const stamp = stampFor(model, payload);
-  return {
-    values: {
-      model,
-      id: storedId(model, id),
-      payload: JSON.stringify(sealSecrets(model, payload, box)),
-      grant_id: payload.grantId ?? null,
-      uid: payload.uid ?? null,
-      user_code: payload.userCode ? storedId(model, payload.userCode) : null,
-      // the database's clock, as in find(): one time source for expiry
-      expires_at: expiresIn ? sql<Date>`now() + make_interval(secs => ${expiresIn})` : null,
-      account_id: stamp.accountId,
-      credential_epoch: stamp.epoch,
-    },
-    explicitEpoch: stamp.explicit,
-    expiresIn,
-  };
-}
-
-
-/** the conflict rule of every payload write: a row keeps the epoch it was born in, see upsert() */
-export function onPayloadConflict(explicitEpoch: boolean) {
-  return (oc: OnConflictBuilder<Database, 'oidc_payloads'>) =>
-    oc.columns(['model', 'id']).doUpdateSet((eb) => ({
-      payload: eb.ref('excluded.payload'),
-      grant_id: eb.ref('excluded.grant_id'),
-      uid: eb.ref('excluded.uid'),
-      user_code: eb.ref('excluded.user_code'),
-      expires_at: eb.ref('excluded.expires_at'),
-      account_id: eb.ref('excluded.account_id'),
-      // a row takes a new epoch only from a login result or a change of user
-      credential_epoch: sql<number>`CASE WHEN ${explicitEpoch} OR oidc_payloads.credential_epoch IS NULL
-        OR oidc_payloads.account_id IS DISTINCT FROM excluded.account_id
-        THEN excluded.credential_epoch ELSE oidc_payloads.credential_epoch END`,
-    }));
-}
-
-async function writePayload(q: Db, row: PayloadRow): Promise<void> {
-  await q.insertInto('oidc_payloads').values(row.values).onConflict(onPayloadConflict(row.explicitEpoch)).execute();
-}
+/** a live row by id, uid or user code: compiled once per column (db/compiled.ts) */
+const findLive = compiledOnce((db: Kysely<Database>, column: 'id' | 'uid' | 'user_code', model: string, value: string) =>
+  db.selectFrom('oidc_payloads').select(['payload', 'consumed_at', 'account_id', 'credential_epoch']).where('model', '=', model).where(column, '=', value).where(isLive('oidc_payloads')),
+);
 
 /** everything issued from a grant, and the grant itself */
 async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void> {
@@ -199,15 +103,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // a row a refresh token's or a code's read brought along (readTokenAhead), not changed since in this request; a copy,
       // so that a model changed in memory and not saved leaves the remembered row as it was read
       const ahead = recallRow(this.model, column, value) as StoredRow | undefined;
-      const row =
-        (ahead && { ...ahead, payload: structuredClone(ahead.payload) }) ??
-        (await db
-          .selectFrom('oidc_payloads')
-          .select(['payload', 'consumed_at', 'account_id', 'credential_epoch'])
-          .where('model', '=', this.model)
-          .where(column, '=', value)
-          .where(isLive('oidc_payloads'))
-          .executeTakeFirst());
+      const row = (ahead && { ...ahead, payload: structuredClone(ahead.payload) }) ?? (await findLive(db, column, this.model, value)).rows[0];
       return row && this.shaped(row);
     }
 

@@ -2,12 +2,7 @@
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
-import { onPayloadConflict, PAYLOAD_COLUMNS, type PayloadRow } from './adapter.ts';
-
-/** the types of the columns upsert() writes, for a row selected rather than VALUES-inserted */
-const COLUMN_TYPES: Record<(typeof PAYLOAD_COLUMNS)[number], string> = {
-  model: 'text', id: 'text', payload: 'jsonb', grant_id: 'text', uid: 'text', user_code: 'text', expires_at: 'timestamptz', account_id: 'uuid', credential_epoch: 'integer',
-};
+import { onPayloadConflict, PAYLOAD_COLUMNS, rowExpressions, type PayloadRow } from './payload-rows.ts';
 
 /**
  * A refresh token's rotation as ONE statement: the conditional consume of the old token and the rows issued with it
@@ -24,23 +19,18 @@ export async function commitRotation(db: Kysely<Database>, storedRefreshTokenId:
 }
 
 /** the rotation's statement, built once per shape: how many rows it inserts, and whether each names its epoch */
-const rotation = compiledOnce((db: Kysely<Database>, shape: string, storedRefreshTokenId: string, ...values: unknown[]) => {
+const rotation = compiledOnce((db: Kysely<Database>, shape: string, storedRefreshTokenId: string, ...binds: unknown[]) => {
   let q = db.with('consumed', (qb) =>
     qb.updateTable('oidc_payloads').set({ consumed_at: sql`now()` }).where('model', '=', 'RefreshToken').where('id', '=', storedRefreshTokenId).where('consumed_at', 'is', null).returning('id'),
   ) as unknown as QueryCreator<Database & { consumed: { id: string } }>;
-  shape.split(',').forEach((flags, i) => {
-    const row = values.slice(i * PAYLOAD_COLUMNS.length, (i + 1) * PAYLOAD_COLUMNS.length);
-    // expires_at is bound as its seconds from the database's now(), 0 for never (adapter.ts payloadRow)
-    const column = (c: (typeof PAYLOAD_COLUMNS)[number], k: number) =>
-      c !== 'expires_at'
-        ? sql`CAST(${row[k]} AS ${sql.raw(COLUMN_TYPES[c])})`
-        : sql`CASE WHEN CAST(${row[k]} AS double precision) > 0 THEN now() + make_interval(secs => CAST(${row[k]} AS double precision)) END`;
+  shape.split(',').forEach((explicit, i) => {
+    const row = binds.slice(i * PAYLOAD_COLUMNS.length, (i + 1) * PAYLOAD_COLUMNS.length);
     q = q.with(`w${i}`, (qb) =>
       qb
         .insertInto('oidc_payloads')
         .columns([...PAYLOAD_COLUMNS])
-        .expression(sql`SELECT ${sql.join(PAYLOAD_COLUMNS.map(column))} WHERE EXISTS (SELECT 1 FROM consumed)`)
-        .onConflict(onPayloadConflict(flags === '1')),
+        .expression(sql`SELECT ${sql.join(rowExpressions(row))} WHERE EXISTS (SELECT 1 FROM consumed)`)
+        .onConflict(onPayloadConflict(explicit === '1')),
     ) as unknown as typeof q;
   });
   return q.selectFrom('consumed').select('id');
@@ -48,7 +38,6 @@ const rotation = compiledOnce((db: Kysely<Database>, shape: string, storedRefres
 
 async function rotateIn(db: Kysely<Database>, storedRefreshTokenId: string, rows: PayloadRow[]): Promise<boolean> {
   const shape = rows.map((r) => (r.explicitEpoch ? '1' : '0')).join(',');
-  const values = rows.flatMap((row) => PAYLOAD_COLUMNS.map((c) => (c === 'expires_at' ? row.expiresIn : (row.values[c] ?? null))));
-  const { rows: won } = await rotation(db, shape, storedRefreshTokenId, ...values);
+  const { rows: won } = await rotation(db, shape, storedRefreshTokenId, ...rows.flatMap((r) => r.binds));
   return won.length > 0;
 }
