@@ -38,3 +38,28 @@ test('member-method-restriction-refuses-passwords: a member of an organization a
   assert.equal(body.error, 'redirect_to_web');
   assert.equal(body.authorization_code, undefined);
 });
+
+test('forced-password-form-refused-for-an-app-without-passwords: an app whose organization allows only an upstream refuses a forced password POST, before any hash', async (t) => {
+  const s = await startServer(t);
+  const tenant = await s.services.tenants.create({ slug: 'sso-only', name: 'SSO Only' });
+  await s.services.db.updateTable('tenants').set({ allowed_methods: ['corporate-sso'] }).where('id', '=', tenant.id).execute();
+  const user = await makeUser(s.services);
+  const app = await makeClient(s.services, { tenantId: tenant.id });
+  const other = await makeClient(s.services);
+  const browser = new HttpBrowser();
+  // the restricted app's sign-in (its page offers no password form), and a form token from another app's page
+  const restricted = await browser.get((await authorizationRequest(await discover(s.issuer, app), app.redirectUri)).url);
+  const uid = /\/interaction\/([^/?#"]+)/.exec(restricted.url)![1]!;
+  const f = formOn(await browser.get((await authorizationRequest(await discover(s.issuer, other), other.redirectUri)).url), '/login');
+  const verifies = () => s.services.db.selectFrom('audit_events').select('event').where('event', 'in', ['login.succeeded', 'login.failed']).execute();
+
+  for (const password of [user.password, 'a wrong password for this test']) {
+    const res = await browser.request(`${s.issuer}/interaction/${uid}/login`, { form: { ...f.fields, email: user.email, password } });
+    assert.equal(res.status, 403);
+    assert.match(res.body, /This app&#39;s organization does not allow signing in with a password|This app's organization does not allow signing in with a password/);
+  }
+  const empty = await browser.request(`${s.issuer}/interaction/${uid}/login`, { form: { ...f.fields, email: '', password: '' } });
+  assert.equal(empty.status, 403, 'refused before the fields are judged too');
+  assert.deepEqual(await verifies(), [], 'no password was checked');
+  assert.equal((await s.services.db.selectFrom('authn_transactions').select('uid').execute()).length, 0);
+});

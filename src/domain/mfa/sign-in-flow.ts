@@ -5,21 +5,18 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
-import { userFromJson, type AuthenticatedUser, type RequestMeta, type User, type UserService } from '../users/user.service.ts';
-import { beginAuthnTransaction, findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
+import { userFromJson, type RequestMeta, type User, type UserService } from '../users/user.service.ts';
+import { findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
 import type { PendingEnrollment } from './totp.service.ts';
 import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
-import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
-import { FACTOR_KINDS, type FactorKind, type MfaPolicy } from './mfa-policy.ts';
+import type { ThrottleService } from './throttle.service.ts';
+import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
 import { amrFor, firstFactorOf, type Amr } from '../../oidc/acr-amr.ts';
 import { createFederatedSteps } from '../federation/federated-steps.ts';
 import { createKeySteps } from './sign-in-keys.ts';
+import { createPasswordStep } from './sign-in-password.ts';
 import type { SecurityKeys } from './security-keys.service.ts';
 import type { WebAuthn } from './webauthn/webauthn.service.ts';
-import { findUserRowByEmail } from '../users/user.repository.ts';
-import { passwordThrottleKey } from '../users/password-throttle.ts';
-import { firstRefusing } from '../federation/sign-in-methods.ts';
-import { signInFacts } from './sign-in-facts.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 
 export type { Amr };
@@ -53,8 +50,7 @@ export interface FactorChoice {
 export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
 /** the password step's result, and whose password it was when right (for the device cookie) */
-/** `written`: a finished sign-in's writes still in flight (its audit row, the counters): proceed() awaits them */
-export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number; written?: Promise<void> };
+export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number };
 
 export interface RequestContext {
   clientId?: string;
@@ -63,7 +59,7 @@ export interface RequestContext {
 }
 
 /** the user's factors usable at a step: the kinds that count, when the user has one; otherwise any of theirs, to prove who they are before adding one */
-function choiceOf(kinds: FactorKind[], allowed: FactorKind[]): FactorChoice {
+export function choiceOf(kinds: FactorKind[], allowed: FactorKind[]): FactorChoice {
   const counted = kinds.filter((k) => allowed.includes(k));
   return { usable: counted.length ? counted : kinds, allowed };
 }
@@ -136,57 +132,6 @@ export function createSignInFlow(deps: {
 
     async step(uid: string): Promise<Step | null> {
       return (await findAuthnTransaction(db, clock, uid))?.state ?? null;
-    },
-
-    async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<PasswordResult> {
-      // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
-      // browser that signed in to this account before counts against its own counter (password-throttle.ts)
-      // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it
-      const reading = findUserRowByEmail(db, email);
-      const known = meta.device ? await reading : undefined;
-      const accountKey = passwordThrottleKey(email, known, meta.device);
-      const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
-      // both counters in one statement (and both settled in one below): the sign-in's hot path
-      const [[perAccount = { allowed: false }, perIp = { allowed: true }], row] = await Promise.all([
-        throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
-        reading,
-      ]);
-      if (!perAccount.allowed || !perIp.allowed) {
-        await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
-        return { outcome: 'throttled' };
-      }
-      // What the step needs once the password is right is read while the hash runs (a read only; dropped when the
-      // password is wrong): after the hash, the sign-in then waits for its writes alone.
-      const ahead = row && !row.disabled_at ? signInFacts(db, row.id, request.clientId ?? null) : undefined;
-      ahead?.catch(() => undefined); // awaited below for a right password; a wrong one leaves it unread
-      const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: row ?? null });
-      if (!checked) return { outcome: 'invalid' };
-      const user: AuthenticatedUser = checked.user;
-      // a right password settles the counters; with its audit row, that goes on beside the next write, and every
-      // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
-      const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
-      written.catch(() => undefined);
-      const facts = await (ahead ?? signInFacts(db, user.id, request.clientId ?? null));
-      // an organization of the user that allows only upstream providers: the right password goes no further
-      const refusing = firstRefusing(facts.memberships, 'password');
-      if (refusing) {
-        await Promise.all([written, recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } })]);
-        return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
-      }
-      const kinds = facts.kinds;
-      const decision = await deps.policy.decide({ userId: user.id, ...request }, facts.policy);
-      const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
-      const begin = async (state: Step, amr: Amr[]) => {
-        await Promise.all([written, beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, deps.ttlSeconds)]);
-        return { outcome: 'next', step: state, factors: choiceOf(kinds, allowedFactors), userId: user.id, credentialEpoch: user.credentialEpoch } as const;
-      };
-      // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
-      if (kinds.length) return begin('second_factor', AMR_TOTP);
-      // a member who must use 2FA but has none sets it up before anything is issued
-      if (decision.required) return begin('enroll', AMR_TOTP);
-      // during a rollout: a reminder with the deadline, and the choice to set it up now
-      if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-      return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch, written };
     },
 
     async userFor(uid: string, state: Step): Promise<User | null> {
@@ -296,6 +241,9 @@ export function createSignInFlow(deps: {
       const c = await current(uid, 'recovery_codes');
       return c ? twoFactor.reissueRecoveryCodes(c.user, meta, { uid, epoch: c.tx.epoch }) : null;
     },
+
+    // the password: the first step of every sign-in with one (sign-in-password.ts)
+    ...createPasswordStep({ db, users, throttle, policy: deps.policy, clock, ttlSeconds: deps.ttlSeconds, done }),
 
     // security keys and passkeys: the same machine, the same conditional moves
     ...createKeySteps({ db, clock, users, policy: deps.policy, webauthn: deps.webauthn, keys: deps.keys, current, finish, move, done, proved }),

@@ -1,12 +1,17 @@
 import { isUuid } from '../ids.ts';
-import type { Db } from '../../db/database.ts';
+import type { Kysely } from 'kysely';
+import { compiledOnce } from '../../db/compiled.ts';
+import type { Database, Db } from '../../db/database.ts';
 
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }
 
-export function findUserRowByEmail(db: Db, email: string) {
-  return db.selectFrom('users').selectAll().where('email_normalized', '=', normalizeEmail(email)).executeTakeFirst();
+/** compiled once (db/compiled.ts): every password sign-in reads it */
+const byEmail = compiledOnce((db: Kysely<Database>, _shape: 'row', normalized: string) => db.selectFrom('users').selectAll().where('email_normalized', '=', normalized));
+
+export async function findUserRowByEmail(db: Db, email: string) {
+  return (await byEmail(db, 'row', normalizeEmail(email))).rows[0];
 }
 
 export function findUserRowById(db: Db, id: string) {

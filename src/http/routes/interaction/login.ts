@@ -17,17 +17,21 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       // the page's other doors (upstream buttons) are read only when a page is shown again: a right password needs none
       const doors = async () => (deps.federation ? deps.federation.doors(view.clientId) : undefined);
       // an organization that allows only upstream providers for its app: a forced password form is refused
-      if (deps.federation && !(await deps.federation.passwordAllowed(view.clientId))) {
+      const refuse = async () => {
         const allowed = (await doors())?.providers.map((p) => p.displayName).join(', ') || 'none';
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `This app's organization does not allow signing in with a password. Allowed: ${allowed}.` }, uid);
-      }
+      };
       const again = async (extra: { error?: string; fieldErrors?: Record<string, string> }) =>
         deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...(await doors()), ...extra });
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
       const fieldErrors = signInFieldErrors(req.body);
-      if (fieldErrors) return page(reply, await again({ fieldErrors }), 400);
+      // (the app's rule is read beside the step's first statements: the step waits for it before the hash)
+      const passwordAllowed = deps.federation ? deps.federation.passwordAllowed(view.clientId) : Promise.resolve(true);
+      passwordAllowed.catch(() => undefined); // awaited below, or by the step
+      if (fieldErrors) return (await passwordAllowed) ? page(reply, await again({ fieldErrors }), 400) : refuse();
       const linkProposed = linkProposedAhead(deps, uid);
-      const result = await deps.flow.password(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
+      const result = await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs }, passwordAllowed);
+      if (result.outcome === 'password_not_allowed') return refuse();
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {
         const names = new Map(((await doors())?.providers ?? []).map((p) => [p.name, p.displayName] as const));

@@ -1,0 +1,109 @@
+// The password step of a sign-in (sign-in-flow.ts): the guess counters, the hash, what the policy reads, and the move
+// to the next step or the end. Its statements go out beside each other where nothing orders them: the account's row
+// beside the counters, what the step needs next while the hash runs, a right password's writes beside the next one.
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.ts';
+import type { Clock } from '../clock.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import { firstRefusing } from '../federation/sign-in-methods.ts';
+import { passwordThrottleKey } from '../users/password-throttle.ts';
+import { findUserRowByEmail } from '../users/user.repository.ts';
+import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
+import type { Amr } from '../../oidc/acr-amr.ts';
+import { beginAuthnTransaction } from './authn-transaction.ts';
+import { FACTOR_KINDS, type MfaPolicy } from './mfa-policy.ts';
+import { signInFacts } from './sign-in-facts.ts';
+import { AMR_PASSWORD, AMR_TOTP, choiceOf, type FlowResult, type PasswordResult, type RequestContext, type Step } from './sign-in-flow.ts';
+import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
+
+export interface PasswordStepDeps {
+  db: Kysely<Database>;
+  users: UserService;
+  throttle: ThrottleService;
+  policy: MfaPolicy;
+  clock: Clock;
+  ttlSeconds: number;
+  done(user: User, amr: Amr[], epoch: number, stampMemberships?: boolean): Promise<FlowResult>;
+}
+
+/**
+ * The sign-in form's result: a finished sign-in hands on its writes still in flight (`written`: its audit row, the
+ * counters), which the caller awaits before it answers; `password_not_allowed`: the app's organization does not let
+ * its users sign in with a password.
+ */
+export type PasswordFormResult = (PasswordResult & { written?: Promise<void> }) | { outcome: 'password_not_allowed' };
+
+export function createPasswordStep(deps: PasswordStepDeps) {
+  const { db, users, throttle, policy, clock, ttlSeconds, done } = deps;
+
+  async function step(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext, allowed: Promise<boolean> | boolean): Promise<PasswordFormResult> {
+    // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
+    // browser that signed in to this account before counts against its own counter (password-throttle.ts)
+    // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it
+    const reading = findUserRowByEmail(db, email);
+    const known = meta.device ? await reading : undefined;
+    const accountKey = passwordThrottleKey(email, known, meta.device);
+    const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
+    // both counters in one statement (and both settled in one below): the sign-in's hot path
+    const [[perAccount = { allowed: false }, perIp = { allowed: true }], row, here] = await Promise.all([
+      throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
+      reading,
+      allowed,
+    ]);
+    // a form forced past the app's rule: refused before the hash (the guess counted, as any password sent)
+    if (!here) return { outcome: 'password_not_allowed' };
+    if (!perAccount.allowed || !perIp.allowed) {
+      await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
+      return { outcome: 'throttled' };
+    }
+    // What the step needs once the password is right is read while the hash runs (a read only; dropped when the
+    // password is wrong): after the hash, the sign-in then waits for its writes alone.
+    const ahead = row && !row.disabled_at ? signInFacts(db, row.id, request.clientId ?? null) : undefined;
+    ahead?.catch(() => undefined); // awaited below for a right password; a wrong one leaves it unread
+    const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: row ?? null });
+    if (!checked) return { outcome: 'invalid' };
+    const user: AuthenticatedUser = checked.user;
+    // a right password settles the counters; with its audit row, that goes on beside the next write, and every
+    // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
+    const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
+    written.catch(() => undefined);
+    const facts = await (ahead ?? signInFacts(db, user.id, request.clientId ?? null));
+    // an organization of the user that allows only upstream providers: the right password goes no further
+    const refusing = firstRefusing(facts.memberships, 'password');
+    if (refusing) {
+      await Promise.all([written, recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } })]);
+      return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
+    }
+    const kinds = facts.kinds;
+    const decision = await policy.decide({ userId: user.id, ...request }, facts.policy);
+    const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
+    const begin = async (state: Step, amr: Amr[]) => {
+      await Promise.all([written, beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, ttlSeconds)]);
+      return { outcome: 'next', step: state, factors: choiceOf(kinds, allowedFactors), userId: user.id, credentialEpoch: user.credentialEpoch } as const;
+    };
+    // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
+    if (kinds.length) return begin('second_factor', AMR_TOTP);
+    // a member who must use 2FA but has none sets it up before anything is issued
+    if (decision.required) return begin('enroll', AMR_TOTP);
+    // during a rollout: a reminder with the deadline, and the choice to set it up now
+    if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
+    return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch, written };
+  }
+
+  return {
+    /** email + password; every outcome's writes are in when it returns */
+    async password(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext): Promise<PasswordResult> {
+      const r = await step(uid, email, password, meta, request, true);
+      if (r.outcome === 'password_not_allowed') throw new Error('unreachable: no app rule was given');
+      const { written, ...result } = r;
+      await written;
+      return result;
+    },
+
+    /**
+     * The sign-in form's POST: `allowed` is whether the app lets its users sign in with a password, still being read
+     * (no hash without it); a finished sign-in's writes are handed on (PasswordFormResult).
+     */
+    passwordForm: step,
+  };
+}
