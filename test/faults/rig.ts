@@ -19,8 +19,20 @@ export { PIN_HEADER, SERVED_BY };
 const live = new Set<ChildProcess>();
 // a test that throws past its hooks, or a runner that gives up on it, must not leave processes behind
 const killAll = () => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const c of live) signalGroup(c, 'SIGKILL');
 };
+
+/**
+ * A signal to the child's whole process group (each child leads its own). A node with a clock offset runs under
+ * `faketime`, which forks the node and waits for it: a signal to faketime alone would leave the node running.
+ */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
 process.on('exit', killAll);
 // the runner stopping this file (Ctrl-C, a timeout): no 'exit' event comes without these
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -32,7 +44,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; log: string }): ChildProcess {
   const fd = openSync(opts.log, 'a');
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', fd, fd] });
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   live.add(child);
   child.on('exit', () => live.delete(child));
@@ -42,8 +54,8 @@ function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; log: 
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill(signal);
-  const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+  signalGroup(child, signal);
+  const force = setTimeout(() => signalGroup(child, 'SIGKILL'), 3000);
   await exited;
   clearTimeout(force);
 }
