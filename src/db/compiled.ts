@@ -36,3 +36,9 @@ export function compiledOnce<S extends string, V extends unknown[], R>(build: (d
     return db.executeQuery<R>({ ...t.query, parameters });
   };
 }
+
+/** compiledOnce() for a statement of one shape: `build(db, ...values)` */
+export function compiledStatement<V extends unknown[], R>(build: (db: Kysely<Database>, ...values: V) => Compilable<R>) {
+  const run = compiledOnce((db: Kysely<Database>, _shape: 'one', ...values: V) => build(db, ...values));
+  return (db: Kysely<Database>, ...values: V): Promise<QueryResult<R>> => run(db, 'one', ...values);
+}

@@ -14,8 +14,6 @@ import type { MfaPolicy, PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 import { PERSONAL_TOKEN_PREFIX } from '../domain/tokens/personal-token-format.ts';
 import { PERSONAL_TOKEN_CLIENT_ID, type PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
 
-export { storedId };
-
 /** marker kept in client_secret: the real secret is never stored, see compareClientSecret in provider.ts */
 export const HASHED_SECRET_PREFIX = 'sha256:';
 export const CLIENT_CACHE_MS = 5000;

@@ -12,7 +12,8 @@ import type { UserService, UserWithFactors } from '../domain/users/user.service.
 import { ACR_VALUES } from './acr-amr.ts';
 import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
-import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf, storedId } from './adapter.ts';
+import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
+import { storedId } from './payload-rows.ts';
 import { commitRotation } from './rotation.ts';
 import type { SessionActivity } from '../domain/accounts/session-activity.ts';
 import { recallRow, requestScope } from './request-scope.ts';

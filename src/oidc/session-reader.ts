@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { storedId } from './adapter.ts';
+import { storedId } from './payload-rows.ts';
 
 export interface SignedInSession {
   /** the session's stored id (the digest of the cookie's value), as the session list shows it */

@@ -2,7 +2,7 @@
 // machine tokens, refresh-token rotations, whole sign-ins with their code redeemed, and readiness probes. Every answer
 // is tallied; every token the load was given is kept, so that a scenario can check that each one has its row.
 import { makeUser } from '../helpers/factories.ts';
-import { storedId } from '../../src/oidc/adapter.ts';
+import { storedId } from '../../src/oidc/payload-rows.ts';
 import { client, signIn, StepFailed, token, tokensFor, Tally, redeemCode, type Client } from './flows.ts';
 import type { Rig } from './rig.ts';
 

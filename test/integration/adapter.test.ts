@@ -6,7 +6,8 @@ import { errors, type AdapterPayload } from 'oidc-provider';
 import { createDb } from '../../src/db/database.ts';
 import { createClientService } from '../../src/domain/clients/client.service.ts';
 import { createSecretBox } from '../../src/domain/crypto/secret-box.ts';
-import { createAdapterFactory, storedId } from '../../src/oidc/adapter.ts';
+import { createAdapterFactory } from '../../src/oidc/adapter.ts';
+import { storedId } from '../../src/oidc/payload-rows.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 
 const db = createDb(await createTestDatabase({ after }), { max: 10 });

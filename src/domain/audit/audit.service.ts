@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { compiledOnce } from '../../db/compiled.ts';
+import { compiledStatement } from '../../db/compiled.ts';
 import type { Database, Db } from '../../db/database.ts';
 
 export type AuditEventName =
@@ -90,11 +90,11 @@ export interface AuditEvent {
 }
 
 /** the audit row's insert, compiled once (db/compiled.ts): every sign-in writes two */
-const insertAudit = compiledOnce((db: Kysely<Database>, _shape: 'row', event: string, actor: string | null, target: string | null, client: string | null, tenant: string | null, ip: string | null, userAgent: string | null, data: string) =>
+const insertAudit = compiledStatement((db: Kysely<Database>, event: string, actor: string | null, target: string | null, client: string | null, tenant: string | null, ip: string | null, userAgent: string | null, data: string) =>
   db.insertInto('audit_events').values({ event, actor_user_id: actor, target_user_id: target, client_id: client, tenant_id: tenant, ip, user_agent: userAgent, data }),
 );
 
 /** Call inside the same transaction as the change it records. */
 export async function recordAudit(db: Db, e: AuditEvent): Promise<void> {
-  await insertAudit(db, 'row', e.event, e.actorUserId ?? null, e.targetUserId ?? null, e.clientId ?? null, e.tenantId ?? null, e.ip ?? null, e.userAgent?.slice(0, 512) ?? null, JSON.stringify(e.data ?? {}));
+  await insertAudit(db, e.event, e.actorUserId ?? null, e.targetUserId ?? null, e.clientId ?? null, e.tenantId ?? null, e.ip ?? null, e.userAgent?.slice(0, 512) ?? null, JSON.stringify(e.data ?? {}));
 }

@@ -5,7 +5,7 @@
 import { isUuid } from '../ids.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { compiledOnce } from '../../db/compiled.ts';
+import { compiledStatement } from '../../db/compiled.ts';
 import { bumpCredentialEpoch, epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
@@ -32,7 +32,7 @@ export interface PendingLink {
 
 
 /** whether a link was proposed to a sign-in: compiled once (db/compiled.ts), every password sign-in asks */
-const proposal = compiledOnce((db: Kysely<Database>, _shape: 'row', uid: string) => db.selectFrom('federation_pending_links').select('uid').where('uid', '=', uid));
+const proposal = compiledStatement((db: Kysely<Database>, uid: string) => db.selectFrom('federation_pending_links').select('uid').where('uid', '=', uid));
 
 export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; ttlSeconds: number; users: Pick<UserService, 'verifyPassword'> }) {
   const { db, clock } = deps;
@@ -112,7 +112,7 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
      * sign-in: the account then stays unlinked, the safe side.
      */
     async linkProposed(uid: string): Promise<boolean> {
-      return (await proposal(db, 'row', uid)).rows.length > 0;
+      return (await proposal(db, uid)).rows.length > 0;
     },
 
     async noteFederatedSignIn(uid: string, userId: string, upstreamId: string, issuer: string): Promise<void> {

@@ -3,7 +3,7 @@
 // once the upstream said who signed in). No organization involved: every configured method is allowed.
 import { sql, type Expression, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { compiledOnce } from '../../db/compiled.ts';
+import { compiledStatement } from '../../db/compiled.ts';
 
 export interface MethodRestriction {
   organization: string;
@@ -12,13 +12,13 @@ export interface MethodRestriction {
 
 /** the restriction of the app's organization, if the app belongs to one */
 /** compiled once (db/compiled.ts): every password sign-in asks */
-const restrictionOf = compiledOnce((db: Kysely<Database>, _shape: 'row', clientId: string) =>
+const restrictionOf = compiledStatement((db: Kysely<Database>, clientId: string) =>
   db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', clientId),
 );
 
 export async function clientRestriction(db: Kysely<Database>, clientId: string | undefined): Promise<MethodRestriction | null> {
   if (!clientId) return null;
-  const row = (await restrictionOf(db, 'row', clientId)).rows[0];
+  const row = (await restrictionOf(db, clientId)).rows[0];
   return row ? { organization: row.name, allowed: row.allowed_methods } : null;
 }
 

@@ -1,6 +1,6 @@
 import { isUuid } from '../ids.ts';
 import type { Kysely } from 'kysely';
-import { compiledOnce } from '../../db/compiled.ts';
+import { compiledStatement } from '../../db/compiled.ts';
 import type { Database, Db } from '../../db/database.ts';
 
 export function normalizeEmail(email: string): string {
@@ -8,10 +8,10 @@ export function normalizeEmail(email: string): string {
 }
 
 /** compiled once (db/compiled.ts): every password sign-in reads it */
-const byEmail = compiledOnce((db: Kysely<Database>, _shape: 'row', normalized: string) => db.selectFrom('users').selectAll().where('email_normalized', '=', normalized));
+const byEmail = compiledStatement((db: Kysely<Database>, normalized: string) => db.selectFrom('users').selectAll().where('email_normalized', '=', normalized));
 
 export async function findUserRowByEmail(db: Db, email: string) {
-  return (await byEmail(db, 'row', normalizeEmail(email))).rows[0];
+  return (await byEmail(db, normalizeEmail(email))).rows[0];
 }
 
 export function findUserRowById(db: Db, id: string) {

@@ -6,7 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError } from '../../../domain/errors.ts';
 import type { PersonalTokenService, Provenance } from '../../../domain/tokens/personal-token.service.ts';
 import type { UserService } from '../../../domain/users/user.service.ts';
-import { storedId } from '../../../oidc/adapter.ts';
+import { storedId } from '../../../oidc/payload-rows.ts';
 import type { TokenVerifier } from '../../../oidc/token-verifier.ts';
 import { UUID_PATTERN } from '../admin/rules.ts';
 import { tokenJson } from './admin-tokens-api.ts';
