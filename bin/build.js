@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build`: TypeScript → dist/ (tsc with tsconfig.build.json; relative `.ts` imports are rewritten to `.js`).
-// `npm start` (bin/start.js) calls ensureBuilt(): it compiles only when dist/ is missing or older than a source file
+// `npm start` (bin/start.cjs) calls ensureBuilt(): it compiles only when dist/ is missing or older than a source file
 // (a walk of the file dates, a few milliseconds), so a fresh clone needs only `npm install && npm start`.
 // An image built without the sources (the Dockerfile's runtime stage) has nothing newer: dist/ is used as it is.
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// the configuration asks for it. This ES module entry runs after libuv made its pool (the server's entry,
+// bin/start.cjs, makes it first); a command hashes one password at a time, which any pool size serves.
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '8';
 // the compiled CLI when dist/ is up to date (the container has no sources); otherwise the sources through tsx, so
 // that a command never waits for a build

@@ -15,6 +15,9 @@ const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_
 
 export { freePort } from '../../test/helpers/net.ts';
 
+/** our server's child makes libuv's pool as `npm start` does (bin/threadpool.cjs): its threads below the serving thread */
+const SERVER_PRELOADS: Record<string, string[]> = { 'serve-gatehouse.js': ['--require', path.join(path.dirname(benchDir), 'bin', 'threadpool.cjs')] };
+
 /** extra node flags for the server children, for diagnosis only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -62,7 +65,7 @@ export function rssKiB(pid: number): number {
 
 /** starts a server script that prints "ready <port>" when it listens */
 export async function startServerChild(name: string, script: string, port: number, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerChild> {
-  const child = spawnTs(script, { ...env, BENCH_PORT: String(port) }, serverNodeArgs);
+  const child = spawnTs(script, { ...env, BENCH_PORT: String(port) }, [...(SERVER_PRELOADS[script] ?? []), ...serverNodeArgs]);
   const err = { text: '' };
   child.stderr!.on('data', (c: Buffer) => tail(err, c));
   let exited = false;

@@ -1,4 +1,4 @@
-// The multi-node rig: N real Gatehouse processes (`node bin/start.js`) behind HAProxy (round-robin, no stickiness,
+// The multi-node rig: N real Gatehouse processes (`node bin/start.cjs`) behind HAProxy (round-robin, no stickiness,
 // health check GET /readyz, retry + redispatch on refused connections), all sharing one PostgreSQL through PgBouncer
 // in transaction pooling. Config files are generated in a temp dir; every process runs in the foreground as our
 // child, on loopback ports, and is killed when the test ends — or when this process exits, whatever the reason.
@@ -182,8 +182,8 @@ export async function startRig(t: { after(fn: () => Promise<void>): void }, opts
     const log = path.join(dir, `node${i}.log`);
     // faketime (libfaketime) shifts the node's wall clock only: monotonic timers keep running normally
     children.nodes[i] = offset
-      ? run('/usr/bin/faketime', ['-f', offset, process.execPath, 'bin/start.js'], { env: { ...env, FAKETIME_DONT_FAKE_MONOTONIC: '1' }, log })
-      : run(process.execPath, ['bin/start.js'], { env, log });
+      ? run('/usr/bin/faketime', ['-f', offset, process.execPath, 'bin/start.cjs'], { env: { ...env, FAKETIME_DONT_FAKE_MONOTONIC: '1' }, log })
+      : run(process.execPath, ['bin/start.cjs'], { env, log });
   };
   for (let i = 0; i < count; i++) {
     mkdirSync(path.join(dir, `node${i}`));

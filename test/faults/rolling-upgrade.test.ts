@@ -7,7 +7,7 @@
 //  3. a node restarting on a schema newer than its code (a migration it does not know) starts and serves.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -108,7 +108,9 @@ test('rolling-upgrade-old-node-keeps-serving: a node of the previous release ser
     ...process.env, NODE_ENV: 'test', DATABASE_URL: fresh.url, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_ISSUER: oldIssuer, GATEHOUSE_COOKIE_KEYS: TEST_COOKIE_KEY,
     GATEHOUSE_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, LOG_LEVEL: 'silent', GATEHOUSE_DATA_DIR: path.join(dir, 'data'), GATEHOUSE_ARGON2_MEMORY_KIB: '1024', GATEHOUSE_ARGON2_TIME_COST: '1',
   };
-  const old = spawn(process.execPath, ['bin/start.js'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // the entry was bin/start.js before it became CommonJS (bin/start.cjs)
+  const entry = existsSync(path.join(dir, 'bin', 'start.cjs')) ? 'bin/start.cjs' : 'bin/start.js';
+  const old = spawn(process.execPath, [entry], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let oldStderr = '';
   old.stderr.on('data', (d) => (oldStderr += d));
   t.after(async () => {

@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-faults-'));
   const report = path.join(tmp, 'rows.jsonl');
-  // the rig's nodes run `node bin/start.js`, which builds dist/ when stale: build once here, not in N nodes at once
+  // the rig's nodes run `node bin/start.cjs`, which builds dist/ when stale: build once here, not in N nodes at once
   ensureBuilt();
   const started = Date.now();
   try {

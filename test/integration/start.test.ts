@@ -12,12 +12,12 @@ import { freePort } from '../helpers/server.ts';
 function env(dataDir: string, port: number, pgPort: number): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_DATA_DIR: dataDir, PORT: String(port), GATEHOUSE_EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn' };
   delete e.DATABASE_URL;
-  delete e.UV_THREADPOOL_SIZE; // bin/start.js sets it
+  delete e.UV_THREADPOOL_SIZE; // bin/start.cjs sets it
   return e;
 }
 
 function start(e: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, ['bin/start.js'], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/start.cjs'], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
