@@ -228,6 +228,9 @@ test('mfa-throttle: 100 wrong codes over parallel interactions never let more th
   // the right code while locked is refused too (no guess gets through a lock)
   const right = await submitCode(flows[0]!.browser, flows[0]!.page, '/totp', codeFor(enrolled!.secret, clock.now()), client.redirectUri);
   assert.equal(right.status, 429);
+  // its authenticator was read beside the refused attempt, but the code was never checked: its step is not spent
+  const spent = await s.services.db.selectFrom('totp_credentials').select('last_used_step').where('user_id', '=', user.id).executeTakeFirstOrThrow();
+  assert.ok(Number(spent.last_used_step) < Math.floor(clock.now().getTime() / 30_000), 'the refused right code did not spend its step');
   // recovery codes share the counter
   assert.equal(await s.services.twoFactor.useRecoveryCode(user, enrolled!.recoveryCodes[0]!, {}), 'throttled');
 });

@@ -23,6 +23,11 @@ export interface PendingEnrollment {
   uri: string;
 }
 
+export interface ActiveAuthenticator {
+  id: string;
+  secret_sealed: string;
+}
+
 export type TotpCheck = { ok: true; credentialId: string } | { ok: false; replay: boolean };
 
 const CODE_RE = /^\d{6}$/;
@@ -38,6 +43,11 @@ export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; 
   const { db, box, clock } = deps;
   const aad = totpAad;
   const epoch = () => Math.floor(clock.now().getTime() / 1000);
+
+  /** the user's active (confirmed) authenticators, secrets still sealed: what a code is checked against */
+  async function active(userId: string): Promise<ActiveAuthenticator[]> {
+    return db.selectFrom('totp_credentials').select(['id', 'secret_sealed']).where('user_id', '=', userId).where('confirmed_at', 'is not', null).execute();
+  }
 
   /** the step a code matches on this secret, or null (otplib throws on malformed tokens: checked first) */
   function matchStep(secret: string, code: string): number | null {
@@ -103,15 +113,15 @@ export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; 
       return Number(done.numUpdatedRows) === 1;
     },
 
-    /** checks a code against every active authenticator of the user; a step already used is a replay */
-    async verify(userId: string, code: string): Promise<TotpCheck> {
+    active,
+
+    /**
+     * checks a code against every active authenticator of the user; a step already used is a replay. `ahead`: what
+     * active() read for this check beside something else (the attempt's admission), else it is read here.
+     */
+    async verify(userId: string, code: string, ahead?: ActiveAuthenticator[]): Promise<TotpCheck> {
       const c = normalizeCode(code);
-      const rows = await db
-        .selectFrom('totp_credentials')
-        .select(['id', 'secret_sealed'])
-        .where('user_id', '=', userId)
-        .where('confirmed_at', 'is not', null)
-        .execute();
+      const rows = ahead ?? (await active(userId));
       let replay = false;
       for (const row of rows) {
         const step = matchStep(box.open(row.secret_sealed, aad(userId)).toString('utf8'), c);

@@ -86,12 +86,14 @@ export function createTwoFactorService(deps: {
   }
 
   async function checkTotp(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
-    const gate = await throttle.attempt(throttleKey(user.id));
+    // the authenticators are read beside the attempt's admission: a read, left unused when the attempt is refused;
+    // the code itself is checked only once admitted
+    const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), totp.active(user.id)]);
     if (!gate.allowed) {
       await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
       return 'throttled';
     }
-    const r = await totp.verify(user.id, code);
+    const r = await totp.verify(user.id, code, authenticators);
     if (r.ok) {
       await throttle.success(throttleKey(user.id));
       return 'ok';
