@@ -1,10 +1,13 @@
 // What the password step needs to know once the password is right, in one statement: which second factors the user
 // has, what the policy reads (the app's rule and the user's organizations that require 2FA), and the sign-in methods
 // each of the user's organizations allows. Three services each ask for their part elsewhere; on the sign-in's hot
-// path they share one round trip (four statements before).
-import { sql, type Kysely } from 'kysely';
+// path they share one round trip (four statements before), and that round trip is the account's own read by address.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { compiledStatement } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { membershipMethods } from '../federation/sign-in-methods.ts';
+import { normalizeEmail } from '../users/user.repository.ts';
+import type { UserRow } from '../users/user.service.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
 import { policyInputsAsJson, policyInputsFromJson, type FactorKind, type PolicyInputRow } from './mfa-policy.ts';
 
@@ -17,18 +20,38 @@ export interface SignInFacts {
   memberships: { name: string; allowed_methods: string[] }[];
 }
 
+/** the facts' columns, for a user given as a value or as a column of the enclosing statement */
+function factColumns(db: Kysely<Database>, user: RawBuilder<string>, clientId: RawBuilder<string | null>) {
+  return [
+    ...factorFlags(user),
+    policyInputsAsJson(db, user, clientId).as('policy'),
+    sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
+  ] as const;
+}
+
+const factsOf = (row: { webauthn: unknown; totp: unknown; policy: unknown; memberships: SignInFacts['memberships'] }): SignInFacts => ({
+  kinds: kindsOf(row),
+  policy: policyInputsFromJson(row.policy),
+  memberships: row.memberships,
+});
+
 export async function signInFacts(db: Kysely<Database>, userId: string, clientId: string | null): Promise<SignInFacts> {
-  const user = sql.val(userId);
-  const row = await db
-    .selectNoFrom([
-      ...factorFlags(user),
-      policyInputsAsJson(db, user, sql.val(clientId)).as('policy'),
-      sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
-    ])
-    .executeTakeFirstOrThrow();
-  return {
-    kinds: kindsOf(row),
-    policy: policyInputsFromJson(row.policy),
-    memberships: row.memberships,
-  };
+  return factsOf(await db.selectNoFrom([...factColumns(db, sql.val(userId), sql.val(clientId))]).executeTakeFirstOrThrow());
+}
+
+/** compiled once (db/compiled.ts): every password sign-in reads it */
+const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null) =>
+  db.selectFrom('users').selectAll('users').select(factColumns(db, sql<string>`users.id`, sql.val(clientId))).where('email_normalized', '=', normalized),
+);
+
+/**
+ * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts, in one statement: the
+ * password step reads both beside the guess counters, before the hash. The facts are a read only, dropped when the
+ * password turns out wrong or the attempt is refused.
+ */
+export async function accountWithFacts(db: Kysely<Database>, email: string, clientId: string | null): Promise<{ row: UserRow; facts: SignInFacts } | undefined> {
+  const found = (await byEmailWithFacts(db, normalizeEmail(email), clientId)).rows[0];
+  if (!found) return undefined;
+  const { webauthn, totp, policy, memberships, ...row } = found;
+  return { row, facts: factsOf({ webauthn, totp, policy, memberships }) };
 }

@@ -1,18 +1,18 @@
 // The password step of a sign-in (sign-in-flow.ts): the guess counters, the hash, what the policy reads, and the move
 // to the next step or the end. Its statements go out beside each other where nothing orders them: the account's row
-// beside the counters, what the step needs next while the hash runs, a right password's writes beside the next one.
+// (with what the step needs next, in the same statement) beside the counters, a right password's writes beside the
+// next one.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { firstRefusing } from '../federation/sign-in-methods.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
-import { findUserRowByEmail } from '../users/user.repository.ts';
 import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
 import type { Amr } from '../../oidc/acr-amr.ts';
 import { beginAuthnTransaction } from './authn-transaction.ts';
 import { FACTOR_KINDS, type MfaPolicy } from './mfa-policy.ts';
-import { signInFacts } from './sign-in-facts.ts';
+import { accountWithFacts, signInFacts } from './sign-in-facts.ts';
 import { AMR_PASSWORD, AMR_TOTP, choiceOf, type FlowResult, type PasswordResult, type RequestContext, type Step } from './sign-in-flow.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
 
@@ -39,13 +39,15 @@ export function createPasswordStep(deps: PasswordStepDeps) {
   async function step(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext, allowed: Promise<boolean> | boolean): Promise<PasswordFormResult> {
     // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
     // browser that signed in to this account before counts against its own counter (password-throttle.ts)
-    // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it
-    const reading = findUserRowByEmail(db, email);
-    const known = meta.device ? await reading : undefined;
+    // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it.
+    // What the step needs once the password is right comes in the same statement (a read only; dropped when the
+    // password is wrong): after the hash, the sign-in then waits for its writes alone.
+    const reading = accountWithFacts(db, email, request.clientId ?? null);
+    const known = meta.device ? (await reading)?.row : undefined;
     const accountKey = passwordThrottleKey(email, known, meta.device);
     const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
     // both counters in one statement (and both settled in one below): the sign-in's hot path
-    const [[perAccount = { allowed: false }, perIp = { allowed: true }], row, here] = await Promise.all([
+    const [[perAccount = { allowed: false }, perIp = { allowed: true }], account, here] = await Promise.all([
       throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
       reading,
       allowed,
@@ -56,18 +58,14 @@ export function createPasswordStep(deps: PasswordStepDeps) {
       await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
       return { outcome: 'throttled' };
     }
-    // What the step needs once the password is right is read while the hash runs (a read only; dropped when the
-    // password is wrong): after the hash, the sign-in then waits for its writes alone.
-    const ahead = row && !row.disabled_at ? signInFacts(db, row.id, request.clientId ?? null) : undefined;
-    ahead?.catch(() => undefined); // awaited below for a right password; a wrong one leaves it unread
-    const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: row ?? null });
+    const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: account?.row ?? null });
     if (!checked) return { outcome: 'invalid' };
     const user: AuthenticatedUser = checked.user;
     // a right password settles the counters; with its audit row, that goes on beside the next write, and every
     // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
     const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
     written.catch(() => undefined);
-    const facts = await (ahead ?? signInFacts(db, user.id, request.clientId ?? null));
+    const facts = account?.facts ?? (await signInFacts(db, user.id, request.clientId ?? null));
     // an organization of the user that allows only upstream providers: the right password goes no further
     const refusing = firstRefusing(facts.memberships, 'password');
     if (refusing) {
