@@ -3,7 +3,7 @@
 // transaction). An existing account is linked only after its own sign-in (password + its second factor) completed in
 // the same interaction, under the epoch the link was proposed in.
 import { isUuid } from '../ids.ts';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { compiledStatement } from '../../db/compiled.ts';
 import { bumpCredentialEpoch, epochIsCurrent } from '../accounts/credential-epoch.ts';
@@ -33,6 +33,12 @@ export interface PendingLink {
 
 /** whether a link was proposed to a sign-in: compiled once (db/compiled.ts), every password sign-in asks */
 const proposal = compiledStatement((db: Kysely<Database>, uid: string) => db.selectFrom('federation_pending_links').select('uid').where('uid', '=', uid));
+
+/**
+ * Whether an upstream proposed a link to this sign-in (live or not, as linkProposed() reads it), as a column of
+ * another statement: the password step reads it with the account's row (sign-in-facts.ts).
+ */
+export const linkProposedFlag = (uid: RawBuilder<string>) => sql<boolean>`EXISTS (SELECT 1 FROM federation_pending_links WHERE uid = ${uid})`;
 
 export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; ttlSeconds: number; users: Pick<UserService, 'verifyPassword'> }) {
   const { db, clock } = deps;
@@ -107,9 +113,9 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
 
     /** a federated first factor, remembered for the `idp` claim once the sign-in completes */
     /**
-     * Whether an upstream proposed a link to this sign-in (live or not: signInCompleted decides). The password step
-     * reads it while the hash runs. A proposal made after this read, in the same instant, is not taken by that
-     * sign-in: the account then stays unlinked, the safe side.
+     * Whether an upstream proposed a link to this sign-in (live or not: signInCompleted decides). The code step reads
+     * it beside its check, the password step with the account (linkProposedFlag). A proposal made after this read, in
+     * the same instant, is not taken by that sign-in: the account then stays unlinked, the safe side.
      */
     async linkProposed(uid: string): Promise<boolean> {
       return (await proposal(db, uid)).rows.length > 0;

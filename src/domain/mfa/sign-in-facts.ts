@@ -5,6 +5,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { compiledStatement } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
+import { linkProposedFlag } from '../federation/link.service.ts';
 import { membershipMethods } from '../federation/sign-in-methods.ts';
 import { normalizeEmail } from '../users/user.repository.ts';
 import type { UserRow } from '../users/user.service.ts';
@@ -40,18 +41,23 @@ export async function signInFacts(db: Kysely<Database>, userId: string, clientId
 }
 
 /** compiled once (db/compiled.ts): every password sign-in reads it */
-const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null) =>
-  db.selectFrom('users').selectAll('users').select(factColumns(db, sql<string>`users.id`, sql.val(clientId))).where('email_normalized', '=', normalized),
+const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null, uid: string) =>
+  db
+    .selectFrom('users')
+    .selectAll('users')
+    .select([...factColumns(db, sql<string>`users.id`, sql.val(clientId)), linkProposedFlag(sql.val(uid)).as('link_proposed')])
+    .where('email_normalized', '=', normalized),
 );
 
 /**
- * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts, in one statement: the
- * password step reads both beside the guess counters, before the hash. The facts are a read only, dropped when the
- * password turns out wrong or the attempt is refused.
+ * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts and whether an upstream
+ * proposed a link to this sign-in (`uid`, link.service.ts linkProposed), in one statement: the password step reads
+ * them beside the guess counters, before the hash. A read only, dropped when the password turns out wrong or the
+ * attempt is refused.
  */
-export async function accountWithFacts(db: Kysely<Database>, email: string, clientId: string | null): Promise<{ row: UserRow; facts: SignInFacts } | undefined> {
-  const found = (await byEmailWithFacts(db, normalizeEmail(email), clientId)).rows[0];
+export async function accountWithFacts(db: Kysely<Database>, email: string, clientId: string | null, uid: string): Promise<{ row: UserRow; facts: SignInFacts; linkProposed: boolean } | undefined> {
+  const found = (await byEmailWithFacts(db, normalizeEmail(email), clientId, uid)).rows[0];
   if (!found) return undefined;
-  const { webauthn, totp, policy, memberships, ...row } = found;
-  return { row, facts: factsOf({ webauthn, totp, policy, memberships }) };
+  const { webauthn, totp, policy, memberships, link_proposed: linkProposed, ...row } = found;
+  return { row, facts: factsOf({ webauthn, totp, policy, memberships }), linkProposed };
 }

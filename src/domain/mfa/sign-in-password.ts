@@ -28,10 +28,11 @@ export interface PasswordStepDeps {
 
 /**
  * The sign-in form's result: a finished sign-in hands on its writes still in flight (`written`: its audit row, the
- * counters), which the caller awaits before it answers; `password_not_allowed`: the app's organization does not let
- * its users sign in with a password.
+ * counters), which the caller awaits before it answers, and whether an upstream proposed a link to this sign-in
+ * (`linkProposed`, read with the account; unknown: undefined); `password_not_allowed`: the app's organization does
+ * not let its users sign in with a password.
  */
-export type PasswordFormResult = (PasswordResult & { written?: Promise<void> }) | { outcome: 'password_not_allowed' };
+export type PasswordFormResult = (PasswordResult & { written?: Promise<void>; linkProposed?: boolean }) | { outcome: 'password_not_allowed' };
 
 export function createPasswordStep(deps: PasswordStepDeps) {
   const { db, users, throttle, policy, clock, ttlSeconds, done } = deps;
@@ -42,7 +43,7 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it.
     // What the step needs once the password is right comes in the same statement (a read only; dropped when the
     // password is wrong): after the hash, the sign-in then waits for its writes alone.
-    const reading = accountWithFacts(db, email, request.clientId ?? null);
+    const reading = accountWithFacts(db, email, request.clientId ?? null, uid);
     const known = meta.device ? (await reading)?.row : undefined;
     const accountKey = passwordThrottleKey(email, known, meta.device);
     const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
@@ -85,7 +86,8 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     if (decision.required) return begin('enroll', AMR_TOTP);
     // during a rollout: a reminder with the deadline, and the choice to set it up now
     if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
-    return { ...(await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0)), userId: user.id, credentialEpoch: user.credentialEpoch, written };
+    const finished = await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0);
+    return { ...finished, userId: user.id, credentialEpoch: user.credentialEpoch, written, linkProposed: account?.linkProposed };
   }
 
   return {

@@ -53,7 +53,7 @@ export function linkProposedAhead(deps: InteractionDeps, uid: string): Promise<b
  * counters); the answer waits for them, and fails if they did. `linkProposed`: whether an upstream proposed a link to
  * this sign-in, when the step read it already (login.ts).
  */
-export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult & { written?: Promise<void> }, linkProposed?: Promise<boolean>) {
+export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult & { written?: Promise<void> }, linkProposed?: Promise<boolean> | boolean) {
   let location: string;
   try {
     location = await whereNext(deps, req, reply, uid, result, linkProposed);
@@ -64,7 +64,7 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
   return reply.redirect(location, 303);
 }
 
-async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult, linkProposed?: Promise<boolean>): Promise<string> {
+async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult, linkProposed?: Promise<boolean> | boolean): Promise<string> {
   if (result.outcome === 'done') {
     const at = deps.clock.now();
     // a federated sign-in is stamped (idp claim); a link proposed to this account is made now (a credential change)
