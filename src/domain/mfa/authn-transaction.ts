@@ -4,6 +4,7 @@
 import { sql, type ExpressionBuilder, type QueryCreator } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
+import { linkProposedFlag } from '../federation/link.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
@@ -66,12 +67,16 @@ export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): P
   return row ? toTransaction(row) : null;
 }
 
-/** the transaction and its user's row (as JSON: `userRow`), in one statement: every step after the password asks for both */
-export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; userRow: unknown } | null> {
+/**
+ * the transaction and its user's row (as JSON: `userRow`), in one statement: every step after the password asks for
+ * both; with them, whether an upstream proposed a link to this sign-in (link.service.ts linkProposed), which a step
+ * that completes the sign-in hands on (FlowResult `linkProposed`)
+ */
+export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean } | null> {
   const row = await live(db, clock, uid)
-    .select(sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'))
+    .select([sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'), linkProposedFlag(sql.ref('authn_transactions.uid')).as('link_proposed')])
     .executeTakeFirst();
-  return row ? { tx: toTransaction(row), userRow: row.user_row } : null;
+  return row ? { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed } : null;
 }
 
 /** the transaction and its user's active kinds of second factor, in one statement (a step's page shows both) */

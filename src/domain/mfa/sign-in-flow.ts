@@ -27,7 +27,8 @@ export const AMR_RECOVERY: Amr[] = amrFor({ password: true, recoveryCode: true }
 export type Step = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
 export type FlowResult =
-  | { outcome: 'done'; user: User; amr: Amr[]; epoch: number }
+  /** `linkProposed`: whether an upstream proposed a link to this sign-in, when the step read it (else undefined) */
+  | { outcome: 'done'; user: User; amr: Amr[]; epoch: number; linkProposed?: boolean }
   /** `factors`: what factors() would answer for this step, when the step that moved here knew it already */
   | { outcome: 'next'; step: Step; factors?: FactorChoice }
   | { outcome: 'invalid' }
@@ -50,6 +51,9 @@ export interface FactorChoice {
 export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
 /** the password step's result, and whose password it was when right (for the device cookie) */
+/** a completed sign-in (FlowResult's `done`) */
+export type SignInDone = Extract<FlowResult, { outcome: 'done' }>;
+
 export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number };
 
 export interface RequestContext {
@@ -77,15 +81,15 @@ export function createSignInFlow(deps: {
 }) {
   const { db, users, twoFactor, throttle, clock } = deps;
 
-  async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User } | null> {
+  async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User; linkProposed: boolean } | null> {
     const found = await findAuthnTransactionWithUser(db, clock, uid);
     if (!found || found.tx.state !== state) return null;
     const user = userFromJson(found.userRow);
-    return user ? { tx: found.tx, user } : null;
+    return user ? { tx: found.tx, user, linkProposed: found.linkProposed } : null;
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
-  async function done(user: User, amr: Amr[], epoch: number, stampMemberships = true): Promise<FlowResult> {
+  async function done(user: User, amr: Amr[], epoch: number, stampMemberships = true): Promise<SignInDone> {
     // false: nothing to stamp (a user known to belong to no organization), or already stamped (finish(), with its take)
     if (stampMemberships) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr, epoch };
@@ -152,7 +156,8 @@ export function createSignInFlow(deps: {
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.checkTotp(c.user, code, meta);
       if (r !== 'ok') return { outcome: r };
-      return proved(c, 'totp', withTotp(c.tx));
+      const result = await proved(c, 'totp', withTotp(c.tx));
+      return result.outcome === 'done' ? { ...result, linkProposed: c.linkProposed } : result;
     },
 
     /** a recovery code lets the user in, then takes them to set up a new authenticator (old ones go) */

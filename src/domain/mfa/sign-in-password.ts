@@ -13,7 +13,7 @@ import type { Amr } from '../../oidc/acr-amr.ts';
 import { beginAuthnTransaction } from './authn-transaction.ts';
 import { FACTOR_KINDS, type MfaPolicy } from './mfa-policy.ts';
 import { accountWithFacts, signInFacts } from './sign-in-facts.ts';
-import { AMR_PASSWORD, AMR_TOTP, choiceOf, type FlowResult, type PasswordResult, type RequestContext, type Step } from './sign-in-flow.ts';
+import { AMR_PASSWORD, AMR_TOTP, choiceOf, type PasswordResult, type RequestContext, type SignInDone, type Step } from './sign-in-flow.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
 
 export interface PasswordStepDeps {
@@ -23,16 +23,15 @@ export interface PasswordStepDeps {
   policy: MfaPolicy;
   clock: Clock;
   ttlSeconds: number;
-  done(user: User, amr: Amr[], epoch: number, stampMemberships?: boolean): Promise<FlowResult>;
+  done(user: User, amr: Amr[], epoch: number, stampMemberships?: boolean): Promise<SignInDone>;
 }
 
 /**
  * The sign-in form's result: a finished sign-in hands on its writes still in flight (`written`: its audit row, the
- * counters), which the caller awaits before it answers, and whether an upstream proposed a link to this sign-in
- * (`linkProposed`, read with the account; unknown: undefined); `password_not_allowed`: the app's organization does
- * not let its users sign in with a password.
+ * counters), which the caller awaits before it answers; `password_not_allowed`: the app's organization does not let
+ * its users sign in with a password.
  */
-export type PasswordFormResult = (PasswordResult & { written?: Promise<void>; linkProposed?: boolean }) | { outcome: 'password_not_allowed' };
+export type PasswordFormResult = (PasswordResult & { written?: Promise<void> }) | { outcome: 'password_not_allowed' };
 
 export function createPasswordStep(deps: PasswordStepDeps) {
   const { db, users, throttle, policy, clock, ttlSeconds, done } = deps;

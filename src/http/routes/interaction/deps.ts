@@ -38,25 +38,15 @@ export function codeError(result: FlowResult): { message: string; status: number
 }
 
 /**
- * Whether an upstream proposed a link to this sign-in, read beside the step's check (the hash, the code) for proceed():
- * a sign-in with none then has nothing to take. Unread when the check fails.
- */
-export function linkProposedAhead(deps: InteractionDeps, uid: string): Promise<boolean> | undefined {
-  const ahead = deps.federation?.linkProposed(uid);
-  ahead?.catch(() => undefined);
-  return ahead;
-}
-
-/**
  * Sends the browser on after a step: back to the provider when the sign-in is done, else to the next step.
  * `result.written`: the step's writes still in flight (the password step's audit row and
- * counters); the answer waits for them, and fails if they did. `linkProposed`: whether an upstream proposed a link to
- * this sign-in, when the step read it already (login.ts).
+ * counters); the answer waits for them, and fails if they did. A finished sign-in's `linkProposed` (FlowResult) spares
+ * the completion its look for a proposed link when the step read that there is none.
  */
-export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult & { written?: Promise<void> }, linkProposed?: Promise<boolean> | boolean) {
+export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult & { written?: Promise<void> }) {
   let location: string;
   try {
-    location = await whereNext(deps, req, reply, uid, result, linkProposed);
+    location = await whereNext(deps, req, reply, uid, result);
   } finally {
     // (redirect() sends at once: the writes are awaited before it)
     await result.written;
@@ -64,11 +54,11 @@ export async function proceed(deps: InteractionDeps, req: FastifyRequest, reply:
   return reply.redirect(location, 303);
 }
 
-async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult, linkProposed?: Promise<boolean> | boolean): Promise<string> {
+async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: FastifyReply, uid: string, result: FlowResult): Promise<string> {
   if (result.outcome === 'done') {
     const at = deps.clock.now();
     // a federated sign-in is stamped (idp claim); a link proposed to this account is made now (a credential change)
-    const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req), await (linkProposed ?? true)) : result.epoch;
+    const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req), result.linkProposed ?? true) : result.epoch;
     if (epoch === null) return `/interaction/${uid}`;
     const { clientId } = await deps.interactions.view(req.raw, reply.raw, uid);
     // the login result and its audit row go out together: nothing between them can fail but the database itself

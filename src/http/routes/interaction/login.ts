@@ -29,7 +29,6 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       const passwordAllowed = deps.federation ? deps.federation.passwordAllowed(view.clientId) : Promise.resolve(true);
       passwordAllowed.catch(() => undefined); // awaited below, or by the step
       if (fieldErrors) return (await passwordAllowed) ? page(reply, await again({ fieldErrors }), 400) : refuse();
-      // (the step reads whether an upstream proposed a link to this sign-in with the account: result.linkProposed)
       const result = await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs }, passwordAllowed);
       if (result.outcome === 'password_not_allowed') return refuse();
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
@@ -45,7 +44,7 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         return page(reply, await again({ error: throttled ? translate('codes.throttled') : translate('pages.incorrectLogin') }), throttled ? 429 : 401);
       }
       if (result.userId && result.credentialEpoch !== undefined) rememberDevice(req, reply, result.userId, result.credentialEpoch, deps.secure);
-      return proceed(deps, req, reply, uid, result, result.linkProposed);
+      return proceed(deps, req, reply, uid, result);
     },
   );
 }

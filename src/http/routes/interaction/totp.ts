@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { codeError, linkProposedAhead, meta, page, proceed, type InteractionDeps } from './deps.ts';
+import { codeError, meta, page, proceed, type InteractionDeps } from './deps.ts';
 import { codeBody, uidParams, type CodeBody, type UidParams } from './schemas.ts';
 import type { FactorChoice } from '../../../domain/mfa/sign-in-flow.ts';
 
@@ -26,14 +26,13 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
     async (req, reply) => {
       const { uid } = req.params;
       await deps.interactions.view(req.raw, reply.raw, uid);
-      const linkProposed = linkProposedAhead(deps, uid);
       const result = await deps.flow.totp(uid, req.body.code, meta(req));
       app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         const e = codeError(result);
         return page(reply, await show(uid, reply.generateCsrf(), e.message), e.status);
       }
-      return proceed(deps, req, reply, uid, result, linkProposed);
+      return proceed(deps, req, reply, uid, result);
     },
   );
 }
