@@ -13,7 +13,7 @@ import type { SecretBox } from '../crypto/secret-box.ts';
 import type { FlowResult, RequestContext, SignInFlow } from '../mfa/sign-in-flow.ts';
 import type { RequestMeta } from '../users/user.service.ts';
 import type { LinkService } from './link.service.ts';
-import { allows, clientRestriction, describeMethods, memberRestriction, type MethodRestriction } from './sign-in-methods.ts';
+import { allows, clientRestriction, describeMethods, memberRestriction, restrictionAndProviders, type MethodRestriction } from './sign-in-methods.ts';
 import { judgeUpstreamProof, trustRuleEnabled } from './trust-rule.ts';
 import { UpstreamFailure, type UpstreamGateway, type UpstreamProvider, type UpstreamService } from './upstream.service.ts';
 
@@ -68,11 +68,8 @@ export function createFederationService(deps: {
   return {
     /** what the sign-in page offers for this app: the password form and the allowed upstream buttons */
     async doors(clientId: string | undefined): Promise<SignInDoors> {
-      const [restriction, all] = await Promise.all([clientRestriction(db, clientId), upstreams.list()]);
-      return {
-        passwordAllowed: allows(restriction, 'password'),
-        providers: all.filter((u) => allows(restriction, u.name)).map((u) => ({ name: u.name, displayName: u.displayName, iconUrl: u.iconUrl })),
-      };
+      const { restriction, providers } = await restrictionAndProviders(db, clientId);
+      return { passwordAllowed: allows(restriction, 'password'), providers: providers.filter((u) => allows(restriction, u.name)) };
     },
 
     /** may this app's users sign in with a password? (doors() without the providers: the password POST's question) */

@@ -22,6 +22,26 @@ export async function clientRestriction(db: Kysely<Database>, clientId: string |
   return row ? { organization: row.name, allowed: row.allowed_methods } : null;
 }
 
+/**
+ * compiled once: the sign-in page's question in one statement, the app's restriction (as clientRestriction reads it)
+ * and every upstream provider's button, by name
+ */
+const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null) =>
+  db.selectNoFrom([
+    sql<{ name: string; allowed_methods: string[] } | null>`(SELECT row_to_json(r) FROM (${db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', sql.val(clientId))}) r)`.as('restriction'),
+    sql<{ name: string; display_name: string; icon_url: string | null }[]>`(SELECT coalesce(json_agg(json_build_object('name', u.name, 'display_name', u.display_name, 'icon_url', u.icon_url) ORDER BY u.name), '[]') FROM upstream_providers u)`.as('providers'),
+  ]),
+);
+
+/** the app's restriction (clientRestriction) and the upstream providers' buttons, in one statement: every sign-in page asks */
+export async function restrictionAndProviders(db: Kysely<Database>, clientId: string | undefined): Promise<{ restriction: MethodRestriction | null; providers: { name: string; displayName: string; iconUrl: string | null }[] }> {
+  const row = (await doorsOf(db, clientId ?? null)).rows[0]!;
+  return {
+    restriction: row.restriction ? { organization: row.restriction.name, allowed: row.restriction.allowed_methods } : null,
+    providers: row.providers.map((u) => ({ name: u.name, displayName: u.display_name, iconUrl: u.icon_url })),
+  };
+}
+
 /** the user's organizations (accepted memberships) and the methods each allows, by slug; the id a value or a column */
 export function membershipMethods(db: Kysely<Database>, userId: Expression<string>) {
   return db
