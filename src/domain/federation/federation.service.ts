@@ -179,7 +179,6 @@ export function createFederationService(deps: {
     },
 
     pendingLink: (uid: string) => links.pendingLink(uid),
-    linkProposed: links.linkProposed,
     signInCompleted: links.signInCompleted,
   };
 }

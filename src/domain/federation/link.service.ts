@@ -5,7 +5,6 @@
 import { isUuid } from '../ids.ts';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { compiledStatement } from '../../db/compiled.ts';
 import { bumpCredentialEpoch, epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
@@ -31,12 +30,11 @@ export interface PendingLink {
 }
 
 
-/** whether a link was proposed to a sign-in: compiled once (db/compiled.ts), every password sign-in asks */
-const proposal = compiledStatement((db: Kysely<Database>, uid: string) => db.selectFrom('federation_pending_links').select('uid').where('uid', '=', uid));
-
 /**
- * Whether an upstream proposed a link to this sign-in (live or not, as linkProposed() reads it), as a column of
- * another statement: the password step reads it with the account's row (sign-in-facts.ts).
+ * Whether an upstream proposed a link to this sign-in (live or not: signInCompleted decides), as a column of another
+ * statement: the password step reads it with the account's row (sign-in-facts.ts), a later step with the sign-in's
+ * transaction (authn-transaction.ts). A proposal made after that read, in the same instant, is not taken by that
+ * sign-in: the account then stays unlinked, the safe side.
  */
 export const linkProposedFlag = (uid: RawBuilder<string>) => sql<boolean>`EXISTS (SELECT 1 FROM federation_pending_links WHERE uid = ${uid})`;
 
@@ -112,15 +110,6 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
     },
 
     /** a federated first factor, remembered for the `idp` claim once the sign-in completes */
-    /**
-     * Whether an upstream proposed a link to this sign-in (live or not: signInCompleted decides). The code step reads
-     * it beside its check, the password step with the account (linkProposedFlag). A proposal made after this read, in
-     * the same instant, is not taken by that sign-in: the account then stays unlinked, the safe side.
-     */
-    async linkProposed(uid: string): Promise<boolean> {
-      return (await proposal(db, uid)).rows.length > 0;
-    },
-
     async noteFederatedSignIn(uid: string, userId: string, upstreamId: string, issuer: string): Promise<void> {
       await db
         .insertInto('federated_sign_ins')
@@ -133,7 +122,7 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; tt
      * A sign-in of this interaction completed (any door). A federated one gets its auth_time stamped (the `idp` claim);
      * a proposed link for this very user is made now, under the epoch its sign-in was made in, and the epoch moves (a
      * credential change). Returns the epoch the login result must carry, or null when the link could not be made.
-     * `proposed`: false when the caller read (linkProposed) that none was proposed to this sign-in: nothing to take.
+     * `proposed`: false when the caller read (linkProposedFlag) that none was proposed to this sign-in: nothing to take.
      */
     async signInCompleted(uid: string, userId: string, amr: readonly string[], at: Date, epoch: number, meta: RequestMeta, proposed = true): Promise<number | null> {
       if (amr.includes('fed')) {

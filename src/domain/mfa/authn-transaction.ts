@@ -69,7 +69,7 @@ export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): P
 
 /**
  * the transaction and its user's row (as JSON: `userRow`), in one statement: every step after the password asks for
- * both; with them, whether an upstream proposed a link to this sign-in (link.service.ts linkProposed), which a step
+ * both; with them, whether an upstream proposed a link to this sign-in (link.service.ts linkProposedFlag), which a step
  * that completes the sign-in hands on (FlowResult `linkProposed`)
  */
 export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean } | null> {

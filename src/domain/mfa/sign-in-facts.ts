@@ -51,7 +51,7 @@ const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: st
 
 /**
  * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts and whether an upstream
- * proposed a link to this sign-in (`uid`, link.service.ts linkProposed), in one statement: the password step reads
+ * proposed a link to this sign-in (`uid`, link.service.ts linkProposedFlag), in one statement: the password step reads
  * them beside the guess counters, before the hash. A read only, dropped when the password turns out wrong or the
  * attempt is refused.
  */

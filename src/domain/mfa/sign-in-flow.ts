@@ -50,10 +50,10 @@ export interface FactorChoice {
 /** why a sign-in is at its enrollment step: no factor yet, a recovery code (lost device), or an upgrade */
 export type EnrollmentKind = 'first' | 'reset' | 'upgrade';
 
-/** the password step's result, and whose password it was when right (for the device cookie) */
 /** a completed sign-in (FlowResult's `done`) */
 export type SignInDone = Extract<FlowResult, { outcome: 'done' }>;
 
+/** the password step's result, and whose password it was when right (for the device cookie) */
 export type PasswordResult = FlowResult & { userId?: string; credentialEpoch?: number };
 
 export interface RequestContext {
