@@ -27,4 +27,3 @@ if (isMainThread && process.platform === 'linux') {
   Atomics.wait(done, 0, 0, 10_000);
   maker.unref();
 }
-module.exports = { HASHING_NICE };

@@ -10,12 +10,14 @@ export interface MethodRestriction {
   allowed: string[];
 }
 
-/** the restriction of the app's organization, if the app belongs to one */
-/** compiled once (db/compiled.ts): every password sign-in asks */
-const restrictionOf = compiledStatement((db: Kysely<Database>, clientId: string) =>
-  db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', clientId),
-);
+/** the app's organization and the methods it allows: no row when the app belongs to none */
+const restrictionQuery = (db: Kysely<Database>, clientId: Expression<string | null>) =>
+  db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', clientId);
 
+/** compiled once (db/compiled.ts): every password sign-in asks */
+const restrictionOf = compiledStatement((db: Kysely<Database>, clientId: string) => restrictionQuery(db, sql.val(clientId)));
+
+/** the restriction of the app's organization, if the app belongs to one */
 export async function clientRestriction(db: Kysely<Database>, clientId: string | undefined): Promise<MethodRestriction | null> {
   if (!clientId) return null;
   const row = (await restrictionOf(db, clientId)).rows[0];
@@ -28,7 +30,7 @@ export async function clientRestriction(db: Kysely<Database>, clientId: string |
  */
 const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null) =>
   db.selectNoFrom([
-    sql<{ name: string; allowed_methods: string[] } | null>`(SELECT row_to_json(r) FROM (${db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', sql.val(clientId))}) r)`.as('restriction'),
+    sql<{ name: string; allowed_methods: string[] } | null>`(SELECT row_to_json(r) FROM (${restrictionQuery(db, sql.val(clientId))}) r)`.as('restriction'),
     sql<{ name: string; display_name: string; icon_url: string | null }[]>`(SELECT coalesce(json_agg(json_build_object('name', u.name, 'display_name', u.display_name, 'icon_url', u.icon_url) ORDER BY u.name), '[]') FROM upstream_providers u)`.as('providers'),
   ]),
 );

@@ -2,7 +2,7 @@
 // has, what the policy reads (the app's rule and the user's organizations that require 2FA), and the sign-in methods
 // each of the user's organizations allows. Three services each ask for their part elsewhere; on the sign-in's hot
 // path they share one round trip (four statements before), and that round trip is the account's own read by address.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { compiledStatement } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { linkProposedFlag } from '../federation/link.service.ts';
@@ -21,33 +21,26 @@ export interface SignInFacts {
   memberships: { name: string; allowed_methods: string[] }[];
 }
 
-/** the facts' columns, for a user given as a value or as a column of the enclosing statement */
-function factColumns(db: Kysely<Database>, user: RawBuilder<string>, clientId: RawBuilder<string | null>) {
-  return [
-    ...factorFlags(user),
-    policyInputsAsJson(db, user, clientId).as('policy'),
-    sql<{ name: string; allowed_methods: string[] }[]>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
-  ] as const;
-}
-
 const factsOf = (row: { webauthn: unknown; totp: unknown; policy: unknown; memberships: SignInFacts['memberships'] }): SignInFacts => ({
   kinds: kindsOf(row),
   policy: policyInputsFromJson(row.policy),
   memberships: row.memberships,
 });
 
-export async function signInFacts(db: Kysely<Database>, userId: string, clientId: string | null): Promise<SignInFacts> {
-  return factsOf(await db.selectNoFrom([...factColumns(db, sql.val(userId), sql.val(clientId))]).executeTakeFirstOrThrow());
-}
-
 /** compiled once (db/compiled.ts): every password sign-in reads it */
-const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null, uid: string) =>
-  db
+const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null, uid: string) => {
+  const user = sql<string>`users.id`;
+  return db
     .selectFrom('users')
     .selectAll('users')
-    .select([...factColumns(db, sql<string>`users.id`, sql.val(clientId)), linkProposedFlag(sql.val(uid)).as('link_proposed')])
-    .where('email_normalized', '=', normalized),
-);
+    .select([
+      ...factorFlags(user),
+      policyInputsAsJson(db, user, sql.val(clientId)).as('policy'),
+      sql<SignInFacts['memberships']>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
+      linkProposedFlag(sql.val(uid)).as('link_proposed'),
+    ])
+    .where('email_normalized', '=', normalized);
+});
 
 /**
  * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts and whether an upstream

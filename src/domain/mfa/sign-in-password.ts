@@ -12,7 +12,7 @@ import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users
 import type { Amr } from '../../oidc/acr-amr.ts';
 import { beginAuthnTransaction } from './authn-transaction.ts';
 import { FACTOR_KINDS, type MfaPolicy } from './mfa-policy.ts';
-import { accountWithFacts, signInFacts } from './sign-in-facts.ts';
+import { accountWithFacts } from './sign-in-facts.ts';
 import { AMR_PASSWORD, AMR_TOTP, choiceOf, type PasswordResult, type RequestContext, type SignInDone, type Step } from './sign-in-flow.ts';
 import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
 
@@ -59,13 +59,14 @@ export function createPasswordStep(deps: PasswordStepDeps) {
       return { outcome: 'throttled' };
     }
     const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: account?.row ?? null });
-    if (!checked) return { outcome: 'invalid' };
+    // (a right password implies the account's row, and with it the facts, was read)
+    if (!checked || !account) return { outcome: 'invalid' };
     const user: AuthenticatedUser = checked.user;
     // a right password settles the counters; with its audit row, that goes on beside the next write, and every
     // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
     const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
     written.catch(() => undefined);
-    const facts = account?.facts ?? (await signInFacts(db, user.id, request.clientId ?? null));
+    const { facts } = account;
     // an organization of the user that allows only upstream providers: the right password goes no further
     const refusing = firstRefusing(facts.memberships, 'password');
     if (refusing) {
@@ -86,7 +87,7 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     // during a rollout: a reminder with the deadline, and the choice to set it up now
     if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
     const finished = await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0);
-    return { ...finished, userId: user.id, credentialEpoch: user.credentialEpoch, written, linkProposed: account?.linkProposed };
+    return { ...finished, userId: user.id, credentialEpoch: user.credentialEpoch, written, linkProposed: account.linkProposed };
   }
 
   return {
