@@ -1,16 +1,35 @@
 // Sends the outbox: one row at a time under FOR UPDATE SKIP LOCKED (any number of nodes), retries with back-off.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { loadOnce } from '../domain/load-once.ts';
 
 export interface MailerLog {
   info(obj: unknown, msg?: string): void;
   warn(obj: unknown, msg?: string): void;
 }
 
-export function createTransport(smtpUrl: string | undefined): Transporter {
-  // without SMTP_URL (development only) messages are rendered to JSON and written to the log: the dev sink
-  return smtpUrl ? nodemailer.createTransport(smtpUrl) : nodemailer.createTransport({ jsonTransport: true });
+/** what the outbox needs of a transport */
+export interface MailTransport {
+  sendMail(mail: SendMailOptions): Promise<unknown>;
+  close(): void;
+}
+
+/** nodemailer's transport, made (and the library loaded) when the first message is sent */
+export function createTransport(smtpUrl: string | undefined): MailTransport {
+  const transporter = loadOnce(async (): Promise<Transporter> => {
+    const { default: nodemailer } = await import('nodemailer');
+    // without SMTP_URL (development only) messages are rendered to JSON and written to the log: the dev sink
+    return smtpUrl ? nodemailer.createTransport(smtpUrl) : nodemailer.createTransport({ jsonTransport: true });
+  });
+  let made: Transporter | undefined;
+  return {
+    async sendMail(mail) {
+      made = await transporter();
+      return made.sendMail(mail);
+    },
+    close: () => made?.close(),
+  };
 }
 
 const MAX_BACKOFF_SECONDS = 3600;
@@ -20,7 +39,7 @@ export function redactLinks(body: string): string {
   return body.replace(/([?&](?:amp;)?token=)[A-Za-z0-9_-]+/g, '$1[redacted]');
 }
 
-export function createMailer(deps: { db: Kysely<Database>; transport: Transporter; from: string; log: MailerLog; devSink: boolean }) {
+export function createMailer(deps: { db: Kysely<Database>; transport: MailTransport; from: string; log: MailerLog; devSink: boolean }) {
   const { db, transport, log } = deps;
 
   /** sends what is due; returns how many were sent */

@@ -1,4 +1,7 @@
-import QRCode from 'qrcode';
+import { loadOnce } from '../domain/load-once.ts';
+
+/** the QR code library, loaded by the first enrollment page */
+const qrcode = loadOnce(async () => (await import('qrcode')).default);
 
 /** pixels per module: the SVG is drawn at a whole number of pixels per module, so nothing is resampled */
 const MODULE_PX = 5;
@@ -6,7 +9,8 @@ const MODULE_PX = 5;
 const QUIET_ZONE = 4;
 
 /** inline SVG of a QR code (no image request, nothing third-party) */
-export function qrSvg(text: string): Promise<string> {
+export async function qrSvg(text: string): Promise<string> {
+  const QRCode = await qrcode();
   const size = QRCode.create(text, { errorCorrectionLevel: 'M' }).modules.size;
   return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: QUIET_ZONE, width: (size + 2 * QUIET_ZONE) * MODULE_PX });
 }

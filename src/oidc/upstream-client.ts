@@ -3,8 +3,12 @@
 // verification (signature against the upstream's JWKS, iss, aud, nonce, exp, iat; RFC 9207 `iss` in the authorization
 // response where advertised) and userinfo when the ID token has no email. Every call is bounded (≤ 5 s). Failures
 // become UpstreamFailure with a reason; nothing here touches the database.
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import { UpstreamFailure, type UpstreamEndpoint, type UpstreamGateway, type UpstreamIdentity } from '../domain/federation/upstream.service.ts';
+import { loadOnce } from '../domain/load-once.ts';
+
+/** openid-client, loaded by the first sign-in through an upstream provider */
+const openidClient = loadOnce(() => import('openid-client'));
 
 const DISCOVERY_CACHE_MS = 10 * 60 * 1000;
 
@@ -21,9 +25,9 @@ function classify(err: unknown): UpstreamFailure {
 
 export function createUpstreamClient(opts: { timeoutMs: number; allowInsecure: boolean }): UpstreamGateway {
   const timeout = Math.min(5, Math.max(0.1, opts.timeoutMs / 1000));
-  const cache = new Map<string, { config: Promise<oidc.Configuration>; at: number }>();
+  const cache = new Map<string, { config: Promise<Oidc.Configuration>; at: number }>();
 
-  function configuration(up: UpstreamEndpoint): Promise<oidc.Configuration> {
+  function configuration(oidc: typeof Oidc, up: UpstreamEndpoint): Promise<Oidc.Configuration> {
     const key = `${up.id}|${up.version}`;
     const hit = cache.get(key);
     if (hit && Date.now() - hit.at < DISCOVERY_CACHE_MS) return hit.config;
@@ -43,7 +47,8 @@ export function createUpstreamClient(opts: { timeoutMs: number; allowInsecure: b
   return {
     async authorizationUrl(up, p) {
       try {
-        const config = await configuration(up);
+        const oidc = await openidClient();
+        const config = await configuration(oidc, up);
         const params: Record<string, string> = {
           redirect_uri: p.redirectUri,
           scope: up.scopes,
@@ -62,7 +67,8 @@ export function createUpstreamClient(opts: { timeoutMs: number; allowInsecure: b
 
     async redeem(up, p): Promise<UpstreamIdentity> {
       try {
-        const config = await configuration(up);
+        const oidc = await openidClient();
+        const config = await configuration(oidc, up);
         const current = new URL(p.redirectUri);
         for (const [k, v] of p.params) current.searchParams.append(k, v);
         const tokens = await oidc.authorizationCodeGrant(

@@ -2,16 +2,12 @@
 // registrations stored as pending credentials, verified assertions with the signature counter moved by one
 // conditional UPDATE. A counter that does not move forward on a correctly signed assertion is a cloned-key signal:
 // the assertion is refused, audited and mailed, never silently accepted.
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../../db/database.ts';
@@ -21,6 +17,10 @@ import type { RequestMeta, User } from '../../users/user.service.ts';
 import type { SecurityRecorder } from '../security-notice.ts';
 import { storeChallenge, takeChallenge, type ChallengePurpose } from './challenges.ts';
 import { deviceName } from './aaguid-names.ts';
+import { loadOnce } from '../../load-once.ts';
+
+/** the WebAuthn library (about 15 MiB of a node's RSS), loaded by the first ceremony */
+const simpleWebAuthn = loadOnce(() => import('@simplewebauthn/server'));
 
 export interface RelyingParty {
   rpId: string;
@@ -112,6 +112,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
     /** options for navigator.credentials.create: a new key for `user` (their keys excluded), the challenge kept for `binding` */
     async registrationOptions(user: User, binding: string, data: Record<string, unknown> = {}): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = await db.selectFrom('webauthn_credentials').select(['credential_id', 'transports']).where('user_id', '=', user.id).execute();
+      const { generateRegistrationOptions } = await simpleWebAuthn();
       const options = await generateRegistrationOptions({
         rpName: rp.rpName,
         rpID: rp.rpId,
@@ -137,6 +138,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
       const challenge = await takeChallenge(db, clock, binding, 'register');
       const response = parseCredentialJson<RegistrationResponseJSON>(raw);
       if (!challenge || challenge.userId !== user.id || !response) return null;
+      const { verifyRegistrationResponse } = await simpleWebAuthn();
       let info;
       try {
         const v = await verifyRegistrationResponse({ response, expectedChallenge: challenge.challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpId, requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS });
@@ -173,6 +175,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
     async assertionOptions(binding: string, purpose: ChallengePurpose, opts: { userId?: string; pending?: string; userVerification: 'preferred' | 'discouraged' }): Promise<PublicKeyCredentialRequestOptionsJSON | null> {
       const allow = opts.userId ? await credentialsOf(opts.userId, { pending: opts.pending }) : undefined;
       if (allow && !allow.length) return null;
+      const { generateAuthenticationOptions } = await simpleWebAuthn();
       const options = await generateAuthenticationOptions({ rpID: rp.rpId, allowCredentials: allow?.map(descriptor), userVerification: opts.userVerification, timeout: TIMEOUT_MS });
       await storeChallenge(db, clock, { binding, purpose, userId: opts.userId ?? null, challenge: options.challenge, data: opts.pending ? { pending: opts.pending } : {} });
       return options;
@@ -201,6 +204,7 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
       if (!row) return { ok: false, reason: 'unknown_key' };
       const handle = response.response.userHandle;
       if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.user_id) return { ok: false, reason: 'unknown_key' };
+      const { verifyAuthenticationResponse } = await simpleWebAuthn();
       let info;
       try {
         // counter 0 here: the comparison is ours (below), so that a regression is told apart from a bad signature
