@@ -15,8 +15,12 @@ const CHILD_ENV = { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_
 
 export { freePort } from '../../test/helpers/net.ts';
 
-/** our server's child makes libuv's pool as `npm start` does (bin/threadpool.cjs): its threads below the serving thread */
-const SERVER_PRELOADS: Record<string, string[]> = { 'serve-gatehouse.js': ['--require', path.join(path.dirname(benchDir), 'bin', 'threadpool.cjs')] };
+/**
+ * our server's child starts as `npm start` does: libuv's pool made first, its threads below the serving thread
+ * (bin/threadpool.cjs), and V8's heap growth held near what is live (bin/heap.cjs)
+ */
+const binFile = (name: string) => path.join(path.dirname(benchDir), 'bin', name);
+const SERVER_PRELOADS: Record<string, string[]> = { 'serve-gatehouse.js': ['--require', binFile('threadpool.cjs'), '--require', binFile('heap.cjs')] };
 
 /** extra node flags for the server children, for diagnosis only, e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
 const serverNodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
