@@ -10,6 +10,7 @@ import { deferConsume, deferWrite, forgetRows, inRequest, recallRow, rememberEpo
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
+import { DEFERRED_CONSUME } from './rotation.ts';
 import type { MfaPolicy, PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 import { PERSONAL_TOKEN_PREFIX } from '../domain/tokens/personal-token-format.ts';
 import { PERSONAL_TOKEN_CLIENT_ID, type PersonalTokenService } from '../domain/tokens/personal-token.service.ts';
@@ -154,8 +155,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
      */
     async consume(id: string): Promise<void> {
       forgetRows(this.model);
-      // a rotated refresh token is consumed in the same transaction as its successor's issue (request-scope.ts)
-      if (this.model === 'RefreshToken' && deferConsume(storedId(this.model, id))) return;
+      // a rotated refresh token or an exchanged code is consumed in the same statement as what it issues (request-scope.ts)
+      if (DEFERRED_CONSUME.has(this.model) && deferConsume(this.model, storedId(this.model, id))) return;
       const won = await db
         .updateTable('oidc_payloads')
         .set({ consumed_at: sql`now()` })

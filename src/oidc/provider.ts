@@ -14,7 +14,7 @@ import type { MfaPolicy } from '../domain/mfa/mfa-policy.ts';
 import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introspectionAllowedPolicy, revocationAllowedPolicy } from './request-guards.ts';
 import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
 import { storedId } from './payload-rows.ts';
-import { commitRotation } from './rotation.ts';
+import { commitRedemption } from './rotation.ts';
 import type { SessionActivity } from '../domain/accounts/session-activity.ts';
 import { recallRow, requestScope } from './request-scope.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
@@ -280,7 +280,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   includeSidInIdTokens(provider);
   // innermost: rows a request writes inherit the credential epoch of the rows it read, and a refresh token's rotation
   // commits in one transaction (request-scope.ts)
-  provider.use(requestScope(deps.db, commitRotation, (db, id) => revokeGrantOf(db, 'RefreshToken', id)));
+  provider.use(requestScope(deps.db, commitRedemption, revokeGrantOf));
   // the library's discovery lists `fragment` whatever is configured: publish the modes clients may actually use
   provider.use(async (ctx, next) => {
     await next();

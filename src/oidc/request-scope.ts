@@ -1,11 +1,12 @@
 // What one provider request remembers while it runs (AsyncLocalStorage, set up by a koa middleware):
 // - the credential epochs of the live rows it read, per user: a row it writes inherits the epoch of what it was
 //   derived from, so a credential change that commits in between cannot give the new row a fresh epoch;
-// - a refresh token being rotated: its consume and every row written after it (the new refresh token, the access
-//   token) commit together, in one statement at the end of the request (rotation.ts commitRotation: the consume and
-//   the inserts as data-modifying CTEs, so one round trip and one transaction). A fault anywhere before that commit
-//   (a crash, the database going away) leaves the old refresh token valid for the client's retry, instead of a
-//   consumed token and no new one, which the retry would then look like a replay and revoke the grant.
+// - a refresh token being rotated, or an authorization code being exchanged: its consume and every row written after
+//   it (the new refresh token, the access token) commit together, in one statement at the end of the request
+//   (rotation.ts commitRedemption: the consume and the inserts as data-modifying CTEs, so one round trip and one
+//   transaction). A fault anywhere before that commit (a crash, the database going away) leaves the token valid for
+//   the client's retry, instead of a consumed token and no new one, which the retry would then look like a replay
+//   and revoke the grant.
 // - rows read ahead (payload-reads.ts): a refresh token's or a code's read also brings its Grant and Session, which
 //   the provider asks for next; they are answered from here until the request writes anything of their model.
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -17,7 +18,7 @@ type Write = unknown;
 
 interface Scope {
   epochs: Map<string, number>;
-  rotation?: { consumed: string; writes: Write[] };
+  rotation?: { model: string; consumed: string; writes: Write[] };
   /** rows read ahead, by model, then by "column value" of the lookup that would have found them */
   ahead?: Map<string, Map<string, unknown>>;
 }
@@ -65,11 +66,11 @@ export function forgetRows(model?: string): void {
   else ahead.delete(model);
 }
 
-/** a refresh token's consume, postponed to the end of the request; false outside a provider request (consume now) */
-export function deferConsume(storedRefreshTokenId: string): boolean {
+/** a redeemed token's consume, postponed to the end of the request; false outside a provider request (consume now) */
+export function deferConsume(model: string, storedId: string): boolean {
   const s = store.getStore();
   if (!s) return false;
-  s.rotation = { consumed: storedRefreshTokenId, writes: [] };
+  s.rotation = { model, consumed: storedId, writes: [] };
   return true;
 }
 
@@ -82,23 +83,23 @@ export function deferWrite(write: Write): boolean {
 }
 
 /**
- * Koa middleware (provider.use), innermost: the request's memory, and at its end the rotation's one statement.
- * The consume is conditional (`consumed_at IS NULL`): of two concurrent rotations of one token, the loser writes
+ * Koa middleware (provider.use), innermost: the request's memory, and at its end the redemption's one statement.
+ * The consume is conditional (`consumed_at IS NULL`): of two concurrent redemptions of one token, the loser writes
  * nothing, its grant is revoked (`onReplay`) and it is answered invalid_grant — as for any replay.
  */
 export function requestScope<W>(
   db: Kysely<Database>,
-  commit: (db: Kysely<Database>, storedRefreshTokenId: string, writes: W[]) => Promise<boolean>,
-  onReplay: (db: Kysely<Database>, storedRefreshTokenId: string) => Promise<void>,
+  commit: (db: Kysely<Database>, model: string, storedId: string, writes: W[]) => Promise<boolean>,
+  onReplay: (db: Kysely<Database>, model: string, storedId: string) => Promise<void>,
 ) {
   return async (ctx: { status: number; body: unknown }, next: () => Promise<unknown>) => {
     const scope: Scope = { epochs: new Map() };
     await store.run(scope, next);
     const r = scope.rotation;
-    // a request that failed wrote nothing of its rotation: the old refresh token still works
+    // a request that failed wrote nothing of its redemption: the token still works
     if (!r || ctx.status >= 400) return;
-    if (await commit(db, r.consumed, r.writes as W[])) return;
-    await onReplay(db, r.consumed);
+    if (await commit(db, r.model, r.consumed, r.writes as W[])) return;
+    await onReplay(db, r.model, r.consumed);
     ctx.status = 400;
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
   };

@@ -1,6 +1,7 @@
 // Faults on the token endpoint: a database fault fails closed (503 + Retry-After, like our own pages), and a fault in
 // the middle of a refresh-token rotation leaves the old token valid for the client's retry — the grant survives a
-// fault that was ours, and there are never two valid refresh tokens.
+// fault that was ours, and there are never two valid refresh tokens. The same holds for an authorization code's
+// exchange: a fault before its tokens are stored leaves the code redeemable.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
@@ -50,6 +51,25 @@ test('refresh-rotation-survives-a-server-fault: the client retries with the same
   assert.equal(live.length, 1, 'never two valid refresh tokens');
   const next = await refresh(s, client, retried.body.refresh_token!);
   assert.equal(next.status, 200, 'the grant was not revoked for our fault');
+});
+
+test('code-exchange-survives-a-server-fault: the client retries the same code and gets its tokens; then the code is spent', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services, { grantTypes: ['refresh_token'] as never });
+  const config = await discover(s.issuer, client);
+  const req = await authorizationRequest(config, client.redirectUri);
+  const { callbackUrl } = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
+  const restore = await breakInserts(s, 'AccessToken');
+  // openid-client carries an answer it did not expect (503, not an OAuth error's 400) as the error's cause
+  await assert.rejects(redeem(config, req, callbackUrl!), (err: { cause?: { status?: number } }) => err.cause?.status === 503);
+  await restore();
+
+  const tokens = await redeem(config, req, callbackUrl!);
+  assert.ok(tokens.access_token, 'the failed exchange did not consume the code');
+  const stored = await s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'AccessToken').where('account_id', '=', user.id).execute();
+  assert.equal(stored.length, 1, 'one access token: the failed exchange stored nothing');
+  await assert.rejects(redeem(config, req, callbackUrl!), (err: { error?: string }) => err.error === 'invalid_grant', 'a code is redeemed once');
 });
 
 test('refresh-rotation-race-has-one-winner: parallel rotations of one token — at most one succeeds and the replay revokes the grant', async (t) => {
