@@ -2,7 +2,12 @@
 // so our own Check makes a demand for the mfa acr (or a client's, or an organization's rule) force the second factor.
 import { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_MFA } from './acr-amr.ts';
-import { satisfiedBy, type MfaPolicy } from '../domain/mfa/mfa-policy.ts';
+import { satisfiedBy, type MfaPolicy, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
+import { recallRow } from './request-scope.ts';
+
+/** the policy's inputs that findAccount read with the account in this request (provider.ts), by user and app */
+export const POLICY_INPUTS = 'PolicyInputs';
+export const policyInputsKey = (userId: string, clientId: string) => `${userId} ${clientId}`;
 
 /** the acr values an essential acr claim request asks for (claims parameter) */
 export function essentialAcrs(claims: unknown): string[] {
@@ -26,12 +31,12 @@ export function loginPolicy(mfaPolicy: MfaPolicy) {
       if (ctx.oidc.session?.acr === ACR_MFA && (amr.includes('hwk') || amr.includes('swk'))) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       // the request, the client and the user's tenants: a password-only session is not enough if any demands 2FA, and
       // an authenticator-app session is not enough where only security keys count
-      const decision = await mfaPolicy.decide({
-        userId: accountId,
-        clientId: ctx.oidc.client?.clientId,
-        acrValues: ctx.oidc.params?.acr_values as string | undefined,
-        essentialAcrs: essentialAcrs(ctx.oidc.claims),
-      });
+      const clientId = ctx.oidc.client?.clientId;
+      const fetched = clientId ? (recallRow(POLICY_INPUTS, 'for', policyInputsKey(accountId, clientId)) as PolicyInputRow[] | undefined) : undefined;
+      const decision = await mfaPolicy.decide(
+        { userId: accountId, clientId, acrValues: ctx.oidc.params?.acr_values as string | undefined, essentialAcrs: essentialAcrs(ctx.oidc.claims) },
+        fetched,
+      );
       if (satisfiedBy(decision, ctx.oidc.session?.acr === ACR_MFA ? amr : [])) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       // a sign-in just completed and still is not strong enough: fail instead of looping back to the sign-in page
       if (ctx.oidc.result?.login) throw new errors.AccessDenied('two-factor authentication was required but not performed');

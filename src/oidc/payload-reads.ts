@@ -6,6 +6,7 @@ import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import { toUserWithFactors, userWithFactorsQuery, type UserWithFactors } from '../domain/users/user.service.ts';
 import { policyInputsAsJson, policyInputsFromJson, type PolicyInputRow } from '../domain/mfa/mfa-policy.ts';
 import { compiledOnce } from '../db/compiled.ts';
+import { isUuid } from '../domain/ids.ts';
 
 /** what a read keeps of a row: enough to answer the provider and to remember the epoch it was read under */
 export interface StoredRow {
@@ -93,4 +94,25 @@ export async function readTokenAhead(
   );
   const account = token.account ? toUserWithFactors(token.account as Parameters<typeof toUserWithFactors>[0]) : null;
   return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}), ...(account ? { account } : {}) };
+}
+
+/** the statement of readAccountAhead: the user as findAccount reads it, and the policy's inputs for it and the app */
+const accountAhead = compiledOnce((db: Kysely<Database>, _shape: 'one', userId: string, clientId: string) =>
+  db.selectNoFrom([
+    sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, sql`CAST(${userId} AS uuid)`)}) u)`.as('account'),
+    policyInputsAsJson(db, sql`CAST(${userId} AS uuid)`, sql`CAST(${clientId} AS text)`).as('policy_inputs'),
+  ]),
+);
+
+/**
+ * At the authorization endpoint the provider reads the signed-in user (findAccount) and then asks the 2FA check
+ * (login-policy.ts) about that user and the app: one statement reads both, as a refresh token's read does, and the
+ * policy still decides, from these rows instead of its own statement. Null for an id that is not a user's.
+ */
+export async function readAccountAhead(db: Kysely<Database>, userId: string, clientId: string): Promise<{ account: UserWithFactors | null; policy: PolicyInputRow[] }> {
+  if (!isUuid(userId)) return { account: null, policy: [] };
+  const { rows } = await accountAhead(db, 'one', userId, clientId);
+  const row = rows[0];
+  const account = row?.account ? toUserWithFactors(row.account as Parameters<typeof toUserWithFactors>[0]) : null;
+  return { account, policy: policyInputsFromJson(row?.policy_inputs) };
 }

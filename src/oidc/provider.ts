@@ -1,5 +1,5 @@
 // The one place that configures oidc-provider. Only src/oidc/ imports it.
-import Provider, { errors, type Configuration } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
@@ -16,11 +16,12 @@ import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './ada
 import { storedId } from './payload-rows.ts';
 import { commitRedemption } from './rotation.ts';
 import type { SessionActivity } from '../domain/accounts/session-activity.ts';
-import { recallRow, requestScope } from './request-scope.ts';
+import { recallRow, rememberRow, requestScope } from './request-scope.ts';
+import { readAccountAhead } from './payload-reads.ts';
 import { CHALLENGE_PATH } from './challenge-endpoint.ts';
 import { failClosedDuringOutages } from './outage.ts';
 import { cookieNames } from '../config/cookie-names.ts';
-import { authContext, loginPolicy } from './login-policy.ts';
+import { authContext, loginPolicy, POLICY_INPUTS, policyInputsKey } from './login-policy.ts';
 import { idpClaim } from './idp-claim.ts';
 import { SUPPORTED_LOCALES } from '../domain/users/locale-preference.ts';
 import { queueBackchannelLogout } from './backchannel.ts';
@@ -88,6 +89,20 @@ const RESOURCE_SCOPES = 'api';
 export function createProvider(deps: ProviderDeps): Provider {
   const { config, render } = deps;
   const ttl = config.ttl;
+
+  /**
+   * The account at the authorization endpoint (a sign-in's resume, an app reusing the session): the 2FA check that
+   * runs next (login-policy.ts) asks the policy about this user and app, so one statement reads both. Elsewhere the
+   * user alone.
+   */
+  async function findAccountFor(ctx: KoaContextWithOIDC, sub: string): Promise<UserWithFactors | null> {
+    const clientId = ctx.oidc.client?.clientId;
+    if (!clientId || (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'resume')) return deps.users.findWithFactors(sub);
+    const { account, policy } = await readAccountAhead(deps.db, sub, clientId);
+    rememberRow(POLICY_INPUTS, 'for', policyInputsKey(sub, clientId), policy);
+    return account;
+  }
+
   const configuration: Configuration = {
     adapter: createAdapterFactory(deps.db, deps.clients, deps.box, deps.mfaPolicy, deps.personalTokens) as unknown as Configuration['adapter'],
     jwks: { keys: deps.jwks as never[] },
@@ -203,7 +218,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     findAccount: async (ctx, sub) => {
       // the user read with the refresh token being redeemed in this request (payload-reads.ts), else a read of its own
-      const user = (recallRow('Account', 'id', sub) as UserWithFactors | undefined) ?? (await deps.users.findWithFactors(sub));
+      const user = (recallRow('Account', 'id', sub) as UserWithFactors | undefined) ?? (await findAccountFor(ctx, sub));
       if (!user) return undefined;
       return {
         accountId: user.id,
