@@ -14,6 +14,14 @@ export interface MethodRestriction {
 const restrictionQuery = (db: Kysely<Database>, clientId: Expression<string | null>) =>
   db.selectFrom('oidc_clients as c').innerJoin('tenants as t', 't.id', 'c.tenant_id').select(['t.name', 't.allowed_methods']).where('c.client_id', '=', clientId);
 
+/** the app's restriction as one JSON value (null when the app belongs to no organization), for a statement that reads more */
+export const restrictionJson = (db: Kysely<Database>, clientId: Expression<string | null>) =>
+  sql<{ name: string; allowed_methods: string[] } | null>`(SELECT row_to_json(r) FROM (${restrictionQuery(db, clientId)}) r)`;
+
+/** that JSON value as the restriction it states */
+export const restrictionFromJson = (json: { name: string; allowed_methods: string[] } | null): MethodRestriction | null =>
+  json ? { organization: json.name, allowed: json.allowed_methods } : null;
+
 /** compiled once (db/compiled.ts): every password sign-in asks */
 const restrictionOf = compiledStatement((db: Kysely<Database>, clientId: string) => restrictionQuery(db, sql.val(clientId)));
 
@@ -30,7 +38,7 @@ export async function clientRestriction(db: Kysely<Database>, clientId: string |
  */
 const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null) =>
   db.selectNoFrom([
-    sql<{ name: string; allowed_methods: string[] } | null>`(SELECT row_to_json(r) FROM (${restrictionQuery(db, sql.val(clientId))}) r)`.as('restriction'),
+    restrictionJson(db, sql.val(clientId)).as('restriction'),
     sql<{ name: string; display_name: string; icon_url: string | null }[]>`(SELECT coalesce(json_agg(json_build_object('name', u.name, 'display_name', u.display_name, 'icon_url', u.icon_url) ORDER BY u.name), '[]') FROM upstream_providers u)`.as('providers'),
   ]),
 );
@@ -39,7 +47,7 @@ const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null
 export async function restrictionAndProviders(db: Kysely<Database>, clientId: string | undefined): Promise<{ restriction: MethodRestriction | null; providers: { name: string; displayName: string; iconUrl: string | null }[] }> {
   const row = (await doorsOf(db, clientId ?? null)).rows[0]!;
   return {
-    restriction: row.restriction ? { organization: row.restriction.name, allowed: row.restriction.allowed_methods } : null,
+    restriction: restrictionFromJson(row.restriction),
     providers: row.providers.map((u) => ({ name: u.name, displayName: u.display_name, iconUrl: u.icon_url })),
   };
 }

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely';
 import { compiledStatement } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { linkProposedFlag } from '../federation/link.service.ts';
-import { membershipMethods } from '../federation/sign-in-methods.ts';
+import { membershipMethods, restrictionFromJson, restrictionJson, type MethodRestriction } from '../federation/sign-in-methods.ts';
 import { normalizeEmail } from '../users/user.repository.ts';
 import type { UserRow } from '../users/user.service.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
@@ -27,30 +27,38 @@ const factsOf = (row: { webauthn: unknown; totp: unknown; policy: unknown; membe
   memberships: row.memberships,
 });
 
-/** compiled once (db/compiled.ts): every password sign-in reads it */
+/**
+ * compiled once (db/compiled.ts): every password sign-in reads it. One row whether or not the address is known: the
+ * app's rule, and the account (its columns null for an unknown address) with its facts.
+ */
 const byEmailWithFacts = compiledStatement((db: Kysely<Database>, normalized: string, clientId: string | null, uid: string) => {
   const user = sql<string>`users.id`;
   return db
-    .selectFrom('users')
+    .selectFrom(db.selectNoFrom(restrictionJson(db, sql.val(clientId)).as('restriction')).as('app'))
+    .leftJoin('users', (join) => join.on('users.email_normalized', '=', normalized))
+    .select('app.restriction')
     .selectAll('users')
     .select([
       ...factorFlags(user),
       policyInputsAsJson(db, user, sql.val(clientId)).as('policy'),
       sql<SignInFacts['memberships']>`(SELECT coalesce(json_agg(m ORDER BY m.slug), '[]') FROM (${membershipMethods(db, user)}) m)`.as('memberships'),
       linkProposedFlag(sql.val(uid)).as('link_proposed'),
-    ])
-    .where('email_normalized', '=', normalized);
+    ]);
 });
 
 /**
- * The account by address (user.repository.ts findUserRowByEmail) with its sign-in's facts and whether an upstream
- * proposed a link to this sign-in (`uid`, link.service.ts linkProposedFlag), in one statement: the password step reads
- * them beside the guess counters, before the hash. A read only, dropped when the password turns out wrong or the
- * attempt is refused.
+ * The app's sign-in-method rule (sign-in-methods.ts clientRestriction) and the account by address (user.repository.ts
+ * findUserRowByEmail) with its sign-in's facts and whether an upstream proposed a link to this sign-in (`uid`,
+ * link.service.ts linkProposedFlag), in one statement: the password step reads them beside the guess counters, before
+ * the hash. A read only: the account is dropped when the password turns out wrong or the attempt is refused.
  */
-export async function accountWithFacts(db: Kysely<Database>, email: string, clientId: string | null, uid: string): Promise<{ row: UserRow; facts: SignInFacts; linkProposed: boolean } | undefined> {
-  const found = (await byEmailWithFacts(db, normalizeEmail(email), clientId, uid)).rows[0];
-  if (!found) return undefined;
-  const { webauthn, totp, policy, memberships, link_proposed: linkProposed, ...row } = found;
-  return { row, facts: factsOf({ webauthn, totp, policy, memberships }), linkProposed };
+export async function accountWithFacts(
+  db: Kysely<Database>,
+  email: string,
+  clientId: string | null,
+  uid: string,
+): Promise<{ restriction: MethodRestriction | null; account?: { row: UserRow; facts: SignInFacts; linkProposed: boolean } }> {
+  const { restriction, webauthn, totp, policy, memberships, link_proposed: linkProposed, ...row } = (await byEmailWithFacts(db, normalizeEmail(email), clientId, uid)).rows[0]!;
+  if (row.id === null) return { restriction: restrictionFromJson(restriction) };
+  return { restriction: restrictionFromJson(restriction), account: { row: row as UserRow, facts: factsOf({ webauthn, totp, policy, memberships }), linkProposed } };
 }

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { recordAudit } from '../audit/audit.service.ts';
-import { firstRefusing } from '../federation/sign-in-methods.ts';
+import { allows, firstRefusing } from '../federation/sign-in-methods.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
 import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
 import type { Amr } from '../../oidc/acr-amr.ts';
@@ -36,24 +36,25 @@ export type PasswordFormResult = (PasswordResult & { written?: Promise<void> }) 
 export function createPasswordStep(deps: PasswordStepDeps) {
   const { db, users, throttle, policy, clock, ttlSeconds, done } = deps;
 
-  async function step(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext, allowed: Promise<boolean> | boolean): Promise<PasswordFormResult> {
+  async function step(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext, allowed?: Promise<boolean> | boolean): Promise<PasswordFormResult> {
     // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
     // browser that signed in to this account before counts against its own counter (password-throttle.ts)
     // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it.
     // What the step needs once the password is right comes in the same statement (a read only; dropped when the
-    // password is wrong): after the hash, the sign-in then waits for its writes alone.
+    // password is wrong): after the hash, the sign-in then waits for its writes alone. So does the app's rule.
     const reading = accountWithFacts(db, email, request.clientId ?? null, uid);
-    const known = meta.device ? (await reading)?.row : undefined;
+    const known = meta.device ? (await reading).account?.row : undefined;
     const accountKey = passwordThrottleKey(email, known, meta.device);
     const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
     // both counters in one statement (and both settled in one below): the sign-in's hot path
-    const [[perAccount = { allowed: false }, perIp = { allowed: true }], account, here] = await Promise.all([
+    const [[perAccount = { allowed: false }, perIp = { allowed: true }], { restriction, account }, given] = await Promise.all([
       throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
       reading,
       allowed,
     ]);
-    // a form forced past the app's rule: refused before the hash (the guess counted, as any password sent)
-    if (!here) return { outcome: 'password_not_allowed' };
+    // a form forced past the app's rule (the caller's, or the one read with the account): refused before the hash
+    // (the guess counted, as any password sent)
+    if (!(given ?? allows(restriction, 'password'))) return { outcome: 'password_not_allowed' };
     if (!perAccount.allowed || !perIp.allowed) {
       await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
       return { outcome: 'throttled' };
@@ -101,8 +102,9 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     },
 
     /**
-     * The sign-in form's POST: `allowed` is whether the app lets its users sign in with a password, still being read
-     * (no hash without it); a finished sign-in's writes are handed on (PasswordFormResult).
+     * The sign-in form's POST: `allowed` is whether the app lets its users sign in with a password (no hash without
+     * it); omitted, the step reads the app's rule itself, in the statement that reads the account. A finished
+     * sign-in's writes are handed on (PasswordFormResult).
      */
     passwordForm: step,
   };

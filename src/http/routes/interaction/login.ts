@@ -25,11 +25,10 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...(await doors()), ...extra });
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
       const fieldErrors = signInFieldErrors(req.body);
-      // (the app's rule is read beside the step's first statements: the step waits for it before the hash)
-      const passwordAllowed = deps.federation ? deps.federation.passwordAllowed(view.clientId) : Promise.resolve(true);
-      passwordAllowed.catch(() => undefined); // awaited below, or by the step
-      if (fieldErrors) return (await passwordAllowed) ? page(reply, await again({ fieldErrors }), 400) : refuse();
-      const result = await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs }, passwordAllowed);
+      if (fieldErrors) return !deps.federation || (await deps.federation.passwordAllowed(view.clientId)) ? page(reply, await again({ fieldErrors }), 400) : refuse();
+      // with upstream providers set up, an app's organization may restrict its methods: the step reads the app's rule
+      // with the account and refuses a forced form before the hash
+      const result = await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs }, deps.federation ? undefined : true);
       if (result.outcome === 'password_not_allowed') return refuse();
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {
