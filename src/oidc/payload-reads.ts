@@ -51,21 +51,27 @@ const readAhead = compiledOnce((db: Kysely<Database>, shape: 'policy' | 'plain',
     )
     .selectFrom('t')
     .select([sql<string>`'Token'`.as('model'), sql<string>`''`.as('key'), 't.payload', 't.consumed_at', 't.account_id', 't.credential_epoch', 't.policy_inputs', 't.account'])
+    // the grant and the session each by its key, as a lookup per token row: a subquery with a LIMIT is planned on its
+    // own, with the token's value as a parameter, so a plan made while the table was small cannot turn it into a walk
+    // of every live row once the table has grown (plans-without-statistics.test.ts)
     .unionAll((eb) =>
       eb
-        .selectFrom('oidc_payloads as g')
-        .innerJoin('t', 't.grant_id', 'g.id')
+        .selectFrom('t')
+        .innerJoinLateral(
+          (l) => l.selectFrom('oidc_payloads').selectAll().where('model', '=', 'Grant').whereRef('id', '=', 't.grant_id').limit(sql.lit(1)).as('g'),
+          (join) => join.onTrue(),
+        )
         .select([sql<string>`'Grant'`.as('model'), 'g.id as key', 'g.payload', 'g.consumed_at', 'g.account_id', 'g.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs'), sql<unknown>`NULL::json`.as('account')])
-        .where('g.model', '=', 'Grant')
         .where(isLive('g')),
     )
     .unionAll((eb) =>
       eb
-        .selectFrom('oidc_payloads as s')
-        .innerJoin('t', 't.session_uid', 's.uid')
+        .selectFrom('t')
+        .innerJoinLateral(
+          (l) => l.selectFrom('oidc_payloads').selectAll().where('model', '=', 'Session').where('uid', 'is not', null).whereRef('uid', '=', 't.session_uid').limit(sql.lit(1)).as('s'),
+          (join) => join.onTrue(),
+        )
         .select([sql<string>`'Session'`.as('model'), sql<string>`s.uid`.as('key'), 's.payload', 's.consumed_at', 's.account_id', 's.credential_epoch', sql<unknown>`NULL::json`.as('policy_inputs'), sql<unknown>`NULL::json`.as('account')])
-        .where('s.model', '=', 'Session')
-        .where('s.uid', 'is not', null)
         .where(isLive('s')),
     );
 });
