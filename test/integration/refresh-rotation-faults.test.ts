@@ -17,13 +17,19 @@ async function breakInserts(s: TestServer, model: string) {
   return () => sql`DROP TRIGGER gatehouse_test_fault ON oidc_payloads`.execute(s.services.db);
 }
 
-async function tokensFor(s: TestServer) {
+/** a user signed in over HTTP: the code waits at the callback */
+async function signedIn(s: TestServer) {
   const user = await makeUser(s.services);
   const client = await makeClient(s.services, { grantTypes: ['refresh_token', 'client_credentials'] as never });
   const config = await discover(s.issuer, client);
   const req = await authorizationRequest(config, client.redirectUri);
   const { callbackUrl } = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
-  return { config, client, tokens: await redeem(config, req, callbackUrl!) };
+  return { user, client, config, req, callbackUrl: callbackUrl! };
+}
+
+async function tokensFor(s: TestServer) {
+  const { config, client, req, callbackUrl } = await signedIn(s);
+  return { config, client, tokens: await redeem(config, req, callbackUrl) };
 }
 
 async function refresh(s: TestServer, client: { clientId: string; clientSecret?: string }, refreshToken: string) {
@@ -55,21 +61,17 @@ test('refresh-rotation-survives-a-server-fault: the client retries with the same
 
 test('code-exchange-survives-a-server-fault: the client retries the same code and gets its tokens; then the code is spent', async (t) => {
   const s = await startServer(t);
-  const user = await makeUser(s.services);
-  const client = await makeClient(s.services, { grantTypes: ['refresh_token'] as never });
-  const config = await discover(s.issuer, client);
-  const req = await authorizationRequest(config, client.redirectUri);
-  const { callbackUrl } = await signInOverHttp(new HttpBrowser(), req.url, client.redirectUri, user);
+  const { user, config, req, callbackUrl } = await signedIn(s);
   const restore = await breakInserts(s, 'AccessToken');
   // openid-client carries an answer it did not expect (503, not an OAuth error's 400) as the error's cause
-  await assert.rejects(redeem(config, req, callbackUrl!), (err: { cause?: { status?: number } }) => err.cause?.status === 503);
+  await assert.rejects(redeem(config, req, callbackUrl), (err: { cause?: { status?: number } }) => err.cause?.status === 503);
   await restore();
 
-  const tokens = await redeem(config, req, callbackUrl!);
+  const tokens = await redeem(config, req, callbackUrl);
   assert.ok(tokens.access_token, 'the failed exchange did not consume the code');
   const stored = await s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'AccessToken').where('account_id', '=', user.id).execute();
   assert.equal(stored.length, 1, 'one access token: the failed exchange stored nothing');
-  await assert.rejects(redeem(config, req, callbackUrl!), (err: { error?: string }) => err.error === 'invalid_grant', 'a code is redeemed once');
+  await assert.rejects(redeem(config, req, callbackUrl), (err: { error?: string }) => err.error === 'invalid_grant', 'a code is redeemed once');
 });
 
 test('refresh-rotation-race-has-one-winner: parallel rotations of one token — at most one succeeds and the replay revokes the grant', async (t) => {
