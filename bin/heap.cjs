@@ -10,6 +10,6 @@
 // not move in side-by-side runs (measured on Node 20). A node started with its own `--heap-growing-percent` keeps it.
 const HEAP_GROWING_PERCENT = 50;
 
-if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) {
+if (!process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) {
   require('node:v8').setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }

@@ -32,6 +32,9 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
     .execute();
 }
 
+/** the rows a redemption issues, which wait for its postponed consume (request-scope.ts) */
+const ISSUED_WITH_REDEMPTION = new Set(['AccessToken', 'RefreshToken']);
+
 /** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
 const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
 
@@ -93,8 +96,9 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // a row of this model read ahead in this request may be the one being replaced (request-scope.ts)
       forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
-      // after a refresh token's postponed consume, rows commit with it at the end of the request (request-scope.ts)
-      if (!deferWrite(row)) await writePayload(db, row);
+      // after a postponed consume, the tokens it issues commit with it at the end of the request (request-scope.ts);
+      // anything else (a DPoP proof's replay record, a grant) is written at once, whatever becomes of the request
+      if (!(ISSUED_WITH_REDEMPTION.has(this.model) && deferWrite(row))) await writePayload(db, row);
     }
 
     /** live rows only: not expired, and not from before the user's last credential change */

@@ -135,10 +135,11 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
      * factor only after it has signed once (activate). The name: given, or the one the challenge was issued with.
      */
     async register(user: User, binding: string, raw: string, name?: string): Promise<{ keyId: string } | null> {
+      // the library first: a load that fails leaves the challenge unspent
+      const { verifyRegistrationResponse } = await simpleWebAuthn();
       const challenge = await takeChallenge(db, clock, binding, 'register');
       const response = parseCredentialJson<RegistrationResponseJSON>(raw);
       if (!challenge || challenge.userId !== user.id || !response) return null;
-      const { verifyRegistrationResponse } = await simpleWebAuthn();
       let info;
       try {
         const v = await verifyRegistrationResponse({ response, expectedChallenge: challenge.challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpId, requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS });
@@ -187,6 +188,8 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
      * one pending key being activated. The counter moves forward in one conditional UPDATE, or the assertion fails.
      */
     async verifyAssertion(binding: string, purpose: ChallengePurpose, raw: string, meta: RequestMeta): Promise<Assertion> {
+      // the library first: a load that fails leaves the challenge unspent
+      const { verifyAuthenticationResponse } = await simpleWebAuthn();
       const challenge = await takeChallenge(db, clock, binding, purpose);
       if (!challenge) return { ok: false, reason: 'expired' };
       const response = parseCredentialJson<AuthenticationResponseJSON>(raw);
@@ -204,7 +207,6 @@ export function createWebAuthn(deps: { db: Kysely<Database>; clock: Clock; rp: R
       if (!row) return { ok: false, reason: 'unknown_key' };
       const handle = response.response.userHandle;
       if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.user_id) return { ok: false, reason: 'unknown_key' };
-      const { verifyAuthenticationResponse } = await simpleWebAuthn();
       let info;
       try {
         // counter 0 here: the comparison is ours (below), so that a regression is told apart from a bad signature
