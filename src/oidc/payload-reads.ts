@@ -23,6 +23,9 @@ export function isLive(alias: string): RawBuilder<boolean> {
     AND (${col('account_id')} IS NULL OR ${epochIsCurrent(`${alias}.account_id`, `${alias}.credential_epoch`)})`;
 }
 
+/** a user read as JSON beside something else (userWithFactorsQuery's row): null when absent or disabled */
+const accountFromJson = (json: unknown): UserWithFactors | null => (json ? toUserWithFactors(json as Parameters<typeof toUserWithFactors>[0]) : null);
+
 /** a row that came along with a refresh token or a code, and the lookup (column, value) it answers */
 export interface AheadRow {
   model: 'Grant' | 'Session';
@@ -98,7 +101,7 @@ export async function readTokenAhead(
   const ahead = rows.flatMap((r): AheadRow[] =>
     r.model === 'Grant' ? [{ model: 'Grant', column: 'id', value: r.key, row: stored(r) }] : r.model === 'Session' ? [{ model: 'Session', column: 'uid', value: r.key, row: stored(r) }] : [],
   );
-  const account = token.account ? toUserWithFactors(token.account as Parameters<typeof toUserWithFactors>[0]) : null;
+  const account = accountFromJson(token.account);
   return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}), ...(account ? { account } : {}) };
 }
 
@@ -119,6 +122,6 @@ export async function readAccountAhead(db: Kysely<Database>, userId: string, cli
   if (!isUuid(userId)) return { account: null, policy: [] };
   const { rows } = await accountAhead(db, 'one', userId, clientId);
   const row = rows[0];
-  const account = row?.account ? toUserWithFactors(row.account as Parameters<typeof toUserWithFactors>[0]) : null;
+  const account = accountFromJson(row?.account);
   return { account, policy: policyInputsFromJson(row?.policy_inputs) };
 }

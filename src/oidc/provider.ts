@@ -293,8 +293,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   // inside the guards: a database outage is a 503 with Retry-After, not a 500 (outage.ts)
   failClosedDuringOutages(provider, render);
   includeSidInIdTokens(provider);
-  // innermost: rows a request writes inherit the credential epoch of the rows it read, and a refresh token's rotation
-  // commits in one transaction (request-scope.ts)
+  // innermost: rows a request writes inherit the credential epoch of the rows it read, and a redemption (a refresh
+  // token's rotation, a code's exchange) commits in one statement (request-scope.ts)
   provider.use(requestScope(deps.db, commitRedemption, revokeGrantOf));
   // the library's discovery lists `fragment` whatever is configured: publish the modes clients may actually use
   provider.use(async (ctx, next) => {

@@ -28,8 +28,7 @@ const restrictionOf = compiledStatement((db: Kysely<Database>, clientId: string)
 /** the restriction of the app's organization, if the app belongs to one */
 export async function clientRestriction(db: Kysely<Database>, clientId: string | undefined): Promise<MethodRestriction | null> {
   if (!clientId) return null;
-  const row = (await restrictionOf(db, clientId)).rows[0];
-  return row ? { organization: row.name, allowed: row.allowed_methods } : null;
+  return restrictionFromJson((await restrictionOf(db, clientId)).rows[0] ?? null);
 }
 
 /**
