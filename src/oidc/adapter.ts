@@ -6,7 +6,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
 import { isLive, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
-import { deferConsume, deferWrite, forgetRows, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
+import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
@@ -34,6 +34,12 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
 
 /** the rows a redemption issues, which wait for its postponed consume (request-scope.ts) */
 const ISSUED_WITH_REDEMPTION = new Set(['AccessToken', 'RefreshToken']);
+
+/**
+ * the models a sign-in's return writes (the interaction destroyed; the grant, the code and the session saved): inside
+ * a provider request their writes are held to its end and go out as one statement (request-scope.ts, held-writes.ts)
+ */
+const WRITTEN_AT_END = new Set(['Interaction', 'Grant', 'AuthorizationCode', 'Session']);
 
 /** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
 const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
@@ -96,6 +102,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // a row of this model read ahead in this request may be the one being replaced (request-scope.ts)
       forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
+      // a copy of what is stored, for this request's own reads of the row until it is written
+      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, grantId: payload.grantId ?? null, row, payload: structuredClone(payload) })) return;
       // after a postponed consume, the tokens it issues commit with it at the end of the request (request-scope.ts);
       // anything else (a DPoP proof's replay record, a grant) is written at once, whatever becomes of the request
       if (!(ISSUED_WITH_REDEMPTION.has(this.model) && deferWrite(row))) await writePayload(db, row);
@@ -103,6 +111,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
 
     /** live rows only: not expired, and not from before the user's last credential change */
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      const held = column !== 'user_code' && this.held(column, value);
+      if (held) return held.payload;
       // a row a refresh token's or a code's read brought along (readTokenAhead), not changed since in this request; a copy,
       // so that a model changed in memory and not saved leaves the remembered row as it was read
       const ahead = recallRow(this.model, column, value) as StoredRow | undefined;
@@ -123,6 +133,12 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       return { payload: token && this.shaped(token), policyInputs };
     }
 
+    /** a row this request wrote and holds (request-scope.ts): what it stores (a copy), or no row after a destroy */
+    private held(column: 'id' | 'uid', value: string): { payload: AdapterPayload | undefined } | undefined {
+      const w = WRITTEN_AT_END.has(this.model) ? heldWrite(this.model, column, value) : undefined;
+      return w && { payload: w.payload === undefined ? undefined : (structuredClone(w.payload) as AdapterPayload) };
+    }
+
     /** a live row as the provider sees it: secrets opened, consumption as a timestamp */
     private shaped(row: StoredRow): AdapterPayload {
       rememberEpoch(row.account_id, row.credential_epoch);
@@ -139,6 +155,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const stored = storedId(this.model, id);
+      const held = this.held('id', stored);
+      if (held) return held.payload;
       const { payload, policyInputs } = readsAhead(this.model) ? await this.findAhead(this.model, stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
@@ -173,6 +191,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
         const row = await db.selectFrom('oidc_payloads').select('grant_id').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).executeTakeFirst();
         if (row?.grant_id) {
           forgetRows();
+          dropHeldOfGrant(row.grant_id);
           await revokeGrant(db, row.grant_id);
         }
         throw new errors.InvalidGrant(`${this.model} already consumed`);
@@ -183,11 +202,13 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       forgetRows(this.model);
       // a personal access token revoked at the standard revocation endpoint (RFC 7009) by whoever holds it
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return void (await personalTokens.revokeByValue(id));
+      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: null, grantId: null })) return;
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).execute();
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
       forgetRows();
+      dropHeldOfGrant(grantId);
       await revokeGrant(db, grantId);
     }
   }

@@ -22,6 +22,9 @@ export function failClosedDuringOutages(provider: Provider, render: Render): voi
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       outage.add(ctx);
+      // the answer made before the fault does not leave (a redirect with a code whose row was not written, the
+      // cookies of a session not saved or of an interaction not ended): the browser keeps what it had, for its retry
+      if (!ctx.headerSent) for (const name of ['location', 'set-cookie']) ctx.remove(name);
     }
     if (!outage.has(ctx) || ctx.headerSent) return;
     ctx.set('retry-after', String(RETRY_AFTER_SECONDS));

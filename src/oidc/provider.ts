@@ -15,6 +15,7 @@ import { hintMatchesSession, includeSidInIdTokens, installRequestGuards, introsp
 import { createAdapterFactory, HASHED_SECRET_PREFIX, revokeGrantOf } from './adapter.ts';
 import { storedId } from './payload-rows.ts';
 import { commitRedemption } from './rotation.ts';
+import { flushHeldWrites } from './held-writes.ts';
 import type { SessionActivity } from '../domain/accounts/session-activity.ts';
 import { recallRow, rememberRow, requestScope } from './request-scope.ts';
 import { readAccountAhead } from './payload-reads.ts';
@@ -293,9 +294,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   // inside the guards: a database outage is a 503 with Retry-After, not a 500 (outage.ts)
   failClosedDuringOutages(provider, render);
   includeSidInIdTokens(provider);
-  // innermost: rows a request writes inherit the credential epoch of the rows it read, and a redemption (a refresh
-  // token's rotation, a code's exchange) commits in one statement (request-scope.ts)
-  provider.use(requestScope(deps.db, commitRedemption, revokeGrantOf));
+  // innermost: rows a request writes inherit the credential epoch of the rows it read, a redemption (a refresh
+  // token's rotation, a code's exchange) commits in one statement, and so do a sign-in's return's writes (request-scope.ts)
+  provider.use(requestScope(deps.db, commitRedemption, revokeGrantOf, flushHeldWrites));
   // the library's discovery lists `fragment` whatever is configured: publish the modes clients may actually use
   provider.use(async (ctx, next) => {
     await next();

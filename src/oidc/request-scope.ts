@@ -8,7 +8,11 @@
 //   the client's retry, instead of a consumed token and no new one, which the retry would then look like a replay
 //   and revoke the grant.
 // - rows read ahead (payload-reads.ts): a refresh token's or a code's read also brings its Grant and Session, which
-//   the provider asks for next; they are answered from here until the request writes anything of their model.
+//   the provider asks for next; they are answered from here until the request writes anything of their model;
+// - the writes of the models a sign-in's return makes (adapter.ts WRITTEN_AT_END: the interaction destroyed, the
+//   grant, the code and the session saved), held to the end of the request and sent as one statement (held-writes.ts)
+//   before the answer leaves: one round trip and one commit instead of four, and a fault leaves nothing half done
+//   (the interaction still there for the browser's retry, no code in a redirect without its row).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -16,8 +20,20 @@ import type { Database } from '../db/database.ts';
 /** a row waiting to be written (adapter.ts PayloadRow; kept opaque here) */
 type Write = unknown;
 
+/** a held write of one row (by model and stored id): the row to upsert with the payload it stores, or none (destroy) */
+export interface HeldWrite {
+  model: string;
+  id: string;
+  uid: string | null;
+  grantId: string | null;
+  row?: Write;
+  payload?: unknown;
+}
+
 interface Scope {
   epochs: Map<string, number>;
+  /** only in a provider request (requestScope): the held writes, by "model id", the last write of a row winning */
+  held?: Map<string, HeldWrite>;
   rotation?: { model: string; consumed: string; writes: Write[] };
   /** rows read ahead, by model, then by "column value" of the lookup that would have found them */
   ahead?: Map<string, Map<string, unknown>>;
@@ -82,8 +98,35 @@ export function deferWrite(write: Write): boolean {
   return true;
 }
 
+/** holds a write to the end of the provider request; false outside one (write now) */
+export function holdWrite(w: HeldWrite): boolean {
+  const held = store.getStore()?.held;
+  if (!held) return false;
+  const key = `${w.model} ${w.id}`;
+  // re-added at the end: the writes go out in the order of each row's last write
+  held.delete(key);
+  held.set(key, w);
+  return true;
+}
+
+/** the held write of the row `model` whose `column` is `value`, if this request holds one */
+export function heldWrite(model: string, column: 'id' | 'uid', value: string): HeldWrite | undefined {
+  const held = store.getStore()?.held;
+  if (!held) return undefined;
+  if (column === 'id') return held.get(`${model} ${value}`);
+  return [...held.values()].reverse().find((w) => w.model === model && w.uid === value);
+}
+
+/** a grant revoked in this request: its held rows are not written after it */
+export function dropHeldOfGrant(grantId: string): void {
+  const held = store.getStore()?.held;
+  if (!held) return;
+  for (const [key, w] of held) if (w.grantId === grantId || (w.model === 'Grant' && w.id === grantId)) held.delete(key);
+}
+
 /**
- * Koa middleware (provider.use), innermost: the request's memory, and at its end the redemption's one statement.
+ * Koa middleware (provider.use), innermost: the request's memory, and at its end the redemption's one statement,
+ * then the held writes' one statement.
  * The consume is conditional (`consumed_at IS NULL`): of two concurrent redemptions of one token, the loser writes
  * nothing, its grant is revoked (`onReplay`) and it is answered invalid_grant — as for any replay.
  */
@@ -91,10 +134,18 @@ export function requestScope<W>(
   db: Kysely<Database>,
   commit: (db: Kysely<Database>, model: string, storedId: string, writes: W[]) => Promise<boolean>,
   onReplay: (db: Kysely<Database>, model: string, storedId: string) => Promise<void>,
+  flush: (db: Kysely<Database>, writes: HeldWrite[]) => Promise<void>,
 ) {
   return async (ctx: { status: number; body: unknown }, next: () => Promise<unknown>) => {
-    const scope: Scope = { epochs: new Map() };
+    const scope: Scope = { epochs: new Map(), held: new Map() };
+    // a request that threw wrote nothing it held (nor its redemption): a retry finds everything as it was
     await store.run(scope, next);
+    await redeem(ctx, scope);
+    // the answer (rendered, not yet sent) leaves only once its rows are in; a failure here fails the request
+    if (scope.held?.size) await flush(db, [...scope.held.values()]);
+  };
+
+  async function redeem(ctx: { status: number; body: unknown }, scope: Scope): Promise<void> {
     const r = scope.rotation;
     // a request that failed wrote nothing of its redemption: the token still works
     if (!r || ctx.status >= 400) return;
@@ -102,5 +153,5 @@ export function requestScope<W>(
     await onReplay(db, r.model, r.consumed);
     ctx.status = 400;
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
-  };
+  }
 }

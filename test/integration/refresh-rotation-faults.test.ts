@@ -1,12 +1,14 @@
 // Faults on the token endpoint: a database fault fails closed (503 + Retry-After, like our own pages), and a fault in
 // the middle of a refresh-token rotation leaves the old token valid for the client's retry — the grant survives a
 // fault that was ours, and there are never two valid refresh tokens. The same holds for an authorization code's
-// exchange: a fault before its tokens are stored leaves the code redeemable.
+// exchange: a fault before its tokens are stored leaves the code redeemable. And a sign-in's return (the provider
+// issuing the code after the sign-in) writes all of its rows or none: a fault leaves the browser's retry working.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
+import { formOn } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 /** a fault in PostgreSQL itself: inserting a row of `model` fails with the server's "shutting down" error code */
@@ -101,4 +103,32 @@ test('token-endpoint-fails-closed-on-database-faults: 503 with Retry-After, not 
   assert.equal(((await down.json()) as { error: string }).error, 'temporarily_unavailable');
   await restore();
   assert.equal((await machine()).status, 200, 'healed as soon as the fault is gone');
+});
+
+test('sign-in-return-survives-a-database-fault: no redirect with a code that was not stored; the retry of the same return gets one', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services);
+  const config = await discover(s.issuer, client);
+  const req = await authorizationRequest(config, client.redirectUri);
+  const browser = new HttpBrowser();
+  const form = formOn(await browser.get(req.url), '/login');
+  const afterPassword = await browser.request(form.action, { form: { ...form.fields, email: user.email, password: user.password } });
+  assert.equal(afterPassword.status, 303);
+  const returnUrl = new URL(afterPassword.headers.get('location')!, s.issuer).toString();
+  const sessions = () => s.services.db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Session').where('account_id', '=', user.id).execute();
+
+  const restore = await breakInserts(s, 'AuthorizationCode');
+  const failed = await browser.request(returnUrl);
+  assert.equal(failed.status, 503, 'the return fails closed');
+  assert.equal(failed.headers.get('location'), null, 'no redirect carries a code');
+  assert.equal((await sessions()).length, 0, "none of the return's rows was written: not the session either");
+  await restore();
+
+  const retried = await browser.request(returnUrl);
+  assert.equal(retried.status, 303);
+  const callbackUrl = new URL(retried.headers.get('location')!, s.issuer).toString();
+  assert.ok(callbackUrl.startsWith(client.redirectUri), `the retry reached the app: ${callbackUrl}`);
+  assert.ok((await redeem(config, req, callbackUrl)).access_token, 'its code is stored and redeemable');
+  assert.equal((await sessions()).length, 1);
 });
