@@ -8,6 +8,7 @@ import { linkProposedFlag } from '../federation/link.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
+import type { ActiveAuthenticator } from './totp.service.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -70,13 +71,19 @@ export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): P
 /**
  * the transaction and its user's row (as JSON: `userRow`), in one statement: every step after the password asks for
  * both; with them, whether an upstream proposed a link to this sign-in (link.service.ts linkProposedFlag), which a step
- * that completes the sign-in hands on (FlowResult `linkProposed`)
+ * that completes the sign-in hands on (FlowResult `linkProposed`). `authenticators`: also the user's active
+ * authenticator apps, secrets sealed (what a code is checked against: the code step needs them next)
  */
-export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean } | null> {
+export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string, opts: { authenticators?: boolean } = {}): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean; authenticators?: ActiveAuthenticator[] } | null> {
   const row = await live(db, clock, uid)
     .select([sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'), linkProposedFlag(sql.ref('authn_transactions.uid')).as('link_proposed')])
+    .$if(opts.authenticators === true, (q) =>
+      q.select(sql<ActiveAuthenticator[]>`(SELECT coalesce(json_agg(json_build_object('id', t.id, 'secret_sealed', t.secret_sealed)), '[]'::json) FROM totp_credentials t WHERE t.user_id = authn_transactions.user_id AND t.confirmed_at IS NOT NULL)`.as('authenticators')),
+    )
     .executeTakeFirst();
-  return row ? { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed } : null;
+  if (!row) return null;
+  const authenticators = (row as { authenticators?: ActiveAuthenticator[] }).authenticators;
+  return { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed, ...(authenticators ? { authenticators } : {}) };
 }
 
 /** the transaction and its user's active kinds of second factor, in one statement (a step's page shows both) */

@@ -7,7 +7,7 @@ import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { userFromJson, type RequestMeta, type User, type UserService } from '../users/user.service.ts';
 import { findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
-import type { PendingEnrollment } from './totp.service.ts';
+import type { ActiveAuthenticator, PendingEnrollment } from './totp.service.ts';
 import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
 import type { ThrottleService } from './throttle.service.ts';
 import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
@@ -81,11 +81,11 @@ export function createSignInFlow(deps: {
 }) {
   const { db, users, twoFactor, throttle, clock } = deps;
 
-  async function current(uid: string, state: AuthnTransaction['state']): Promise<{ tx: AuthnTransaction; user: User; linkProposed: boolean } | null> {
-    const found = await findAuthnTransactionWithUser(db, clock, uid);
+  async function current(uid: string, state: AuthnTransaction['state'], opts: { authenticators?: boolean } = {}): Promise<{ tx: AuthnTransaction; user: User; linkProposed: boolean; authenticators?: ActiveAuthenticator[] } | null> {
+    const found = await findAuthnTransactionWithUser(db, clock, uid, opts);
     if (!found || found.tx.state !== state) return null;
     const user = userFromJson(found.userRow);
-    return user ? { tx: found.tx, user, linkProposed: found.linkProposed } : null;
+    return user ? { tx: found.tx, user, linkProposed: found.linkProposed, authenticators: found.authenticators } : null;
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
@@ -152,9 +152,10 @@ export function createSignInFlow(deps: {
     enrollment,
 
     async totp(uid: string, code: string, meta: RequestMeta): Promise<FlowResult> {
-      const c = await current(uid, 'second_factor');
+      // the user's authenticators come with the transaction: what the code is checked against
+      const c = await current(uid, 'second_factor', { authenticators: true });
       if (!c) return { outcome: 'expired' };
-      const r = await twoFactor.checkTotp(c.user, code, meta);
+      const r = await twoFactor.checkTotp(c.user, code, meta, c.authenticators);
       if (r !== 'ok') return { outcome: r };
       const result = await proved(c, 'totp', withTotp(c.tx));
       return result.outcome === 'done' ? { ...result, linkProposed: c.linkProposed } : result;

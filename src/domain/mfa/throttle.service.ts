@@ -1,7 +1,7 @@
 // Guess counters in PostgreSQL, shared by every node, interaction and endpoint. The counter is incremented, and the
 // lock that would follow a failure is set, in the same statement that admits the attempt: concurrent guesses can
 // never get past the cap (decision D5: delays, no permanent lockout).
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { sqlNow, systemClock, type Clock } from '../clock.ts';
 
@@ -80,6 +80,14 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
 
     async success(key: string): Promise<void> {
       await db.deleteFrom('throttles').where('key', '=', key).execute();
+    },
+
+    /**
+     * success() as part of another statement (a data-modifying CTE), when `happened` holds there: the attempt's
+     * own proof (the code's step spent, totp.service.ts) and the clear then commit together, in one round trip
+     */
+    successWithin(key: string) {
+      return (qb: QueryCreator<Database>, happened: RawBuilder<boolean>) => qb.deleteFrom('throttles').where('key', '=', key).where(happened);
     },
 
     /** an attempt that turned out right gives its count back (shared keys such as an IP: others' failures stay) */

@@ -1,7 +1,7 @@
 // RFC 6238 TOTP: 30-second steps, 6 digits, SHA-1, one step of drift either way (decision D3). Each step is accepted
 // at most once per credential, enforced by a conditional UPDATE on last_used_step.
 import { generateSecret, generateURI, verifySync } from 'otplib';
-import { sql, type Kysely } from 'kysely';
+import { sql, type DeleteQueryBuilder, type DeleteResult, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
@@ -27,6 +27,9 @@ export interface ActiveAuthenticator {
   id: string;
   secret_sealed: string;
 }
+
+/** a write made with a spent step, in its statement, when `spent` holds (throttle.service.ts successWithin) */
+export type AlsoWhenSpent = (qb: QueryCreator<Database>, spent: RawBuilder<boolean>) => DeleteQueryBuilder<Database, 'throttles', DeleteResult>;
 
 export type TotpCheck = { ok: true; credentialId: string } | { ok: false; replay: boolean };
 
@@ -118,21 +121,27 @@ export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; 
     /**
      * checks a code against every active authenticator of the user; a step already used is a replay. `ahead`: what
      * active() read for this check beside something else (the attempt's admission), else it is read here.
+     * `alsoWhenSpent`: a write that goes with the spent step, in its statement (the attempt counter's clear).
      */
-    async verify(userId: string, code: string, ahead?: ActiveAuthenticator[]): Promise<TotpCheck> {
+    async verify(userId: string, code: string, ahead?: ActiveAuthenticator[], alsoWhenSpent?: AlsoWhenSpent): Promise<TotpCheck> {
       const c = normalizeCode(code);
       const rows = ahead ?? (await active(userId));
       let replay = false;
       for (const row of rows) {
         const step = matchStep(box.open(row.secret_sealed, aad(userId)).toString('utf8'), c);
         if (step === null) continue;
-        const won = await db
-          .updateTable('totp_credentials')
-          .set({ last_used_step: step, last_used_at: sql`now()` })
-          .where('id', '=', row.id)
-          .where(sql`last_used_step`, '<', step)
-          .executeTakeFirst();
-        if (Number(won.numUpdatedRows) === 1) return { ok: true, credentialId: row.id };
+        const spend = (qb: QueryCreator<Database>) =>
+          qb.updateTable('totp_credentials').set({ last_used_step: step, last_used_at: sql`now()` }).where('id', '=', row.id).where(sql`last_used_step`, '<', step).returning('id');
+        // the step is spent only if no one spent it (or a later one) first: the atomic replay guard
+        const won = alsoWhenSpent
+          ? (
+              await (db.with('spent', spend) as unknown as QueryCreator<Database>)
+                .with('also', (qb) => alsoWhenSpent(qb, sql<boolean>`EXISTS (SELECT 1 FROM spent)`))
+                .selectNoFrom(sql<string | null>`(SELECT id FROM spent)`.as('id'))
+                .executeTakeFirstOrThrow()
+            ).id
+          : (await spend(db).executeTakeFirst())?.id;
+        if (won) return { ok: true, credentialId: row.id };
         replay = true;
       }
       return { ok: false, replay };

@@ -17,7 +17,7 @@ import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
 import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes, viewRecoveryCodes, type RecoveryCodeSealing } from './recovery-codes.ts';
 import { createSecurityRecorder } from './security-notice.ts';
 import type { ThrottleService } from './throttle.service.ts';
-import type { PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
+import type { ActiveAuthenticator, PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
 import type { SecurityKey, WebAuthn } from './webauthn/webauthn.service.ts';
 
 export type SecondFactorResult = 'ok' | 'invalid' | 'throttled';
@@ -85,19 +85,18 @@ export function createTwoFactorService(deps: {
     return activeFactorKinds(db, userId);
   }
 
-  async function checkTotp(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
+  /** `ahead`: the user's authenticators when the caller read them already (sign-in-flow.ts, with the transaction) */
+  async function checkTotp(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[]): Promise<SecondFactorResult> {
     // the authenticators are read beside the attempt's admission: a read, left unused when the attempt is refused;
     // the code itself is checked only once admitted
-    const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), totp.active(user.id)]);
+    const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), ahead ?? totp.active(user.id)]);
     if (!gate.allowed) {
       await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
       return 'throttled';
     }
-    const r = await totp.verify(user.id, code, authenticators);
-    if (r.ok) {
-      await throttle.success(throttleKey(user.id));
-      return 'ok';
-    }
+    // a right code clears the counter in the statement that spends its step
+    const r = await totp.verify(user.id, code, authenticators, throttle.successWithin(throttleKey(user.id)));
+    if (r.ok) return 'ok';
     await recordAudit(db, { event: r.replay ? 'totp.replay' : 'totp.failed', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent });
     return 'invalid';
   }
