@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import { compiledStatement } from '../../db/compiled.ts';
 import type { Database, Db } from '../../db/database.ts';
 
@@ -94,7 +94,19 @@ const insertAudit = compiledStatement((db: Kysely<Database>, event: string, acto
   db.insertInto('audit_events').values({ event, actor_user_id: actor, target_user_id: target, client_id: client, tenant_id: tenant, ip, user_agent: userAgent, data }),
 );
 
+/** the audit row's insert as part of another statement (a data-modifying CTE): it commits with that statement's write */
+export function auditWithin(e: AuditEvent) {
+  return (qb: QueryCreator<Database>) => qb.insertInto('audit_events').values(auditValues(e));
+}
+
+export type AuditWithin = ReturnType<typeof auditWithin>;
+
+function auditValues(e: AuditEvent) {
+  return { event: e.event, actor_user_id: e.actorUserId ?? null, target_user_id: e.targetUserId ?? null, client_id: e.clientId ?? null, tenant_id: e.tenantId ?? null, ip: e.ip ?? null, user_agent: e.userAgent?.slice(0, 512) ?? null, data: JSON.stringify(e.data ?? {}) };
+}
+
 /** Call inside the same transaction as the change it records. */
 export async function recordAudit(db: Db, e: AuditEvent): Promise<void> {
-  await insertAudit(db, e.event, e.actorUserId ?? null, e.targetUserId ?? null, e.clientId ?? null, e.tenantId ?? null, e.ip ?? null, e.userAgent?.slice(0, 512) ?? null, JSON.stringify(e.data ?? {}));
+  const v = auditValues(e);
+  await insertAudit(db, v.event, v.actor_user_id, v.target_user_id, v.client_id, v.tenant_id, v.ip, v.user_agent, v.data);
 }

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { auditWithin, recordAudit } from '../audit/audit.service.ts';
 import { allows, firstRefusing } from '../federation/sign-in-methods.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
 import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
@@ -59,13 +59,14 @@ export function createPasswordStep(deps: PasswordStepDeps) {
       await recordAudit(db, { event: 'login.throttled', clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { perAccount: perAccount.allowed, perIp: perIp.allowed } });
       return { outcome: 'throttled' };
     }
-    const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: account?.row ?? null });
+    const checked = await users.authenticate(email, password, { ...meta, clientId: request.clientId }, { row: account?.row ?? null, auditByCaller: true });
     // (a right password implies the account's row, and with it the facts, was read)
     if (!checked || !account) return { outcome: 'invalid' };
     const user: AuthenticatedUser = checked.user;
-    // a right password settles the counters; with its audit row, that goes on beside the next write, and every
-    // outcome below waits for both before it returns (a finished sign-in hands them on to the caller: `written`)
-    const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }) : throttle.success(accountKey)]).then(() => undefined);
+    // a right password settles the counters, its audit row in the same statement; that goes on beside the next write,
+    // and every outcome below waits for it before it returns (a finished sign-in hands it on to the caller: `written`)
+    const audit = checked.audit && auditWithin(checked.audit);
+    const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }, audit) : throttle.success(accountKey, audit)]).then(() => undefined);
     written.catch(() => undefined);
     const { facts } = account;
     // an organization of the user that allows only upstream providers: the right password goes no further

@@ -2,6 +2,7 @@
 // lock that would follow a failure is set, in the same statement that admits the attempt: concurrent guesses can
 // never get past the cap (decision D5: delays, no permanent lockout).
 import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import type { AuditWithin } from '../audit/audit.service.ts';
 import type { Database } from '../../db/database.ts';
 import { sqlNow, systemClock, type Clock } from '../clock.ts';
 
@@ -17,6 +18,9 @@ export interface ThrottlePolicy {
 export const PER_ACCOUNT: ThrottlePolicy = { free: 5, baseDelaySeconds: 30, maxDelaySeconds: 15 * 60, decaySeconds: 24 * 3600 };
 /** passwords per client IP, across accounts (credential stuffing): 50 free, then 1 min doubling up to 1 h */
 export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelaySeconds: 3600, decaySeconds: 3600 };
+
+/** an audit row that commits with a counter's write, as a data-modifying CTE (audit.service.ts auditWithin) */
+type AlsoWrite = AuditWithin;
 
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -78,8 +82,10 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
       return Promise.all(counters.map((c) => (admitted.has(c.key) ? { allowed: true as const } : refused(c.key))));
     },
 
-    async success(key: string): Promise<void> {
-      await db.deleteFrom('throttles').where('key', '=', key).execute();
+    /** `also`: a write that commits with the clear, in its statement (a right password's audit row) */
+    async success(key: string, also?: AlsoWrite): Promise<void> {
+      if (!also) return void (await db.deleteFrom('throttles').where('key', '=', key).execute());
+      await db.with('also', also).deleteFrom('throttles').where('key', '=', key).execute();
     },
 
     /**
@@ -101,8 +107,10 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
      * the opposite of attemptEach() (its counters in the order given: the account's, then the IP's); a right password
      * and a wrong one at the same moment would then deadlock. Read first, the clear always locks first.
      */
-    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }): Promise<void> {
-      await db
+    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }, also?: AlsoWrite): Promise<void> {
+      // the audit row's CTE first: kysely types a statement's CTEs by those before them
+      const q = (also ? db.with('also', also) : db) as unknown as QueryCreator<Database>;
+      await q
         .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', successKey).returning('key'))
         .updateTable('throttles')
         .set(refundSet(refund.policy))

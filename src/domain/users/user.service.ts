@@ -2,7 +2,7 @@ import { isUuid } from '../ids.ts';
 import { sql } from 'kysely';
 import type { Expression, Kysely } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { recordAudit, type AuditEvent } from '../audit/audit.service.ts';
 import { bumpCredentialEpoch } from '../accounts/credential-epoch.ts';
 import { factorFlags, kindsOf } from '../mfa/factor-kinds.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
@@ -79,6 +79,8 @@ export interface AuthenticatedUser extends User {
 export interface PasswordChecked {
   user: AuthenticatedUser;
   written: Promise<void>;
+  /** with `auditByCaller` and no rehash: the success's audit row, which the caller writes with its own next write */
+  audit?: AuditEvent;
 }
 
 export function createUserService(deps: { db: Kysely<Database>; hasher: PasswordHasher; throttle: ThrottleService }) {
@@ -157,7 +159,7 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
      * Email + password. Unknown email, disabled user and wrong password all cost one argon2 verify and
      * return null; every outcome is audited. Rehashes when the parameters have risen.
      */
-    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { row?: UserRow | null } = {}): Promise<PasswordChecked | null> {
+    async authenticate(email: string, password: string, meta: RequestMeta & { clientId?: string }, opts: { row?: UserRow | null; auditByCaller?: boolean } = {}): Promise<PasswordChecked | null> {
       // opts.row: the account's row when the caller read it already (null: no such account)
       const row = opts.row !== undefined ? (opts.row ?? undefined) : await findUserRowByEmail(db, email);
       const ok = await hasher.verify(row?.password_hash, password);
@@ -165,15 +167,15 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
       const reason = !row ? 'unknown_user' : row.disabled_at ? 'disabled' : !ok ? 'bad_password' : undefined;
       // hash outside the transaction: never hold a connection across an argon2 run
       const rehash = good?.password_hash && hasher.needsRehash(good.password_hash) ? await hasher.hash(password) : undefined;
-      const audit = async (trx: Db) =>
-        recordAudit(trx, {
-          event: good ? 'login.succeeded' : 'login.failed',
-          targetUserId: row?.id ?? null,
-          clientId: meta.clientId ?? null,
-          ip: meta.ip,
-          userAgent: meta.userAgent,
-          data: good ? { method: 'pwd' } : { reason },
-        });
+      const event: AuditEvent = {
+        event: good ? 'login.succeeded' : 'login.failed',
+        targetUserId: row?.id ?? null,
+        clientId: meta.clientId ?? null,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        data: good ? { method: 'pwd' } : { reason },
+      };
+      const audit = async (trx: Db) => recordAudit(trx, event);
       // the audit row alone needs no transaction; with a rehash, both commit together
       const write = async () => {
         if (!(good && rehash)) return audit(db);
@@ -187,10 +189,13 @@ export function createUserService(deps: { db: Kysely<Database>; hasher: Password
         await write();
         return null;
       }
+      const user = { ...toUser(good), credentialEpoch: good.credential_epoch };
+      // the caller writes the row with its own next write (one statement fewer), unless a rehash commits with it
+      if (opts.auditByCaller && !rehash) return { user, written: Promise.resolve(), audit: event };
       // a right password answers at once: its writes go on beside the caller's next steps (see PasswordChecked)
       const written = write();
       written.catch(() => undefined);
-      return { user: { ...toUser(good), credentialEpoch: good.credential_epoch }, written };
+      return { user, written };
     },
   };
 }
