@@ -6,7 +6,8 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
 import { isLive, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
-import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow } from './request-scope.ts';
+import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow, takeWriteAlong } from './request-scope.ts';
+import type { AuditWithin } from '../domain/audit/audit.service.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
@@ -102,6 +103,9 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // a row of this model read ahead in this request may be the one being replaced (request-scope.ts)
       forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
+      // a write made to go with this row (a login result's audit row): one statement for both
+      const along = takeWriteAlong() as AuditWithin | undefined;
+      if (along) return writePayload(db, row, along);
       // a copy of what is stored, for this request's own reads of the row until it is written
       if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, grantId: payload.grantId ?? null, row, payload: structuredClone(payload) })) return;
       // after a postponed consume, the tokens it issues commit with it at the end of the request (request-scope.ts);

@@ -5,6 +5,8 @@ import { DomainError } from '../domain/errors.ts';
 import { loginResult, type Amr } from './acr-amr.ts';
 import { requestDemandsMfa } from '../domain/mfa/mfa-policy.ts';
 import { essentialAcrs } from './login-policy.ts';
+import { withWriteAlong } from './request-scope.ts';
+import type { AuditWithin } from '../domain/audit/audit.service.ts';
 
 export class InteractionExpiredError extends DomainError {
   constructor() {
@@ -153,10 +155,12 @@ export function createInteractions(provider: Provider) {
     },
 
     /** completes the login prompt of this interaction only; returns where to send the browser */
-    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number): Promise<string> {
+    /** `audit`: the sign-in's audit row, written in the statement that saves the login result (request-scope.ts withWriteAlong) */
+    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number, audit?: AuditWithin): Promise<string> {
       const i = await details(req, res, uid);
       if (i.prompt.name !== 'login') throw new InteractionExpiredError();
-      return finish(i, loginResult(accountId, amr, at, epoch), false);
+      const result = loginResult(accountId, amr, at, epoch);
+      return audit ? withWriteAlong(audit, () => finish(i, result, false)) : finish(i, result, false);
     },
 
     async finishConsent(req: IncomingMessage, res: ServerResponse, uid: string): Promise<string> {

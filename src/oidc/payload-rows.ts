@@ -6,6 +6,7 @@ import { compiledOnce } from '../db/compiled.ts';
 import type { Database } from '../db/database.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
+import type { AuditWithin } from '../domain/audit/audit.service.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
 import { inheritedEpoch } from './request-scope.ts';
 
@@ -125,12 +126,17 @@ export function onPayloadConflict(explicitEpoch: boolean) {
 }
 
 /** one row's upsert, compiled once per epoch rule (db/compiled.ts) */
-const upsertRow = compiledOnce((db: Kysely<Database>, shape: 'explicit' | 'kept', ...binds: unknown[]) => {
-  const exprs = rowExpressions(binds);
-  const values = Object.fromEntries(PAYLOAD_COLUMNS.map((c, k) => [c, exprs[k]])) as unknown as InsertObject<Database, 'oidc_payloads'>;
-  return db.insertInto('oidc_payloads').values(values).onConflict(onPayloadConflict(shape === 'explicit'));
-});
+const upsertRow = compiledOnce((db: Kysely<Database>, shape: 'explicit' | 'kept', ...binds: unknown[]) =>
+  db.insertInto('oidc_payloads').values(rowValues(binds)).onConflict(onPayloadConflict(shape === 'explicit')),
+);
 
-export async function writePayload(q: Kysely<Database>, row: PayloadRow): Promise<void> {
-  await upsertRow(q, row.explicitEpoch ? 'explicit' : 'kept', ...row.binds);
+function rowValues(binds: unknown[]): InsertObject<Database, 'oidc_payloads'> {
+  const exprs = rowExpressions(binds);
+  return Object.fromEntries(PAYLOAD_COLUMNS.map((c, k) => [c, exprs[k]])) as unknown as InsertObject<Database, 'oidc_payloads'>;
+}
+
+/** `along`: another table's insert, sent in the same statement (a login result's audit row) */
+export async function writePayload(q: Kysely<Database>, row: PayloadRow, along?: AuditWithin): Promise<void> {
+  if (!along) return void (await upsertRow(q, row.explicitEpoch ? 'explicit' : 'kept', ...row.binds));
+  await q.with('along', along).insertInto('oidc_payloads').values(rowValues(row.binds)).onConflict(onPayloadConflict(row.explicitEpoch)).execute();
 }

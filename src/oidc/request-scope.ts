@@ -35,6 +35,8 @@ interface Scope {
   /** only in a provider request (requestScope): the held writes, by "model id", the last write of a row winning */
   held?: Map<string, HeldWrite>;
   rotation?: { model: string; consumed: string; writes: Write[] };
+  /** a write to send in the statement of the next payload row written (withWriteAlong) */
+  along?: unknown;
   /** rows read ahead, by model, then by "column value" of the lookup that would have found them */
   ahead?: Map<string, Map<string, unknown>>;
 }
@@ -44,6 +46,22 @@ const store = new AsyncLocalStorage<Scope>();
 /** runs `fn` with rows it writes for `accountId` stamped with `epoch` (a sign-in made outside a provider request) */
 export function withEpoch<T>(accountId: string, epoch: number, fn: () => Promise<T>): Promise<T> {
   return store.run({ epochs: new Map([[accountId, epoch]]) }, fn);
+}
+
+/**
+ * runs `fn` (outside a provider request) with `along` sent in the statement of the first payload row it writes: a
+ * sign-in's audit row with its login result, one statement for both
+ */
+export function withWriteAlong<T>(along: unknown, fn: () => Promise<T>): Promise<T> {
+  return store.run({ epochs: new Map(), along }, fn);
+}
+
+/** the write to send with this row (once) */
+export function takeWriteAlong(): unknown {
+  const s = store.getStore();
+  const along = s?.along;
+  if (s) s.along = undefined;
+  return along;
 }
 
 export function rememberEpoch(accountId: string | null, epoch: number | null): void {

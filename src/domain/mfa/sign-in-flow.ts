@@ -17,7 +17,7 @@ import { createKeySteps } from './sign-in-keys.ts';
 import { createPasswordStep } from './sign-in-password.ts';
 import type { SecurityKeys } from './security-keys.service.ts';
 import type { WebAuthn } from './webauthn/webauthn.service.ts';
-import { recordAudit } from '../audit/audit.service.ts';
+import { auditWithin, type AuditWithin } from '../audit/audit.service.ts';
 
 export type { Amr };
 export const AMR_PASSWORD: Amr[] = amrFor({ password: true });
@@ -128,10 +128,13 @@ export function createSignInFlow(deps: {
 
   return {
     /** where this interaction stands, if past its password step */
-    /** a sign-in completed (every step done): one audit row saying how, and to which app */
-    async signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta, at: Date): Promise<void> {
+    /**
+     * a sign-in completed (every step done): its audit row saying how, and to which app, as a write that goes out
+     * with the login result's (auditWithin: the caller's statement carries it)
+     */
+    signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta, at: Date): AuditWithin {
       // ts: the session's login time (the same instant the provider stores), so the sessions list finds its device
-      await recordAudit(db, { event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr, ts: Math.floor(at.getTime() / 1000) } });
+      return auditWithin({ event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr, ts: Math.floor(at.getTime() / 1000) } });
     },
 
     async step(uid: string): Promise<Step | null> {

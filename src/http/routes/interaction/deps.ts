@@ -61,12 +61,8 @@ async function whereNext(deps: InteractionDeps, req: FastifyRequest, reply: Fast
     const epoch = deps.federation ? await deps.federation.signInCompleted(uid, result.user.id, result.amr, at, result.epoch, meta(req), result.linkProposed ?? true) : result.epoch;
     if (epoch === null) return `/interaction/${uid}`;
     const { clientId } = await deps.interactions.view(req.raw, reply.raw, uid);
-    // the login result and its audit row go out together: nothing between them can fail but the database itself
-    const [next] = await Promise.all([
-      deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch),
-      deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req), at),
-    ]);
-    return next;
+    // the login result and its audit row go out together, in one statement
+    return deps.interactions.finishLogin(req.raw, reply.raw, uid, result.user.id, result.amr, at, epoch, deps.flow.signedIn(result.user.id, result.amr, clientId, meta(req), at));
   }
   if (result.outcome === 'next') {
     // security keys are offered first; an enrollment sets up an authenticator app unless only keys are allowed
