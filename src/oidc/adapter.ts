@@ -5,7 +5,8 @@ import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBu
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
-import { isLive, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
+import { isLive, readInteractionAhead, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
+import { POLICY_INPUTS, policyInputsKey } from './login-policy.ts';
 import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow, takeWriteAlong } from './request-scope.ts';
 import type { AuditWithin } from '../domain/audit/audit.service.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
@@ -137,6 +138,20 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       return { payload: token && this.shaped(token), policyInputs };
     }
 
+    /**
+     * Inside a provider request (a sign-in's return) the interaction's read also brings the user its login result
+     * names and the 2FA check's inputs for that user and the app, which the provider asks for next (findAccount,
+     * login-policy.ts): one statement instead of two
+     */
+    private async findInteraction(stored: string): Promise<AdapterPayload | undefined> {
+      const { row, login } = await readInteractionAhead(db, stored);
+      if (login?.account) {
+        rememberRow('Account', 'id', login.accountId, login.account);
+        rememberRow(POLICY_INPUTS, 'for', policyInputsKey(login.accountId, login.clientId), login.policy);
+      }
+      return row && this.shaped(row);
+    }
+
     /** a row this request wrote and holds (request-scope.ts): what it stores (a copy), or no row after a destroy */
     private held(column: 'id' | 'uid', value: string): { payload: AdapterPayload | undefined } | undefined {
       const w = WRITTEN_AT_END.has(this.model) ? heldWrite(this.model, column, value) : undefined;
@@ -161,6 +176,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       const stored = storedId(this.model, id);
       const held = this.held('id', stored);
       if (held) return held.payload;
+      if (this.model === 'Interaction' && inRequest()) return this.findInteraction(stored);
       const { payload, policyInputs } = readsAhead(this.model) ? await this.findAhead(this.model, stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };

@@ -125,3 +125,43 @@ export async function readAccountAhead(db: Kysely<Database>, userId: string, cli
   const account = accountFromJson(row?.account);
   return { account, policy: policyInputsFromJson(row?.policy_inputs) };
 }
+
+/** a login result's user id as a uuid, or NULL when it is not one (a cast of anything else would fail the statement) */
+const loginAccountId = sql<string | null>`(CASE WHEN r.payload->'result'->'login'->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN CAST(r.payload->'result'->'login'->>'accountId' AS uuid) END)`;
+
+/** the statement of readInteractionAhead: the interaction, and its login result's user and policy inputs for its app */
+const interactionAhead = compiledOnce((db: Kysely<Database>, _shape: 'one', storedId: string) =>
+  db
+    .selectFrom('oidc_payloads as r')
+    .select([
+      'r.payload',
+      'r.consumed_at',
+      'r.account_id',
+      'r.credential_epoch',
+      sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, loginAccountId)}) u)`.as('account'),
+      policyInputsAsJson(db, loginAccountId, sql<string>`r.payload->'params'->>'client_id'`).as('policy_inputs'),
+    ])
+    .where('r.model', '=', 'Interaction')
+    .where('r.id', '=', storedId)
+    .where(isLive('r')),
+);
+
+/**
+ * The sign-in's return reads its interaction, then the user its login result names (findAccount) and the 2FA check's
+ * inputs for that user and the app: one statement reads all three, as readAccountAhead does at the authorization
+ * endpoint. `login`: the user and app the rows are for, when the interaction carries a login result of a user.
+ */
+export async function readInteractionAhead(
+  db: Kysely<Database>,
+  storedId: string,
+): Promise<{ row?: StoredRow; login?: { accountId: string; clientId: string; account: UserWithFactors | null; policy: PolicyInputRow[] } }> {
+  const { rows } = await interactionAhead(db, 'one', storedId);
+  const r = rows[0];
+  if (!r) return {};
+  const row: StoredRow = { payload: r.payload, consumed_at: r.consumed_at, account_id: r.account_id, credential_epoch: r.credential_epoch };
+  const p = r.payload as { result?: { login?: { accountId?: unknown } }; params?: { client_id?: unknown } };
+  const accountId = p.result?.login?.accountId;
+  const clientId = p.params?.client_id;
+  if (typeof accountId !== 'string' || !isUuid(accountId) || typeof clientId !== 'string') return { row };
+  return { row, login: { accountId, clientId, account: accountFromJson(r.account), policy: policyInputsFromJson(r.policy_inputs) } };
+}

@@ -11,7 +11,7 @@ import { createSecretBox } from '../../src/domain/crypto/secret-box.ts';
 import { policyInputs } from '../../src/domain/mfa/mfa-policy.ts';
 import { createAdapterFactory } from '../../src/oidc/adapter.ts';
 import { storedId } from '../../src/oidc/payload-rows.ts';
-import { readTokenAhead } from '../../src/oidc/payload-reads.ts';
+import { readInteractionAhead, readTokenAhead } from '../../src/oidc/payload-reads.ts';
 import { withEpoch } from '../../src/oidc/request-scope.ts';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
@@ -261,4 +261,28 @@ test('refresh-policy-still-decides-with-inputs-read-ahead: a client or an organi
   await db.insertInto('tenant_members').values({ tenant_id: later.id, user_id: inGrace.user.id, role: 'member', accepted_at: sql`now()` } as never).execute();
   const r3 = await refresh(s, inGrace.client, inGrace.refreshToken);
   assert.equal(r3.status, 200, JSON.stringify(r3.body));
+});
+
+test("sign-in-return-reads-its-user-with-the-interaction: the interaction's read brings the user its login result names and the policy's inputs for that user and app, as they read themselves", async (t) => {
+  const s = await startServer(t);
+  const db = s.services.db;
+  const user = await makeUser(s.services);
+  const client = await makeClient(s.services);
+  const Interaction = createAdapterFactory(db, s.services.clients, createSecretBox([{ id: 't1', key: Buffer.alloc(32, 7) }]))('Interaction');
+  const interaction = async (accountId: string) => {
+    const uid = randomUUID();
+    await Interaction.upsert(uid, { jti: uid, kind: 'Interaction', params: { client_id: client.clientId }, result: { login: { accountId } } } as never, 600);
+    return readInteractionAhead(db, uid);
+  };
+
+  const ahead = await interaction(user.id);
+  assert.ok(ahead.row, 'the interaction itself');
+  assert.equal(ahead.login?.accountId, user.id);
+  assert.equal(ahead.login?.clientId, client.clientId);
+  assert.deepEqual(ahead.login?.account, await s.services.users.findWithFactors(user.id), 'the user as findAccount reads it');
+  assert.deepEqual(ahead.login?.policy, await policyInputs(db, sql.val(user.id), sql.val(client.clientId)).execute(), "the policy's inputs for the user and the app");
+
+  const odd = await interaction('not-a-user-id');
+  assert.ok(odd.row, 'an interaction whose login names no user is still read');
+  assert.equal(odd.login, undefined, 'and brings no user');
 });
