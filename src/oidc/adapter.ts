@@ -8,7 +8,7 @@ import { compiledOnce } from '../db/compiled.ts';
 import { isLive, readInteractionAhead, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
 import { POLICY_INPUTS, policyInputsKey } from './login-policy.ts';
 import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow, takeWriteAlong } from './request-scope.ts';
-import type { AuditWithin } from '../domain/audit/audit.service.ts';
+import type { AuditRow } from '../domain/audit/audit.service.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
@@ -105,7 +105,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
       // a write made to go with this row (a login result's audit row): one statement for both
-      const along = takeWriteAlong() as AuditWithin | undefined;
+      const along = takeWriteAlong() as AuditRow | undefined;
       if (along) return writePayload(db, row, along);
       // a copy of what is stored, for this request's own reads of the row until it is written
       if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, grantId: payload.grantId ?? null, row, payload: structuredClone(payload) })) return;

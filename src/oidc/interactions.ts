@@ -6,7 +6,7 @@ import { loginResult, type Amr } from './acr-amr.ts';
 import { requestDemandsMfa } from '../domain/mfa/mfa-policy.ts';
 import { essentialAcrs } from './login-policy.ts';
 import { withWriteAlong } from './request-scope.ts';
-import type { AuditWithin } from '../domain/audit/audit.service.ts';
+import type { AuditRow } from '../domain/audit/audit.service.ts';
 
 export class InteractionExpiredError extends DomainError {
   constructor() {
@@ -156,7 +156,7 @@ export function createInteractions(provider: Provider) {
 
     /** completes the login prompt of this interaction only; returns where to send the browser */
     /** `audit`: the sign-in's audit row, written in the statement that saves the login result (request-scope.ts withWriteAlong) */
-    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number, audit?: AuditWithin): Promise<string> {
+    async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number, audit?: AuditRow): Promise<string> {
       const i = await details(req, res, uid);
       if (i.prompt.name !== 'login') throw new InteractionExpiredError();
       const result = loginResult(accountId, amr, at, epoch);

@@ -6,7 +6,7 @@ import { compiledOnce } from '../db/compiled.ts';
 import type { Database } from '../db/database.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
-import type { AuditWithin } from '../domain/audit/audit.service.ts';
+import { AUDIT_VALUES, auditInsert, type AuditRow } from '../domain/audit/audit.service.ts';
 import { sha256Hex } from '../domain/crypto/tokens.ts';
 import { inheritedEpoch } from './request-scope.ts';
 
@@ -130,13 +130,22 @@ const upsertRow = compiledOnce((db: Kysely<Database>, shape: 'explicit' | 'kept'
   db.insertInto('oidc_payloads').values(rowValues(binds)).onConflict(onPayloadConflict(shape === 'explicit')),
 );
 
+/** the same with an audit row in a CTE before it: its values first, then the row's */
+const upsertRowWithAudit = compiledOnce((db: Kysely<Database>, shape: 'explicit' | 'kept', ...binds: unknown[]) =>
+  db
+    .with('along', (qb) => auditInsert(qb, binds.slice(0, AUDIT_VALUES)))
+    .insertInto('oidc_payloads')
+    .values(rowValues(binds.slice(AUDIT_VALUES)))
+    .onConflict(onPayloadConflict(shape === 'explicit')),
+);
+
 function rowValues(binds: unknown[]): InsertObject<Database, 'oidc_payloads'> {
   const exprs = rowExpressions(binds);
   return Object.fromEntries(PAYLOAD_COLUMNS.map((c, k) => [c, exprs[k]])) as unknown as InsertObject<Database, 'oidc_payloads'>;
 }
 
 /** `along`: another table's insert, sent in the same statement (a login result's audit row) */
-export async function writePayload(q: Kysely<Database>, row: PayloadRow, along?: AuditWithin): Promise<void> {
-  if (!along) return void (await upsertRow(q, row.explicitEpoch ? 'explicit' : 'kept', ...row.binds));
-  await q.with('along', along).insertInto('oidc_payloads').values(rowValues(row.binds)).onConflict(onPayloadConflict(row.explicitEpoch)).execute();
+export async function writePayload(q: Kysely<Database>, row: PayloadRow, along?: AuditRow): Promise<void> {
+  const shape = row.explicitEpoch ? 'explicit' : 'kept';
+  await (along ? upsertRowWithAudit(q, shape, ...along.values, ...row.binds) : upsertRow(q, shape, ...row.binds));
 }

@@ -94,12 +94,29 @@ const insertAudit = compiledStatement((db: Kysely<Database>, event: string, acto
   db.insertInto('audit_events').values({ event, actor_user_id: actor, target_user_id: target, client_id: client, tenant_id: tenant, ip, user_agent: userAgent, data }),
 );
 
-/** the audit row's insert as part of another statement (a data-modifying CTE): it commits with that statement's write */
-export function auditWithin(e: AuditEvent) {
-  return (qb: QueryCreator<Database>) => qb.insertInto('audit_events').values(auditValues(e));
+/** the audit row's columns, in the order of an AuditRow's values */
+const AUDIT_COLUMNS = ['event', 'actor_user_id', 'target_user_id', 'client_id', 'tenant_id', 'ip', 'user_agent', 'data'] as const;
+
+/**
+ * An audit row to write as part of another statement (a data-modifying CTE: it commits with that statement's write),
+ * as values, so that the statement carrying it can be compiled once (db/compiled.ts) and bind them
+ */
+export interface AuditRow {
+  readonly values: readonly unknown[];
 }
 
-export type AuditWithin = ReturnType<typeof auditWithin>;
+export function auditWithin(e: AuditEvent): AuditRow {
+  const v = auditValues(e);
+  return { values: AUDIT_COLUMNS.map((c) => v[c]) };
+}
+
+/** the insert of an audit row inside another statement; `values`: an AuditRow's (placeholders while compiledOnce builds) */
+export function auditInsert(qb: QueryCreator<Database>, values: readonly unknown[]) {
+  return qb.insertInto('audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, values[i]])) as unknown as ReturnType<typeof auditValues>);
+}
+
+/** how many values an AuditRow binds */
+export const AUDIT_VALUES = AUDIT_COLUMNS.length;
 
 function auditValues(e: AuditEvent) {
   return { event: e.event, actor_user_id: e.actorUserId ?? null, target_user_id: e.targetUserId ?? null, client_id: e.clientId ?? null, tenant_id: e.tenantId ?? null, ip: e.ip ?? null, user_agent: e.userAgent?.slice(0, 512) ?? null, data: JSON.stringify(e.data ?? {}) };

@@ -17,7 +17,7 @@ import { createKeySteps } from './sign-in-keys.ts';
 import { createPasswordStep } from './sign-in-password.ts';
 import type { SecurityKeys } from './security-keys.service.ts';
 import type { WebAuthn } from './webauthn/webauthn.service.ts';
-import { auditWithin, type AuditWithin } from '../audit/audit.service.ts';
+import { auditWithin, type AuditRow } from '../audit/audit.service.ts';
 
 export type { Amr };
 export const AMR_PASSWORD: Amr[] = amrFor({ password: true });
@@ -132,7 +132,7 @@ export function createSignInFlow(deps: {
      * a sign-in completed (every step done): its audit row saying how, and to which app, as a write that goes out
      * with the login result's (auditWithin: the caller's statement carries it)
      */
-    signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta, at: Date): AuditWithin {
+    signedIn(userId: string, amr: Amr[], clientId: string | null, meta: RequestMeta, at: Date): AuditRow {
       // ts: the session's login time (the same instant the provider stores), so the sessions list finds its device
       return auditWithin({ event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr, ts: Math.floor(at.getTime() / 1000) } });
     },

@@ -2,7 +2,8 @@
 // lock that would follow a failure is set, in the same statement that admits the attempt: concurrent guesses can
 // never get past the cap (decision D5: delays, no permanent lockout).
 import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
-import type { AuditWithin } from '../audit/audit.service.ts';
+import { auditInsert, type AuditRow } from '../audit/audit.service.ts';
+import { compiledOnce } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { sqlNow, systemClock, type Clock } from '../clock.ts';
 
@@ -19,34 +20,90 @@ export const PER_ACCOUNT: ThrottlePolicy = { free: 5, baseDelaySeconds: 30, maxD
 /** passwords per client IP, across accounts (credential stuffing): 50 free, then 1 min doubling up to 1 h */
 export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelaySeconds: 3600, decaySeconds: 3600 };
 
-/** an audit row that commits with a counter's write, as a data-modifying CTE (audit.service.ts auditWithin) */
-type AlsoWrite = AuditWithin;
-
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** a policy as the values a statement binds (the policy is a value, not part of the statement's text) */
+const policyValues = (p: ThrottlePolicy) => [p.free, p.baseDelaySeconds, p.maxDelaySeconds, p.decaySeconds];
+const POLICY_VALUES = 4;
+
+/**
+ * The admitting upsert of one attempt: returns the key when admitted, no row when locked. `v`: the key and the policy's
+ * values (placeholders while compiledOnce builds); `now`: the database's clock or the service's fixed one.
+ */
+function admit(qb: QueryCreator<Database>, now: RawBuilder<Date>, v: unknown[]) {
+  const [key, free, baseDelay, maxDelay, decay] = v;
+  const lockAfter = (failures: ReturnType<typeof sql>) =>
+    sql`CASE WHEN ${failures} >= ${free}
+      THEN ${now} + make_interval(secs => least(${baseDelay} * power(2, ${failures} - ${free}), ${maxDelay}))
+      ELSE NULL END`;
+  const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${decay}) THEN 1 ELSE throttles.failures + 1 END`;
+  return qb
+    .insertInto('throttles')
+    .values({ key: key as string, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet({
+          failures: next,
+          locked_until: sql`${lockAfter(next)}`,
+          updated_at: now,
+        })
+        .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
+    )
+    .returning('key');
+}
+
+/**
+ * The counters' hot statements, each built and compiled once per shape (db/compiled.ts): the clock ("system": the
+ * database's now(); "fixed": a test's clock, its time the first value) and how many counters, or whether an audit
+ * row goes with the clear.
+ */
+const attemptsStatement = compiledOnce((db: Kysely<Database>, shape: `${'system' | 'fixed'}:${number}`, ...v: unknown[]) => {
+  const [clockKind, n] = shape.split(':');
+  const now = clockKind === 'fixed' ? sql<Date>`CAST(${v[0]} AS timestamptz)` : sql<Date>`now()`;
+  const counters = v.slice(clockKind === 'fixed' ? 1 : 0);
+  const ctes = Array.from({ length: Number(n) }, (_x, i) => sql`${sql.ref(`a${i}`)} AS (${admit(db, now, counters.slice(i * (1 + POLICY_VALUES), (i + 1) * (1 + POLICY_VALUES)))})`);
+  const selects = ctes.map((_c, i) => sql`SELECT key FROM ${sql.ref(`a${i}`)}`);
+  const raw = sql<{ key: string }>`WITH ${sql.join(ctes)} ${sql.join(selects, sql` UNION ALL `)}`;
+  return { compile: () => raw.compile(db) };
+});
+
+/** success(): the counter's clear, with or without an audit row in a CTE before it (its values after the key) */
+const clearStatement = compiledOnce((db: Kysely<Database>, shape: 'plain' | 'audit', key: unknown, ...audit: unknown[]) =>
+  (shape === 'audit' ? (db.with('also', (qb) => auditInsert(qb, audit)) as unknown as Kysely<Database>) : db).deleteFrom('throttles').where('key', '=', key as string),
+);
+
+/**
+ * successAndRefund(): one counter's clear and another's refund. Why the main statement reads the CTE: an unread
+ * data-modifying CTE runs after the main statement, so the refund would lock its row before the clear, the opposite
+ * of attemptEach() (its counters in the order given: the account's, then the IP's); a right password and a wrong one
+ * at the same moment would then deadlock. Read first, the clear always locks first. An audit row (its values last)
+ * goes in a CTE of its own.
+ */
+const clearAndRefundStatement = compiledOnce((db: Kysely<Database>, shape: 'plain' | 'audit', clearKey: unknown, refundKey: unknown, free: unknown, ...audit: unknown[]) =>
+  // the audit row's CTE first: kysely types a statement's CTEs by those before them
+  ((shape === 'audit' ? db.with('also', (qb) => auditInsert(qb, audit)) : db) as unknown as QueryCreator<Database>)
+    .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', clearKey as string).returning('key'))
+    .updateTable('throttles')
+    .set(refundSet(free))
+    .where('key', '=', refundKey as string)
+    .where(sql<boolean>`(SELECT count(*) FROM cleared) >= 0`),
+);
+
+function refundSet(free: unknown) {
+  return {
+    failures: sql<number>`greatest(failures - 1, 0)`,
+    locked_until: sql<Date | null>`CASE WHEN failures - 1 < ${free} THEN NULL ELSE locked_until END`,
+  };
+}
+
 export function createThrottleService(db: Kysely<Database>, clock: Clock = systemClock) {
-  /** the admitting upsert of one attempt: returns the key when admitted, no row when locked */
-  function admit(key: string, policy: ThrottlePolicy) {
-    const now = sqlNow(clock);
-    const lockAfter = (failures: ReturnType<typeof sql>) =>
-      sql`CASE WHEN ${failures} >= ${policy.free}
-        THEN ${now} + make_interval(secs => least(${policy.baseDelaySeconds} * power(2, ${failures} - ${policy.free}), ${policy.maxDelaySeconds}))
-        ELSE NULL END`;
-    const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${policy.decaySeconds}) THEN 1 ELSE throttles.failures + 1 END`;
-    return db
-      .insertInto('throttles')
-      .values({ key, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({
-            failures: next,
-            locked_until: sql`${lockAfter(next)}`,
-            updated_at: now,
-          })
-          .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
-      )
-      .returning('key');
+  /** the counters' attempts in one statement: the keys admitted */
+  async function admitted(counters: { key: string; policy: ThrottlePolicy }[]): Promise<Set<string>> {
+    const at = clock.system ? [] : [clock.now().toISOString()];
+    const values = counters.flatMap((c) => [c.key, ...policyValues(c.policy)]);
+    const { rows } = await attemptsStatement(db, `${clock.system ? 'system' : 'fixed'}:${counters.length}`, ...at, ...values);
+    return new Set(rows.map((row) => row.key));
   }
 
   async function refused(key: string): Promise<ThrottleDecision> {
@@ -54,18 +111,10 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
     return { allowed: false, retryAfterSeconds: Math.max(1, Number(row?.wait ?? 1)) };
   }
 
-  function refundSet(policy: ThrottlePolicy) {
-    return {
-      failures: sql<number>`greatest(failures - 1, 0)`,
-      locked_until: sql<Date | null>`CASE WHEN failures - 1 < ${policy.free} THEN NULL ELSE locked_until END`,
-    };
-  }
-
   return {
     /** admits one attempt or refuses it; call success() when the attempt turned out right */
     async attempt(key: string, policy: ThrottlePolicy = PER_ACCOUNT): Promise<ThrottleDecision> {
-      const admitted = await admit(key, policy).executeTakeFirst();
-      return admitted ? { allowed: true } : refused(key);
+      return (await admitted([{ key, policy }])).has(key) ? { allowed: true } : refused(key);
     },
 
     /**
@@ -74,18 +123,14 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
      * rows are also locked in that order (successAndRefund() takes them in the same order: the cleared one first).
      */
     async attemptEach(counters: { key: string; policy: ThrottlePolicy }[]): Promise<ThrottleDecision[]> {
-      if (counters.length < 2) return Promise.all(counters.map((c) => this.attempt(c.key, c.policy)));
-      const ctes = counters.map((c, i) => sql`${sql.ref(`a${i}`)} AS (${admit(c.key, c.policy)})`);
-      const selects = counters.map((_c, i) => sql`SELECT key FROM ${sql.ref(`a${i}`)}`);
-      const r = await sql<{ key: string }>`WITH ${sql.join(ctes)} ${sql.join(selects, sql` UNION ALL `)}`.execute(db);
-      const admitted = new Set(r.rows.map((row) => row.key));
-      return Promise.all(counters.map((c) => (admitted.has(c.key) ? { allowed: true as const } : refused(c.key))));
+      if (!counters.length) return [];
+      const ok = await admitted(counters);
+      return Promise.all(counters.map((c) => (ok.has(c.key) ? { allowed: true as const } : refused(c.key))));
     },
 
-    /** `also`: a write that commits with the clear, in its statement (a right password's audit row) */
-    async success(key: string, also?: AlsoWrite): Promise<void> {
-      if (!also) return void (await db.deleteFrom('throttles').where('key', '=', key).execute());
-      await db.with('also', also).deleteFrom('throttles').where('key', '=', key).execute();
+    /** `also`: an audit row that commits with the clear, in its statement (a right password's) */
+    async success(key: string, also?: AuditRow): Promise<void> {
+      await (also ? clearStatement(db, 'audit', key, ...also.values) : clearStatement(db, 'plain', key));
     },
 
     /**
@@ -98,25 +143,14 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
 
     /** an attempt that turned out right gives its count back (shared keys such as an IP: others' failures stay) */
     async refund(key: string, policy: ThrottlePolicy): Promise<void> {
-      await db.updateTable('throttles').set(refundSet(policy)).where('key', '=', key).execute();
+      await db.updateTable('throttles').set(refundSet(policy.free)).where('key', '=', key).execute();
     },
 
-    /**
-     * success() of one counter and refund() of another, in one statement. Why the main statement reads the CTE: an
-     * unread data-modifying CTE runs after the main statement, so the refund would lock its row before the clear,
-     * the opposite of attemptEach() (its counters in the order given: the account's, then the IP's); a right password
-     * and a wrong one at the same moment would then deadlock. Read first, the clear always locks first.
-     */
-    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }, also?: AlsoWrite): Promise<void> {
-      // the audit row's CTE first: kysely types a statement's CTEs by those before them
-      const q = (also ? db.with('also', also) : db) as unknown as QueryCreator<Database>;
-      await q
-        .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', successKey).returning('key'))
-        .updateTable('throttles')
-        .set(refundSet(refund.policy))
-        .where('key', '=', refund.key)
-        .where(sql<boolean>`(SELECT count(*) FROM cleared) >= 0`)
-        .execute();
+    /** success() of one counter and refund() of another, in one statement (clearAndRefundStatement); `also` as for success() */
+    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }, also?: AuditRow): Promise<void> {
+      await (also
+        ? clearAndRefundStatement(db, 'audit', successKey, refund.key, refund.policy.free, ...also.values)
+        : clearAndRefundStatement(db, 'plain', successKey, refund.key, refund.policy.free));
     },
   };
 }
