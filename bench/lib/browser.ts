@@ -132,7 +132,7 @@ export interface Tokens {
   refresh_token?: string;
 }
 
-export async function tokenRequest(rp: Rp, form: Record<string, string>): Promise<Tokens> {
+async function tokenRequest(rp: Rp, form: Record<string, string>): Promise<Tokens> {
   const res = await request(`${rp.issuer}/oidc/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(rp.clientId, rp.clientSecret) },

@@ -26,7 +26,7 @@ export function countRoundTrips() {
     if (captureStatements) {
       const [q, values] = args;
       const text = typeof q === 'string' ? q : q?.text;
-      if (text) captured.set(process.env.DIAG_ALL ? `${captured.size} ${text}` : text, Array.isArray(values) ? values : (q?.values ?? []));
+      if (text) captured.set(text, Array.isArray(values) ? values : (q?.values ?? []));
     }
     return original.apply(this, args);
   };
