@@ -7,8 +7,7 @@ import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
 import { isLive, readInteractionAhead, readsAhead, readTokenAhead, type ReadAheadModel, type StoredRow } from './payload-reads.ts';
 import { POLICY_INPUTS, policyInputsKey } from './login-policy.ts';
-import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inRequest, recallRow, rememberEpoch, rememberRow, takeWriteAlong } from './request-scope.ts';
-import type { AuditRow } from '../domain/audit/audit.service.ts';
+import { deferConsume, deferWrite, dropHeldOfGrant, forgetRows, heldWrite, holdWrite, inProviderRequest, inRequest, recallRow, rememberEpoch, rememberRow, takeWriteAlong } from './request-scope.ts';
 import type { ClientService } from '../domain/clients/client.service.ts';
 import type { SecretBox } from '../domain/crypto/secret-box.ts';
 import { openSecrets, payloadRow, storedId, writePayload } from './payload-rows.ts';
@@ -38,10 +37,12 @@ async function revokeGrant(db: Kysely<Database>, grantId: string): Promise<void>
 const ISSUED_WITH_REDEMPTION = new Set(['AccessToken', 'RefreshToken']);
 
 /**
- * the models a sign-in's return writes (the interaction destroyed; the grant, the code and the session saved): inside
- * a provider request their writes are held to its end and go out as one statement (request-scope.ts, held-writes.ts)
+ * the models a sign-in's return writes (the interaction destroyed; the grant, the code and the session saved; on a
+ * device's sign-in, its device code authorized): inside a provider request their writes are held to its end and go
+ * out as one statement (request-scope.ts, held-writes.ts). A device code is held with them: written before its grant
+ * and session, a device polling in between would be refused for good.
  */
-const WRITTEN_AT_END = new Set(['Interaction', 'Grant', 'AuthorizationCode', 'Session']);
+const WRITTEN_AT_END = new Set(['Interaction', 'Grant', 'AuthorizationCode', 'Session', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /** tokens a user can redeem or use: checked against today's 2FA policy every time they are read */
 const GUARDED = new Set(['RefreshToken', 'AccessToken', 'AuthorizationCode', 'DeviceCode']);
@@ -105,18 +106,19 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       forgetRows(this.model);
       const row = payloadRow(this.model, id, payload, expiresIn, box);
       // a write made to go with this row (a login result's audit row): one statement for both
-      const along = takeWriteAlong() as AuditRow | undefined;
+      const along = takeWriteAlong();
       if (along) return writePayload(db, row, along);
       // a copy of what is stored, for this request's own reads of the row until it is written
-      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, grantId: payload.grantId ?? null, row, payload: structuredClone(payload) })) return;
+      const held = { model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, userCode: payload.userCode ? storedId(this.model, payload.userCode) : null, grantId: payload.grantId ?? null };
+      if (WRITTEN_AT_END.has(this.model) && holdWrite({ ...held, row, payload: structuredClone(payload) })) return;
       // after a postponed consume, the tokens it issues commit with it at the end of the request (request-scope.ts);
-      // anything else (a DPoP proof's replay record, a grant) is written at once, whatever becomes of the request
+      // anything else not held (a DPoP proof's replay record, a client-credentials token) is written at once
       if (!(ISSUED_WITH_REDEMPTION.has(this.model) && deferWrite(row))) await writePayload(db, row);
     }
 
     /** live rows only: not expired, and not from before the user's last credential change */
     private async findWhere(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      const held = column !== 'user_code' && this.held(column, value);
+      const held = this.held(column, value);
       if (held) return held.payload;
       // a row a refresh token's or a code's read brought along (readTokenAhead), not changed since in this request; a copy,
       // so that a model changed in memory and not saved leaves the remembered row as it was read
@@ -153,7 +155,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     }
 
     /** a row this request wrote and holds (request-scope.ts): what it stores (a copy), or no row after a destroy */
-    private held(column: 'id' | 'uid', value: string): { payload: AdapterPayload | undefined } | undefined {
+    private held(column: 'id' | 'uid' | 'user_code', value: string): { payload: AdapterPayload | undefined } | undefined {
       const w = WRITTEN_AT_END.has(this.model) ? heldWrite(this.model, column, value) : undefined;
       return w && { payload: w.payload === undefined ? undefined : (structuredClone(w.payload) as AdapterPayload) };
     }
@@ -174,9 +176,10 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
     async find(id: string) {
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return personalTokenPayload(id, personalTokens);
       const stored = storedId(this.model, id);
+      // a row this request wrote (a code it just issued, say) is answered as written: its checks were made when it was
       const held = this.held('id', stored);
       if (held) return held.payload;
-      if (this.model === 'Interaction' && inRequest()) return this.findInteraction(stored);
+      if (this.model === 'Interaction' && inProviderRequest()) return this.findInteraction(stored);
       const { payload, policyInputs } = readsAhead(this.model) ? await this.findAhead(this.model, stored) : { payload: await this.findWhere('id', stored) };
       if (!payload || !policy || !GUARDED.has(this.model)) return payload;
       const p = payload as { accountId?: string; clientId?: string; amr?: string[]; extra?: { amr?: string[] } };
@@ -222,7 +225,7 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       forgetRows(this.model);
       // a personal access token revoked at the standard revocation endpoint (RFC 7009) by whoever holds it
       if (this.model === 'AccessToken' && personalTokens && id.startsWith(PERSONAL_TOKEN_PREFIX)) return void (await personalTokens.revokeByValue(id));
-      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: null, grantId: null })) return;
+      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: null, userCode: null, grantId: null })) return;
       await db.deleteFrom('oidc_payloads').where('model', '=', this.model).where('id', '=', storedId(this.model, id)).execute();
     }
 

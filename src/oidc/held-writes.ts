@@ -31,7 +31,21 @@ const heldStatement = compiledOnce((db: Kysely<Database>, shape: string, ...bind
   return q.selectNoFrom(sql.lit(1).as('done'));
 });
 
+/**
+ * Once more after a deadlock or a serialization failure: the statement locks several rows (a grant, a session), which a
+ * bulk delete elsewhere (a credential change, a revoked app) may take in another order; PostgreSQL then aborts one of
+ * them, and this one, rolled back whole, can simply run again.
+ */
 export async function flushHeldWrites(db: Kysely<Database>, writes: HeldWrite[]): Promise<void> {
+  try {
+    await flushOnce(db, writes);
+  } catch (err) {
+    if (!['40P01', '40001'].includes((err as { code?: string }).code ?? '')) throw err;
+    await flushOnce(db, writes);
+  }
+}
+
+async function flushOnce(db: Kysely<Database>, writes: HeldWrite[]): Promise<void> {
   const rows = writes.map((w) => w.row as PayloadRow | undefined);
   // one write alone goes as its own statement: no CTE around it
   if (writes.length === 1) {

@@ -154,8 +154,10 @@ export function createInteractions(provider: Provider) {
       };
     },
 
-    /** completes the login prompt of this interaction only; returns where to send the browser */
-    /** `audit`: the sign-in's audit row, written in the statement that saves the login result (request-scope.ts withWriteAlong) */
+    /**
+     * completes the login prompt of this interaction only; returns where to send the browser. `audit`: the sign-in's
+     * audit row, written in the statement that saves the login result (request-scope.ts withWriteAlong)
+     */
     async finishLogin(req: IncomingMessage, res: ServerResponse, uid: string, accountId: string, amr: Amr[], at: Date, epoch: number, audit?: AuditRow): Promise<string> {
       const i = await details(req, res, uid);
       if (i.prompt.name !== 'login') throw new InteractionExpiredError();

@@ -1,7 +1,7 @@
 // The provider's endpoints during a database outage (stopped, restarting, connections killed, pool exhausted): they
 // fail closed like our own routes, with 503 + Retry-After, instead of the library's 500 server_error — so that
 // clients and proxies retry, and no session or token exists without its row.
-import { errorPage } from './request-guards.ts';
+import { dropAnswer, errorPage } from './request-guards.ts';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/unavailable.ts';
@@ -22,11 +22,11 @@ export function failClosedDuringOutages(provider: Provider, render: Render): voi
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       outage.add(ctx);
-      // the answer made before the fault does not leave (a redirect with a code whose row was not written, the
-      // cookies of a session not saved or of an interaction not ended): the browser keeps what it had, for its retry
-      if (!ctx.headerSent) for (const name of ['location', 'set-cookie']) ctx.remove(name);
     }
     if (!outage.has(ctx) || ctx.headerSent) return;
+    // the answer made before the fault does not leave (a redirect with a code whose row was not written, the cookies
+    // of a session not saved or of an interaction not ended): the browser keeps what it had, for its retry
+    dropAnswer(ctx);
     ctx.set('retry-after', String(RETRY_AFTER_SECONDS));
     ctx.set('cache-control', 'no-store');
     errorPage(ctx as KoaContextWithOIDC, render, 503, 'temporarily_unavailable', MESSAGE);

@@ -127,7 +127,7 @@ export async function readAccountAhead(db: Kysely<Database>, userId: string, cli
 }
 
 /** a login result's user id as a uuid, or NULL when it is not one (a cast of anything else would fail the statement) */
-const loginAccountId = sql<string | null>`(CASE WHEN r.payload->'result'->'login'->>'accountId' ~ '^[0-9a-fA-F-]{36}$' THEN CAST(r.payload->'result'->'login'->>'accountId' AS uuid) END)`;
+const loginAccountId = sql<string | null>`(CASE WHEN r.payload->'result'->'login'->>'accountId' ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN CAST(r.payload->'result'->'login'->>'accountId' AS uuid) END)`;
 
 /** the statement of readInteractionAhead: the interaction, and its login result's user and policy inputs for its app */
 const interactionAhead = compiledOnce((db: Kysely<Database>, _shape: 'one', storedId: string) =>

@@ -52,6 +52,11 @@ export function includeSidInIdTokens(provider: Provider) {
 }
 
 /** our error page for browsers, an OAuth-style JSON error for everyone else */
+/** a failed request's redirect and cookies, made before it failed: the browser keeps what it had, for its retry */
+export function dropAnswer(ctx: { remove(name: string): void }): void {
+  for (const name of ['location', 'set-cookie']) ctx.remove(name);
+}
+
 export function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {
   ctx.status = status;
   if (ctx.accepts('json', 'html') === 'html') {
@@ -97,6 +102,7 @@ export function installRequestGuards(provider: Provider, deps: { render: Render;
     } catch (err) {
       log.error({ err }, 'oidc request failed');
       if (ctx.headerSent || !ctx.writable) return;
+      dropAnswer(ctx);
       errorPage(ctx as KoaContextWithOIDC, render, 500, 'server_error', 'Something went wrong on our side. Please try again.');
     }
   });

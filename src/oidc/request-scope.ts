@@ -16,6 +16,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { AuditRow } from '../domain/audit/audit.service.ts';
 
 /** a row waiting to be written (adapter.ts PayloadRow; kept opaque here) */
 type Write = unknown;
@@ -25,6 +26,8 @@ export interface HeldWrite {
   model: string;
   id: string;
   uid: string | null;
+  /** the stored user code (a device flow's), for lookups by it */
+  userCode: string | null;
   grantId: string | null;
   row?: Write;
   payload?: unknown;
@@ -36,7 +39,7 @@ interface Scope {
   held?: Map<string, HeldWrite>;
   rotation?: { model: string; consumed: string; writes: Write[] };
   /** a write to send in the statement of the next payload row written (withWriteAlong) */
-  along?: unknown;
+  along?: AuditRow;
   /** rows read ahead, by model, then by "column value" of the lookup that would have found them */
   ahead?: Map<string, Map<string, unknown>>;
 }
@@ -52,12 +55,16 @@ export function withEpoch<T>(accountId: string, epoch: number, fn: () => Promise
  * runs `fn` (outside a provider request) with `along` sent in the statement of the first payload row it writes: a
  * sign-in's audit row with its login result, one statement for both
  */
-export function withWriteAlong<T>(along: unknown, fn: () => Promise<T>): Promise<T> {
-  return store.run({ epochs: new Map(), along }, fn);
+export function withWriteAlong<T>(along: AuditRow, fn: () => Promise<T>): Promise<T> {
+  const s = store.getStore();
+  // inside a scope already: that scope carries it (what it remembers stays in sight)
+  if (!s) return store.run({ epochs: new Map(), along }, fn);
+  s.along = along;
+  return fn();
 }
 
 /** the write to send with this row (once) */
-export function takeWriteAlong(): unknown {
+export function takeWriteAlong(): AuditRow | undefined {
   const s = store.getStore();
   const along = s?.along;
   if (s) s.along = undefined;
@@ -73,9 +80,14 @@ export function inheritedEpoch(accountId: string): number | undefined {
   return store.getStore()?.epochs.get(accountId);
 }
 
-/** whether a provider request (or a sign-in run withEpoch) is running: only then is there a place to keep rows */
+/** whether a provider request (or a sign-in run withEpoch or withWriteAlong) is running: only then is there a place to keep rows */
 export function inRequest(): boolean {
   return store.getStore() !== undefined;
+}
+
+/** whether a provider request itself is running (requestScope): only it holds writes to its end */
+export function inProviderRequest(): boolean {
+  return store.getStore()?.held !== undefined;
 }
 
 /** keeps a row read ahead: the lookup `model` by `column` = `value` will be answered with it in this request */
@@ -121,18 +133,20 @@ export function holdWrite(w: HeldWrite): boolean {
   const held = store.getStore()?.held;
   if (!held) return false;
   const key = `${w.model} ${w.id}`;
-  // re-added at the end: the writes go out in the order of each row's last write
+  const before = held.get(key);
+  // re-added at the end: the writes go out in the order of each row's last write; a destroy keeps what the row it
+  // ends was found by (its uid, user code and grant), so that a later lookup by them finds it gone
   held.delete(key);
-  held.set(key, w);
+  held.set(key, w.row || !before ? w : { ...w, uid: before.uid, userCode: before.userCode, grantId: before.grantId });
   return true;
 }
 
 /** the held write of the row `model` whose `column` is `value`, if this request holds one */
-export function heldWrite(model: string, column: 'id' | 'uid', value: string): HeldWrite | undefined {
+export function heldWrite(model: string, column: 'id' | 'uid' | 'user_code', value: string): HeldWrite | undefined {
   const held = store.getStore()?.held;
   if (!held) return undefined;
   if (column === 'id') return held.get(`${model} ${value}`);
-  return [...held.values()].reverse().find((w) => w.model === model && w.uid === value);
+  return [...held.values()].reverse().find((w) => w.model === model && (column === 'uid' ? w.uid : w.userCode) === value);
 }
 
 /** a grant revoked in this request: its held rows are not written after it */
@@ -158,18 +172,20 @@ export function requestScope<W>(
     const scope: Scope = { epochs: new Map(), held: new Map() };
     // a request that threw wrote nothing it held (nor its redemption): a retry finds everything as it was
     await store.run(scope, next);
-    await redeem(ctx, scope);
-    // the answer (rendered, not yet sent) leaves only once its rows are in; a failure here fails the request
-    if (scope.held?.size) await flush(db, [...scope.held.values()]);
+    if ((await redeem(ctx, scope)) === 'replayed') return;
+    // a request the server failed (a fault the provider answered itself) writes nothing it held either; otherwise
+    // the answer (rendered, not yet sent) leaves only once its rows are in, and a failure here fails the request
+    if (scope.held?.size && ctx.status < 500) await flush(db, [...scope.held.values()]);
   };
 
-  async function redeem(ctx: { status: number; body: unknown }, scope: Scope): Promise<void> {
+  async function redeem(ctx: { status: number; body: unknown }, scope: Scope): Promise<'none' | 'won' | 'replayed'> {
     const r = scope.rotation;
     // a request that failed wrote nothing of its redemption: the token still works
-    if (!r || ctx.status >= 400) return;
-    if (await commit(db, r.model, r.consumed, r.writes as W[])) return;
+    if (!r || ctx.status >= 400) return 'none';
+    if (await commit(db, r.model, r.consumed, r.writes as W[])) return 'won';
     await onReplay(db, r.model, r.consumed);
     ctx.status = 400;
     ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
+    return 'replayed';
   }
 }

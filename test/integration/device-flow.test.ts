@@ -6,6 +6,7 @@ import { formOn, type Page } from '../helpers/http-browser.ts';
 import { HttpBrowser, discover, oidc } from '../helpers/rp.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { codeFor, enrollTotp, fixedClock } from '../helpers/totp.ts';
+import { breakInserts } from '../helpers/faults.ts';
 
 async function deviceClient(s: TestServer) {
   const c = await s.services.clients.create({ name: 'Gatehouse CLI', public: true, grantTypes: ['device_code', 'refresh_token'] });
@@ -72,4 +73,40 @@ test('device flow: a wrong user code is refused with a clear message', async (t)
   const f = formOn(input, '/oidc/device');
   const page = await browser.follow(await browser.request(f.action, { form: { ...f.fields, user_code: 'BCDF-GHJK' } }));
   assert.match(page.body, /That code is not right/);
+});
+
+test('device-sign-in-survives-a-database-fault: the device code, its grant, its session and the interaction are written together or not at all; the browser retries and the device gets its tokens', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  // first-party: no consent, so the return after the password also saves the grant
+  const c = await s.services.clients.create({ name: 'Gatehouse CLI', public: true, firstParty: true, grantTypes: ['device_code'] });
+  const config = await discover(s.issuer, { clientId: c.clientId });
+  const auth = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+  const browser = new HttpBrowser();
+  const f = formOn(await browser.get(auth.verification_uri), '/oidc/device');
+  let page = await browser.follow(await browser.request(f.action, { form: { ...f.fields, user_code: auth.user_code } }));
+  const confirm = formOn(page, '/oidc/device');
+  page = await browser.follow(await browser.request(confirm.action, { form: confirm.fields }));
+  const login = formOn(page, '/login');
+  const afterPassword = await browser.request(login.action, { form: { ...login.fields, email: user.email, password: user.password } });
+  assert.equal(afterPassword.status, 303);
+  const back = new URL(afterPassword.headers.get('location')!, s.issuer).toString();
+  const poll = async () => {
+    const res = await fetch(`${s.issuer}/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: auth.device_code, client_id: c.clientId }),
+    });
+    return (await res.json()) as { error?: string; id_token?: string };
+  };
+
+  const restore = await breakInserts(s, 'Session');
+  const failed = await browser.request(back);
+  assert.equal(failed.status, 503, 'the approval fails closed');
+  assert.equal((await poll()).error, 'authorization_pending', 'the device still waits: no device code was approved without its grant and session');
+  await restore();
+
+  const done = await browser.follow(await browser.request(back));
+  assert.match(done.body, /Device connected/, 'the browser retried the same step');
+  assert.ok((await poll()).id_token, 'the device got its tokens');
 });

@@ -5,19 +5,11 @@
 // issuing the code after the sign-in) writes all of its rows or none: a fault leaves the browser's retry working.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'kysely';
 import { makeClient, makeUser } from '../helpers/factories.ts';
 import { HttpBrowser, authorizationRequest, discover, redeem, signInOverHttp } from '../helpers/rp.ts';
 import { formOn } from '../helpers/http-browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-
-/** a fault in PostgreSQL itself: inserting a row of `model` fails with the server's "shutting down" error code */
-async function breakInserts(s: TestServer, model: string) {
-  await sql`CREATE OR REPLACE FUNCTION gatehouse_test_fault() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = '57P01'; END $$`.execute(s.services.db);
-  await sql`CREATE TRIGGER gatehouse_test_fault BEFORE INSERT ON oidc_payloads FOR EACH ROW WHEN (NEW.model = ${sql.lit(model)}) EXECUTE FUNCTION gatehouse_test_fault()`.execute(s.services.db);
-  return () => sql`DROP TRIGGER gatehouse_test_fault ON oidc_payloads`.execute(s.services.db);
-}
+import { breakInserts } from '../helpers/faults.ts';
 
 /** a user signed in over HTTP: the code waits at the callback */
 async function signedIn(s: TestServer) {
@@ -122,6 +114,7 @@ test('sign-in-return-survives-a-database-fault: no redirect with a code that was
   const failed = await browser.request(returnUrl);
   assert.equal(failed.status, 503, 'the return fails closed');
   assert.equal(failed.headers.get('location'), null, 'no redirect carries a code');
+  assert.deepEqual(failed.headers.getSetCookie(), [], 'no cookie of a session not saved, nor the end of the interaction');
   assert.equal((await sessions()).length, 0, "none of the return's rows was written: not the session either");
   await restore();
 

@@ -87,8 +87,8 @@ export function createTwoFactorService(deps: {
 
   /** `ahead`: the user's authenticators when the caller read them already (sign-in-flow.ts, with the transaction) */
   async function checkTotp(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[]): Promise<SecondFactorResult> {
-    // the authenticators are read beside the attempt's admission: a read, left unused when the attempt is refused;
-    // the code itself is checked only once admitted
+    // the authenticators (unless the caller has them) are read beside the attempt's admission: a read, left unused
+    // when the attempt is refused; the code itself is checked only once admitted
     const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), ahead ?? totp.active(user.id)]);
     if (!gate.allowed) {
       await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
