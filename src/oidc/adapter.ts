@@ -108,9 +108,8 @@ export function createAdapterFactory(db: Kysely<Database>, clients: ClientServic
       // a write made to go with this row (a login result's audit row): one statement for both
       const along = takeWriteAlong();
       if (along) return writePayload(db, row, along);
-      // a copy of what is stored, for this request's own reads of the row until it is written
-      const held = { model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, userCode: payload.userCode ? storedId(this.model, payload.userCode) : null, grantId: payload.grantId ?? null };
-      if (WRITTEN_AT_END.has(this.model) && holdWrite({ ...held, row, payload: structuredClone(payload) })) return;
+      // held with what it is found by, and a copy of what is stored, for this request's own reads until it is written
+      if (WRITTEN_AT_END.has(this.model) && holdWrite({ model: this.model, id: storedId(this.model, id), uid: payload.uid ?? null, userCode: payload.userCode ? storedId(this.model, payload.userCode) : null, grantId: payload.grantId ?? null, row, payload: structuredClone(payload) })) return;
       // after a postponed consume, the tokens it issues commit with it at the end of the request (request-scope.ts);
       // anything else not held (a DPoP proof's replay record, a client-credentials token) is written at once
       if (!(ISSUED_WITH_REDEMPTION.has(this.model) && deferWrite(row))) await writePayload(db, row);

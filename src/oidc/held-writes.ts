@@ -6,7 +6,7 @@
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
-import { onPayloadConflict, PAYLOAD_COLUMNS, rowExpressions, writePayload, type PayloadRow } from './payload-rows.ts';
+import { PAYLOAD_COLUMNS, upsertRowWithin, writePayload, type PayloadRow } from './payload-rows.ts';
 import type { HeldWrite } from './request-scope.ts';
 
 /** one statement per shape: per write, "u1"/"u0" (an upsert, naming its epoch or not) or "d" (a delete) */
@@ -20,13 +20,7 @@ const heldStatement = compiledOnce((db: Kysely<Database>, shape: string, ...bind
       return;
     }
     const row = binds.slice(at, (at += PAYLOAD_COLUMNS.length));
-    q = q.with(`w${i}`, (qb) =>
-      qb
-        .insertInto('oidc_payloads')
-        .columns([...PAYLOAD_COLUMNS])
-        .expression(sql`SELECT ${sql.join(rowExpressions(row))}`)
-        .onConflict(onPayloadConflict(kind === 'u1')),
-    ) as unknown as typeof q;
+    q = q.with(`w${i}`, (qb) => upsertRowWithin(qb, row, kind === 'u1')) as unknown as typeof q;
   });
   return q.selectNoFrom(sql.lit(1).as('done'));
 });

@@ -1,6 +1,6 @@
 // Reads of oidc_payloads. One rule says which rows are alive, and every read applies it in SQL: a row read alone
 // (adapter.ts findWhere) and the rows a refresh token's or a code's read brings along with it (readTokenAhead).
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { epochIsCurrent } from '../domain/accounts/credential-epoch.ts';
 import { toUserWithFactors, userWithFactorsQuery, type UserWithFactors } from '../domain/users/user.service.ts';
@@ -105,12 +105,13 @@ export async function readTokenAhead(
   return { token: stored(token), ahead, ...(withPolicy ? { policy: policyInputsFromJson(token.policy_inputs) } : {}), ...(account ? { account } : {}) };
 }
 
-/** the statement of readAccountAhead: the user as findAccount reads it, and the policy's inputs for it and the app */
+/** the user as findAccount reads it (`account`, JSON) and the 2FA check's inputs for it and the app (`policy_inputs`) */
+const accountAndPolicy = (db: Kysely<Database>, userId: Expression<string | null>, clientId: Expression<string | null>) =>
+  [sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, userId)}) u)`.as('account'), policyInputsAsJson(db, userId, clientId).as('policy_inputs')] as const;
+
+/** the statement of readAccountAhead */
 const accountAhead = compiledOnce((db: Kysely<Database>, _shape: 'one', userId: string, clientId: string) =>
-  db.selectNoFrom([
-    sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, sql`CAST(${userId} AS uuid)`)}) u)`.as('account'),
-    policyInputsAsJson(db, sql`CAST(${userId} AS uuid)`, sql`CAST(${clientId} AS text)`).as('policy_inputs'),
-  ]),
+  db.selectNoFrom([...accountAndPolicy(db, sql`CAST(${userId} AS uuid)`, sql`CAST(${clientId} AS text)`)]),
 );
 
 /**
@@ -133,14 +134,7 @@ const loginAccountId = sql<string | null>`(CASE WHEN r.payload->'result'->'login
 const interactionAhead = compiledOnce((db: Kysely<Database>, _shape: 'one', storedId: string) =>
   db
     .selectFrom('oidc_payloads as r')
-    .select([
-      'r.payload',
-      'r.consumed_at',
-      'r.account_id',
-      'r.credential_epoch',
-      sql<unknown>`(SELECT row_to_json(u) FROM (${userWithFactorsQuery(db, loginAccountId)}) u)`.as('account'),
-      policyInputsAsJson(db, loginAccountId, sql<string>`r.payload->'params'->>'client_id'`).as('policy_inputs'),
-    ])
+    .select(['r.payload', 'r.consumed_at', 'r.account_id', 'r.credential_epoch', ...accountAndPolicy(db, loginAccountId, sql<string>`r.payload->'params'->>'client_id'`)])
     .where('r.model', '=', 'Interaction')
     .where('r.id', '=', storedId)
     .where(isLive('r')),

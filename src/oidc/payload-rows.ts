@@ -1,6 +1,6 @@
 // How a provider model becomes an oidc_payloads row: its id (a digest for bearer secrets), its payload with the
 // secrets it repeats sealed, whom it speaks for and under which credential epoch, and the one upsert that writes it.
-import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type RawBuilder } from 'kysely';
+import { sql, type InsertObject, type Kysely, type OnConflictBuilder, type QueryCreator, type RawBuilder } from 'kysely';
 import type { AdapterPayload } from 'oidc-provider';
 import { compiledOnce } from '../db/compiled.ts';
 import type { Database } from '../db/database.ts';
@@ -123,6 +123,18 @@ export function onPayloadConflict(explicitEpoch: boolean) {
         OR oidc_payloads.account_id IS DISTINCT FROM excluded.account_id
         THEN excluded.credential_epoch ELSE oidc_payloads.credential_epoch END`,
     }));
+}
+
+/**
+ * one row's upsert as part of another statement (a data-modifying CTE), from its binds (placeholders while compiledOnce
+ * builds); `when`: a condition of that statement the row is written under (the redemption's consume having won)
+ */
+export function upsertRowWithin(qb: QueryCreator<Database>, binds: unknown[], explicitEpoch: boolean, when?: RawBuilder<boolean>) {
+  return qb
+    .insertInto('oidc_payloads')
+    .columns([...PAYLOAD_COLUMNS])
+    .expression(sql`SELECT ${sql.join(rowExpressions(binds))}${when ? sql` WHERE ${when}` : sql``}`)
+    .onConflict(onPayloadConflict(explicitEpoch));
 }
 
 /** one row's upsert, compiled once per epoch rule (db/compiled.ts) */

@@ -51,12 +51,12 @@ export function includeSidInIdTokens(provider: Provider) {
   (provider.Client.prototype as unknown as { includeSid(): boolean }).includeSid = () => true;
 }
 
-/** our error page for browsers, an OAuth-style JSON error for everyone else */
 /** a failed request's redirect and cookies, made before it failed: the browser keeps what it had, for its retry */
 export function dropAnswer(ctx: { remove(name: string): void }): void {
   for (const name of ['location', 'set-cookie']) ctx.remove(name);
 }
 
+/** our error page for browsers, an OAuth-style JSON error for everyone else */
 export function errorPage(ctx: KoaContextWithOIDC, render: Render, status: number, error: string, explanation: string, retryUrl?: string) {
   ctx.status = status;
   if (ctx.accepts('json', 'html') === 'html') {

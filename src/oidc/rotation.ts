@@ -3,7 +3,7 @@
 import { sql, type Kysely, type QueryCreator } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { compiledOnce } from '../db/compiled.ts';
-import { onPayloadConflict, PAYLOAD_COLUMNS, rowExpressions, type PayloadRow } from './payload-rows.ts';
+import { PAYLOAD_COLUMNS, upsertRowWithin, type PayloadRow } from './payload-rows.ts';
 
 /** the models whose consume waits for the end of the request, to commit with what the redemption issued */
 export const DEFERRED_CONSUME = new Set(['RefreshToken', 'AuthorizationCode']);
@@ -34,13 +34,7 @@ const redemption = compiledOnce((db: Kysely<Database>, shape: string, model: str
   // no rows: an exchange that issued nothing to store (a JWT access token alone)
   (shape ? shape.split(',') : []).forEach((explicit, i) => {
     const row = binds.slice(i * PAYLOAD_COLUMNS.length, (i + 1) * PAYLOAD_COLUMNS.length);
-    q = q.with(`w${i}`, (qb) =>
-      qb
-        .insertInto('oidc_payloads')
-        .columns([...PAYLOAD_COLUMNS])
-        .expression(sql`SELECT ${sql.join(rowExpressions(row))} WHERE EXISTS (SELECT 1 FROM consumed)`)
-        .onConflict(onPayloadConflict(explicit === '1')),
-    ) as unknown as typeof q;
+    q = q.with(`w${i}`, (qb) => upsertRowWithin(qb as unknown as QueryCreator<Database>, row, explicit === '1', sql<boolean>`EXISTS (SELECT 1 FROM consumed)`)) as unknown as typeof q;
   });
   return q.selectFrom('consumed').select('id');
 });

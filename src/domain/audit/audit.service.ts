@@ -1,5 +1,5 @@
 import type { Kysely, QueryCreator } from 'kysely';
-import { compiledStatement } from '../../db/compiled.ts';
+import { compiledOnce } from '../../db/compiled.ts';
 import type { Database, Db } from '../../db/database.ts';
 
 export type AuditEventName =
@@ -89,11 +89,6 @@ export interface AuditEvent {
   data?: Record<string, unknown>;
 }
 
-/** the audit row's insert, compiled once (db/compiled.ts): every sign-in writes two */
-const insertAudit = compiledStatement((db: Kysely<Database>, event: string, actor: string | null, target: string | null, client: string | null, tenant: string | null, ip: string | null, userAgent: string | null, data: string) =>
-  db.insertInto('audit_events').values({ event, actor_user_id: actor, target_user_id: target, client_id: client, tenant_id: tenant, ip, user_agent: userAgent, data }),
-);
-
 /** the audit row's columns, in the order of an AuditRow's values */
 const AUDIT_COLUMNS = ['event', 'actor_user_id', 'target_user_id', 'client_id', 'tenant_id', 'ip', 'user_agent', 'data'] as const;
 
@@ -122,8 +117,10 @@ function auditValues(e: AuditEvent) {
   return { event: e.event, actor_user_id: e.actorUserId ?? null, target_user_id: e.targetUserId ?? null, client_id: e.clientId ?? null, tenant_id: e.tenantId ?? null, ip: e.ip ?? null, user_agent: e.userAgent?.slice(0, 512) ?? null, data: JSON.stringify(e.data ?? {}) };
 }
 
+/** the audit row's insert on its own, compiled once (db/compiled.ts) */
+const insertAudit = compiledOnce((db: Kysely<Database>, _shape: 'one', ...values: unknown[]) => auditInsert(db, values));
+
 /** Call inside the same transaction as the change it records. */
 export async function recordAudit(db: Db, e: AuditEvent): Promise<void> {
-  const v = auditValues(e);
-  await insertAudit(db, v.event, v.actor_user_id, v.target_user_id, v.client_id, v.tenant_id, v.ip, v.user_agent, v.data);
+  await insertAudit(db, 'one', ...auditWithin(e).values);
 }

@@ -127,7 +127,6 @@ export function createSignInFlow(deps: {
   }
 
   return {
-    /** where this interaction stands, if past its password step */
     /**
      * a sign-in completed (every step done): its audit row saying how, and to which app, as a write that goes out
      * with the login result's (auditWithin: the caller's statement carries it)
@@ -137,6 +136,7 @@ export function createSignInFlow(deps: {
       return auditWithin({ event: 'login.completed', targetUserId: userId, clientId, ip: meta.ip, userAgent: meta.userAgent, data: { amr, ts: Math.floor(at.getTime() / 1000) } });
     },
 
+    /** where this interaction stands, if past its password step */
     async step(uid: string): Promise<Step | null> {
       return (await findAuthnTransaction(db, clock, uid))?.state ?? null;
     },

@@ -24,7 +24,7 @@ export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterS
 
 /** a policy as the values a statement binds (the policy is a value, not part of the statement's text) */
 const policyValues = (p: ThrottlePolicy) => [p.free, p.baseDelaySeconds, p.maxDelaySeconds, p.decaySeconds];
-const POLICY_VALUES = 4;
+const POLICY_VALUES = policyValues(PER_ACCOUNT).length;
 
 /**
  * The admitting upsert of one attempt: returns the key when admitted, no row when locked. `v`: the key and the policy's
