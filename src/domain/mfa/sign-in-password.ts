@@ -36,22 +36,28 @@ export type PasswordFormResult = (PasswordResult & { written?: Promise<void> }) 
 export function createPasswordStep(deps: PasswordStepDeps) {
   const { db, users, throttle, policy, clock, ttlSeconds, done } = deps;
 
-  async function step(uid: string, email: string, password: string, meta: RequestMeta, request: RequestContext, allowed?: Promise<boolean> | boolean): Promise<PasswordFormResult> {
+  async function step(uid: string, email: string, password: string, meta: RequestMeta, asked: RequestContext | Promise<RequestContext>, allowed?: Promise<boolean> | boolean, clientHint?: string): Promise<PasswordFormResult> {
     // guess counters per address (known or not: a lock tells nothing) and per IP, counted before the check; a
     // browser that signed in to this account before counts against its own counter (password-throttle.ts)
     // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it.
     // What the step needs once the password is right comes in the same statement (a read only; dropped when the
     // password is wrong): after the hash, the sign-in then waits for its writes alone. So does the app's rule.
-    const reading = accountWithFacts(db, email, request.clientId ?? null, uid);
+    // `asked` may still be on its way (the form's caller reads its interaction meanwhile): with the app's id as a
+    // hint (`clientHint`, from the form), the account's read and the counters go out beside that read; nothing is
+    // hashed before it is in, and a hint that names another app than it only costs the account's read again
+    const reading = clientHint !== undefined ? accountWithFacts(db, email, clientHint, uid) : Promise.resolve(asked).then((r) => accountWithFacts(db, email, r.clientId ?? null, uid));
+    reading.catch(() => undefined);
     const known = meta.device ? (await reading).account?.row : undefined;
     const accountKey = passwordThrottleKey(email, known, meta.device);
     const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
     // both counters in one statement (and both settled in one below): the sign-in's hot path
-    const [[perAccount = { allowed: false }, perIp = { allowed: true }], { restriction, account }, given] = await Promise.all([
+    const [[perAccount = { allowed: false }, perIp = { allowed: true }], read, given, request] = await Promise.all([
       throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
       reading,
       allowed,
+      asked,
     ]);
+    const { restriction, account } = clientHint !== undefined && clientHint !== (request.clientId ?? null) ? await accountWithFacts(db, email, request.clientId ?? null, uid) : read;
     // a form forced past the app's rule (the caller's, or the one read with the account): refused before the hash
     // (the guess counted, as any password sent)
     if (!(given ?? allows(restriction, 'password'))) return { outcome: 'password_not_allowed' };
@@ -104,8 +110,9 @@ export function createPasswordStep(deps: PasswordStepDeps) {
 
     /**
      * The sign-in form's POST: `allowed` is whether the app lets its users sign in with a password (no hash without
-     * it); omitted, the step reads the app's rule itself, in the statement that reads the account. A finished
-     * sign-in's writes are handed on (PasswordFormResult).
+     * it); omitted, the step reads the app's rule itself, in the statement that reads the account. `request` may be a
+     * promise (its interaction still being read), `clientHint` the app's id the form carried (checked against it). A
+     * finished sign-in's writes are handed on (PasswordFormResult).
      */
     passwordForm: step,
   };

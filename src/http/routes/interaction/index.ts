@@ -31,6 +31,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
       deps.render('interaction/login.njk', {
         uid,
         csrfToken,
+        clientId: view.clientId,
         clientName: view.clientName,
         email: view.loginHint ?? known?.email ?? '',
         stepUp: Boolean(known && view.mfaRequired),

@@ -8,12 +8,20 @@ import { signInFieldErrors } from '../../field-errors.ts';
 
 /** POST /interaction/:uid/login: email + password. */
 export default async function interactionLogin(app: FastifyInstance, deps: InteractionDeps) {
-  app.post<{ Params: UidParams; Body: { email: string; password: string } }>(
+  app.post<{ Params: UidParams; Body: { email: string; password: string; client_hint?: string } }>(
     '/interaction/:uid/login',
     { schema: { params: uidParams, body: loginBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const { uid } = req.params;
-      const view = await deps.interactions.view(req.raw, reply.raw, uid);
+      // the interaction is read while the step, told the app by the form (a hint it checks), reads the account and
+      // counts the guess: one wait less before the hash
+      const viewing = deps.interactions.view(req.raw, reply.raw, uid);
+      viewing.catch(() => undefined);
+      const fieldErrors = signInFieldErrors(req.body);
+      const result = fieldErrors
+        ? undefined
+        : await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), viewing.then((v) => ({ clientId: v.clientId, acrValues: v.acrValues, essentialAcrs: v.essentialAcrs })), deps.federation ? undefined : true, req.body.client_hint);
+      const view = await viewing;
       // the page's other doors (upstream buttons) are read only when a page is shown again: a right password needs none
       const doors = async () => (deps.federation ? deps.federation.doors(view.clientId) : undefined);
       // an organization that allows only upstream providers for its app: a forced password form is refused
@@ -22,13 +30,11 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
         return refusal(deps, reply, { kind: 'refused', status: 403, title: 'Sign-in method not allowed', message: `This app's organization does not allow signing in with a password. Allowed: ${allowed}.` }, uid);
       };
       const again = async (extra: { error?: string; fieldErrors?: Record<string, string> }) =>
-        deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...(await doors()), ...extra });
+        deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientId: view.clientId, clientName: view.clientName, email: req.body.email, signupEnabled: deps.signupEnabled, ...(await doors()), ...extra });
       // an empty or malformed field is said beside it, before any account is looked up (nothing counts as a guess)
-      const fieldErrors = signInFieldErrors(req.body);
-      if (fieldErrors) return !deps.federation || (await deps.federation.passwordAllowed(view.clientId)) ? page(reply, await again({ fieldErrors }), 400) : refuse();
+      if (!result) return !deps.federation || (await deps.federation.passwordAllowed(view.clientId)) ? page(reply, await again({ fieldErrors: fieldErrors ?? undefined }), 400) : refuse();
       // with upstream providers set up, an app's organization may restrict its methods: the step reads the app's rule
       // with the account and refuses a forced form before the hash
-      const result = await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs }, deps.federation ? undefined : true);
       if (result.outcome === 'password_not_allowed') return refuse();
       app.metrics.loginOutcomes.inc({ outcome: result.outcome === 'invalid' ? 'password_failed' : 'password_ok' });
       if (result.outcome === 'method_refused') {

@@ -33,7 +33,7 @@ export default async function interactionPasskey(app: FastifyInstance, deps: Int
       const result = await deps.flow.passkey(uid, req.body.response, meta(req), { clientId: view.clientId, acrValues: view.acrValues, essentialAcrs: view.essentialAcrs });
       app.metrics.loginOutcomes.inc({ outcome: `passkey_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'one_factor') {
-        const html = deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientName: view.clientName, email: view.loginHint ?? '', signupEnabled: deps.signupEnabled, error: translate(MESSAGES[result.outcome]) });
+        const html = deps.render('interaction/login.njk', { uid, csrfToken: reply.generateCsrf(), clientId: view.clientId, clientName: view.clientName, email: view.loginHint ?? '', signupEnabled: deps.signupEnabled, error: translate(MESSAGES[result.outcome]) });
         return page(reply, html, 401);
       }
       return proceed(deps, req, reply, uid, result);

@@ -17,6 +17,8 @@ export const loginBody = {
     email: { type: 'string', maxLength: 320 },
     // generous: the policy (256 code points) is enforced when a password is set; this only bounds the work
     password: { type: 'string', maxLength: 4096 },
+    // the app the page was shown for: a hint the step checks against the interaction (sign-in-password.ts)
+    client_hint: { type: 'string', maxLength: 256 },
   },
 } as const;
 
