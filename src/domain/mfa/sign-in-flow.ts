@@ -154,9 +154,11 @@ export function createSignInFlow(deps: {
 
     enrollment,
 
-    async totp(uid: string, code: string, meta: RequestMeta): Promise<FlowResult> {
-      // the user's authenticators come with the transaction: what the code is checked against
-      const c = await current(uid, 'second_factor', { authenticators: true });
+    /** `checked`: the caller's own check of the request (its interaction's read), awaited before the code is looked at */
+    async totp(uid: string, code: string, meta: RequestMeta, checked?: Promise<unknown>): Promise<FlowResult> {
+      // the user's authenticators come with the transaction: what the code is checked against (read beside the
+      // caller's check, a read only)
+      const [c] = await Promise.all([current(uid, 'second_factor', { authenticators: true }), checked]);
       if (!c) return { outcome: 'expired' };
       const r = await twoFactor.checkTotp(c.user, code, meta, c.authenticators);
       if (r !== 'ok') return { outcome: r };

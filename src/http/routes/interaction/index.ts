@@ -7,6 +7,9 @@ import { uidParams, type UidParams } from './schemas.ts';
 export default async function interactionIndex(app: FastifyInstance, deps: InteractionDeps) {
   app.get<{ Params: UidParams }>('/interaction/:uid', { schema: { params: uidParams } }, async (req, reply) => {
     const { uid } = req.params;
+    // the step this sign-in reached is read beside the interaction (a read: left unused on a consent page)
+    const stepping = deps.flow.step(uid);
+    stepping.catch(() => undefined);
     const view = await deps.interactions.view(req.raw, reply.raw, uid);
     const csrfToken = reply.generateCsrf();
     if (view.prompt === 'consent') {
@@ -22,7 +25,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
         }),
       );
     }
-    const step = await deps.flow.step(uid);
+    const step = await stepping;
     if (step) return proceed(deps, req, reply, uid, { outcome: 'next', step });
     // a step-up over an existing session: the account is known, the sign-in is redone in full
     const known = view.accountId ? await deps.users.findById(view.accountId) : null;

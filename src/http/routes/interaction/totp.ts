@@ -25,8 +25,8 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
     { schema: { params: uidParams, body: codeBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const { uid } = req.params;
-      await deps.interactions.view(req.raw, reply.raw, uid);
-      const result = await deps.flow.totp(uid, req.body.code, meta(req));
+      // the interaction is read beside the sign-in's transaction; the code is checked only once both are in
+      const result = await deps.flow.totp(uid, req.body.code, meta(req), deps.interactions.view(req.raw, reply.raw, uid));
       app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
         const e = codeError(result);
