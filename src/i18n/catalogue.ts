@@ -26,9 +26,28 @@ void i18n.init({
 
 export type Translate = (key: string, vars?: Record<string, unknown>) => string;
 
+/** a message without variables is the same every time: worked out once per language (a page asks for dozens) */
+const PLAIN_MAX = 5_000;
+const translators = new Map<Locale, Translate>();
+
 export function translator(locale: Locale): Translate {
-  const t = i18n.getFixedT(locale);
-  return (key, vars) => t(key, vars ?? {}) as string;
+  let translate = translators.get(locale);
+  if (!translate) {
+    const t = i18n.getFixedT(locale);
+    const plain = new Map<string, string>();
+    translate = (key, vars) => {
+      if (vars) return t(key, vars) as string;
+      let message = plain.get(key);
+      if (message === undefined) {
+        message = t(key, {}) as string;
+        // bounded: a key made from a request's words (an unknown one comes back as itself) cannot grow it without end
+        if (plain.size < PLAIN_MAX) plain.set(key, message);
+      }
+      return message;
+    };
+    translators.set(locale, translate);
+  }
+  return translate;
 }
 
 /** whether the catalogues have a message for this key (every language has the same keys: test/unit/i18n.test.ts) */
