@@ -10,10 +10,10 @@ import type { Database } from '../../db/database.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { sqlNow, type Clock } from '../clock.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
-import type { FlowResult, RequestContext, SignInFlow } from '../mfa/sign-in-flow.ts';
+import type { FlowResult, RequestContext, SignInFlow, Step } from '../mfa/sign-in-flow.ts';
 import type { RequestMeta } from '../users/user.service.ts';
 import type { LinkService } from './link.service.ts';
-import { allows, clientRestriction, describeMethods, memberRestriction, restrictionAndProviders, type MethodRestriction } from './sign-in-methods.ts';
+import { allows, clientRestriction, describeMethods, memberRestriction, restrictionAndProviders, restrictionProvidersAndStep, type MethodRestriction } from './sign-in-methods.ts';
 import { judgeUpstreamProof, trustRuleEnabled } from './trust-rule.ts';
 import { UpstreamFailure, type UpstreamGateway, type UpstreamProvider, type UpstreamService } from './upstream.service.ts';
 
@@ -70,6 +70,12 @@ export function createFederationService(deps: {
     async doors(clientId: string | undefined): Promise<SignInDoors> {
       const { restriction, providers } = await restrictionAndProviders(db, clientId);
       return { passwordAllowed: allows(restriction, 'password'), providers: providers.filter((u) => allows(restriction, u.name)) };
+    },
+
+    /** doors(), and the step the sign-in `uid` reached (null before its password step), in one statement: the sign-in page's reads */
+    async doorsAndStep(clientId: string | undefined, uid: string): Promise<SignInDoors & { step: Step | null }> {
+      const { restriction, providers, step } = await restrictionProvidersAndStep(db, clock, clientId, uid);
+      return { passwordAllowed: allows(restriction, 'password'), providers: providers.filter((u) => allows(restriction, u.name)), step };
     },
 
     /** may this app's users sign in with a password? (doors() without the providers: the password POST's question) */

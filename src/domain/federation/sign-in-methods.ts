@@ -3,7 +3,9 @@
 // once the upstream said who signed in). No organization involved: every configured method is allowed.
 import { sql, type Expression, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { compiledStatement } from '../../db/compiled.ts';
+import { compiledOnce, compiledStatement } from '../../db/compiled.ts';
+import type { Clock } from '../clock.ts';
+import { liveStepOf, type AuthnState } from '../mfa/authn-transaction.ts';
 
 export interface MethodRestriction {
   organization: string;
@@ -31,24 +33,40 @@ export async function clientRestriction(db: Kysely<Database>, clientId: string |
   return restrictionFromJson((await restrictionOf(db, clientId)).rows[0] ?? null);
 }
 
-/**
- * compiled once: the sign-in page's question in one statement, the app's restriction (as clientRestriction reads it)
- * and every upstream provider's button, by name
- */
-const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null) =>
-  db.selectNoFrom([
-    restrictionJson(db, sql.val(clientId)).as('restriction'),
+/** the sign-in page's question: the app's restriction (as clientRestriction reads it) and every upstream provider's button, by name */
+const doorColumns = (db: Kysely<Database>, clientId: Expression<string | null>) =>
+  [
+    restrictionJson(db, clientId).as('restriction'),
     sql<{ name: string; display_name: string; icon_url: string | null }[]>`(SELECT coalesce(json_agg(json_build_object('name', u.name, 'display_name', u.display_name, 'icon_url', u.icon_url) ORDER BY u.name), '[]') FROM upstream_providers u)`.as('providers'),
-  ]),
+  ] as const;
+
+/** compiled once: the page's question in one statement */
+const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null) => db.selectNoFrom([...doorColumns(db, sql.val(clientId))]));
+
+/**
+ * compiled once per clock ("system": the database's now(); "fixed": a test's clock, its time the last value): the
+ * page's question and the step its sign-in reached (authn-transaction.ts liveStepOf), one statement for every sign-in
+ * page shown
+ */
+const doorsAndStepOf = compiledOnce((db: Kysely<Database>, shape: 'system' | 'fixed', clientId: string | null, uid: string, ...at: string[]) =>
+  db.selectNoFrom([...doorColumns(db, sql.val(clientId)), liveStepOf(db, sql.val(uid), shape === 'fixed' ? sql<Date>`CAST(${at[0]} AS timestamptz)` : sql<Date>`now()`).as('step')]),
 );
 
+type Doors = { restriction: MethodRestriction | null; providers: { name: string; displayName: string; iconUrl: string | null }[] };
+const doorsFromRow = (row: { restriction: Parameters<typeof restrictionFromJson>[0]; providers: { name: string; display_name: string; icon_url: string | null }[] }): Doors => ({
+  restriction: restrictionFromJson(row.restriction),
+  providers: row.providers.map((u) => ({ name: u.name, displayName: u.display_name, iconUrl: u.icon_url })),
+});
+
 /** the app's restriction (clientRestriction) and the upstream providers' buttons, in one statement: every sign-in page asks */
-export async function restrictionAndProviders(db: Kysely<Database>, clientId: string | undefined): Promise<{ restriction: MethodRestriction | null; providers: { name: string; displayName: string; iconUrl: string | null }[] }> {
-  const row = (await doorsOf(db, clientId ?? null)).rows[0]!;
-  return {
-    restriction: restrictionFromJson(row.restriction),
-    providers: row.providers.map((u) => ({ name: u.name, displayName: u.display_name, iconUrl: u.icon_url })),
-  };
+export async function restrictionAndProviders(db: Kysely<Database>, clientId: string | undefined): Promise<Doors> {
+  return doorsFromRow((await doorsOf(db, clientId ?? null)).rows[0]!);
+}
+
+/** restrictionAndProviders, and the step the sign-in `uid` reached (null before its password step), in one statement */
+export async function restrictionProvidersAndStep(db: Kysely<Database>, clock: Clock, clientId: string | undefined, uid: string): Promise<Doors & { step: AuthnState | null }> {
+  const row = (await doorsAndStepOf(db, clock.system ? 'system' : 'fixed', clientId ?? null, uid, ...(clock.system ? [] : [clock.now().toISOString()]))).rows[0]!;
+  return { ...doorsFromRow(row), step: row.step };
 }
 
 /** the user's organizations (accepted memberships) and the methods each allows, by slug; the id a value or a column */

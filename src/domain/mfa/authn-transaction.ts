@@ -1,7 +1,7 @@
 // The state of a sign-in between its password step and its end, keyed by the interaction uid (which oidc-provider
 // binds to the browser with its interaction cookie). Only the step that follows the password can complete it, and
 // only while the user's credential epoch is still the one its password was checked under.
-import { sql, type ExpressionBuilder, type QueryCreator } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type QueryCreator } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { linkProposedFlag } from '../federation/link.service.ts';
@@ -59,9 +59,17 @@ export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnT
     .execute();
 }
 
+/** the transaction `uid` names, while it is live: not expired by `now`, and no credential of its user changed since */
+const isLive = (uid: Expression<string> | string, now: Expression<Date>) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
+  eb.and([eb('uid', '=', uid), eb('expires_at', '>', now), epochIsCurrent('user_id', 'epoch')]);
+
 function live(db: Db, clock: Clock, uid: string) {
-  return db.selectFrom('authn_transactions').selectAll('authn_transactions').where('uid', '=', uid).where('expires_at', '>', sqlNow(clock)).where(epochIsCurrent('user_id', 'epoch'));
+  return db.selectFrom('authn_transactions').selectAll('authn_transactions').where(isLive(uid, sqlNow(clock)));
 }
+
+/** the step of that live transaction (findAuthnTransaction's `state`), or null: one value for a statement that reads more */
+export const liveStepOf = (db: Db, uid: Expression<string>, now: Expression<Date>) =>
+  sql<AuthnState | null>`(${db.selectFrom('authn_transactions').select('state').where(isLive(uid, now))})`;
 
 export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): Promise<AuthnTransaction | null> {
   const row = await live(db, clock, uid).executeTakeFirst();

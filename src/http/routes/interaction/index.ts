@@ -7,9 +7,6 @@ import { uidParams, type UidParams } from './schemas.ts';
 export default async function interactionIndex(app: FastifyInstance, deps: InteractionDeps) {
   app.get<{ Params: UidParams }>('/interaction/:uid', { schema: { params: uidParams } }, async (req, reply) => {
     const { uid } = req.params;
-    // the step this sign-in reached is read beside the interaction (a read: left unused on a consent page)
-    const stepping = deps.flow.step(uid);
-    stepping.catch(() => undefined);
     const view = await deps.interactions.view(req.raw, reply.raw, uid);
     const csrfToken = reply.generateCsrf();
     if (view.prompt === 'consent') {
@@ -25,7 +22,8 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
         }),
       );
     }
-    const step = await stepping;
+    // the step this sign-in reached, read with the page's doors (the app's allowed methods, the upstream buttons)
+    const { step, ...doors } = deps.federation ? await deps.federation.doorsAndStep(view.clientId, uid) : { step: await deps.flow.step(uid) };
     if (step) return proceed(deps, req, reply, uid, { outcome: 'next', step });
     // a step-up over an existing session: the account is known, the sign-in is redone in full
     const known = view.accountId ? await deps.users.findById(view.accountId) : null;
@@ -40,7 +38,7 @@ export default async function interactionIndex(app: FastifyInstance, deps: Inter
         stepUp: Boolean(known && view.mfaRequired),
         signupEnabled: deps.signupEnabled,
         // the app's organization may allow only some methods: the password form and the upstream buttons it allows
-        ...(deps.federation ? await deps.federation.doors(view.clientId) : {}),
+        ...doors,
       }),
     );
   });
