@@ -36,3 +36,21 @@ test('sign-in-without-a-client-hint-works: a form without the hint (an older pag
   assert.equal(res.status, 303);
   assert.doesNotMatch(res.headers.get('location') ?? '', /\/interaction\//, 'on to the provider: the sign-in is done');
 });
+
+test('guess-on-a-dead-interaction-is-given-back: a password sent to a sign-in that has ended is not checked, and the guess counted beside its read is given back', async (t) => {
+  const s = await startServer(t);
+  const user = await makeUser(s.services);
+  const app = await makeClient(s.services);
+  const browser = new HttpBrowser();
+  const f = formOn(await browser.get((await authorizationRequest(await discover(s.issuer, app), app.redirectUri)).url), '/login');
+  // the sign-in ends before its form is sent (its lifetime ran out, or it was finished in another tab)
+  await s.services.db.deleteFrom('oidc_payloads').where('model', '=', 'Interaction').execute();
+  for (const password of ['a wrong password for this test', user.password]) {
+    const res = await browser.request(f.action, { form: { ...f.fields, email: user.email, password } });
+    assert.equal(res.status, 400, 'the sign-in has expired');
+  }
+  const counted = await s.services.db.selectFrom('throttles').select(['key', 'failures']).execute();
+  assert.deepEqual(counted.filter((r) => r.failures > 0), [], 'no guess is left counted');
+  const checked = await s.services.db.selectFrom('audit_events').select('event').where('event', 'in', ['login.succeeded', 'login.failed']).execute();
+  assert.deepEqual(checked, [], 'no password was checked');
+});

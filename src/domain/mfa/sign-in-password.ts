@@ -42,21 +42,31 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     // the account's row is read beside the counters (a device's counter needs it first); a refused attempt drops it.
     // What the step needs once the password is right comes in the same statement (a read only; dropped when the
     // password is wrong): after the hash, the sign-in then waits for its writes alone. So does the app's rule.
-    // `asked` may still be on its way (the form's caller reads its interaction meanwhile): with the app's id as a
-    // hint (`clientHint`, from the form), the account's read and the counters go out beside that read; nothing is
-    // hashed before it is in, and a hint that names another app than it only costs the account's read again
+    // `asked` (the app, from the interaction) may still be on its way: told the app by a hint (`clientHint`, from the
+    // form), the account's read and the counters go out beside the interaction's read. Nothing is hashed, refused or
+    // audited before it is in; a hint naming another app only costs the account's read again. (No rejection of
+    // `asked` or of the read goes unheard when the step ends early.)
+    Promise.resolve(asked).catch(() => undefined);
     const reading = clientHint !== undefined ? accountWithFacts(db, email, clientHint, uid) : Promise.resolve(asked).then((r) => accountWithFacts(db, email, r.clientId ?? null, uid));
     reading.catch(() => undefined);
     const known = meta.device ? (await reading).account?.row : undefined;
     const accountKey = passwordThrottleKey(email, known, meta.device);
     const ipKey = meta.ip ? `pwd-ip:${meta.ip}` : undefined;
     // both counters in one statement (and both settled in one below): the sign-in's hot path
-    const [[perAccount = { allowed: false }, perIp = { allowed: true }], read, given, request] = await Promise.all([
-      throttle.attemptEach([{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])]),
-      reading,
-      allowed,
-      asked,
-    ]);
+    const counters = [{ key: accountKey, policy: PER_ACCOUNT }, ...(ipKey ? [{ key: ipKey, policy: PER_IP }] : [])];
+    const counting = throttle.attemptEach(counters);
+    counting.catch(() => undefined);
+    let request: RequestContext;
+    try {
+      request = await asked;
+    } catch (err) {
+      // no live interaction (expired, or another browser's): the guess counted beside its read is given back, as if
+      // it had never been sent (nothing was checked)
+      const decisions = await counting.catch(() => []);
+      await Promise.allSettled(counters.filter((_c, i) => decisions[i]?.allowed).map((c) => throttle.refund(c.key, c.policy)));
+      throw err;
+    }
+    const [[perAccount = { allowed: false }, perIp = { allowed: true }], read, given] = await Promise.all([counting, reading, allowed]);
     const { restriction, account } = clientHint !== undefined && clientHint !== (request.clientId ?? null) ? await accountWithFacts(db, email, request.clientId ?? null, uid) : read;
     // a form forced past the app's rule (the caller's, or the one read with the account): refused before the hash
     // (the guess counted, as any password sent)

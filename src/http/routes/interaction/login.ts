@@ -17,10 +17,10 @@ export default async function interactionLogin(app: FastifyInstance, deps: Inter
       // counts the guess: one wait less before the hash
       const viewing = deps.interactions.view(req.raw, reply.raw, uid);
       viewing.catch(() => undefined);
+      const asked = viewing.then((v) => ({ clientId: v.clientId, acrValues: v.acrValues, essentialAcrs: v.essentialAcrs }));
+      asked.catch(() => undefined);
       const fieldErrors = signInFieldErrors(req.body);
-      const result = fieldErrors
-        ? undefined
-        : await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), viewing.then((v) => ({ clientId: v.clientId, acrValues: v.acrValues, essentialAcrs: v.essentialAcrs })), deps.federation ? undefined : true, req.body.client_hint);
+      const result = fieldErrors ? undefined : await deps.flow.passwordForm(uid, req.body.email, req.body.password, meta(req), asked, deps.federation ? undefined : true, req.body.client_hint);
       const view = await viewing;
       // the page's other doors (upstream buttons) are read only when a page is shown again: a right password needs none
       const doors = async () => (deps.federation ? deps.federation.doors(view.clientId) : undefined);
