@@ -174,9 +174,12 @@ export class TotpUsers {
   /** a user and a code of a step that user has not used yet (within the ±1 step the server accepts) */
   take(): { creds: Credentials; code: string } {
     const now = Math.floor(Date.now() / 30_000);
+    // the step before this one is accepted only until this one ends: not in its last seconds, which the sign-in's
+    // password step (a hash or more away) could outlast (the code would then be refused as too old)
+    const earliest = Date.now() % 30_000 > 25_000 ? now : now - 1;
     for (let tries = 0; tries < this.users.length; tries++) {
       const i = this.next++ % this.users.length;
-      const step = Math.max(this.lastStep[i]! + 1, now - 1);
+      const step = Math.max(this.lastStep[i]! + 1, earliest);
       if (step > now + 1) continue;
       this.lastStep[i] = step;
       const u = this.users[i]!;
