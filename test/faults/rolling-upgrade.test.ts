@@ -98,6 +98,8 @@ test('rolling-upgrade-old-node-keeps-serving: a node of the previous release ser
   const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-previous-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C ${dir}`]);
+  // it runs with this checkout's packages: one it imports that this release no longer does stays a devDependency
+  // until the previous release moves past it (@fastify/helmet)
   symlinkSync(path.resolve('node_modules'), path.join(dir, 'node_modules'));
 
   const fresh = await newDatabase({ empty: true });
