@@ -15,3 +15,16 @@ export const systemClock: Clock = { now: () => new Date(), system: true };
 export function sqlNow(clock: Clock): RawBuilder<Date> {
   return clock.system ? sql<Date>`now()` : sql<Date>`${clock.now().toISOString()}::timestamptz`;
 }
+
+/** a clock as a statement compiled once (db/compiled.ts) takes it: "system" (the database's now()) or "fixed" (a test's) */
+export type ClockShape = 'system' | 'fixed';
+
+/** the clock's shape, and its time as the statement's value when it is fixed (none for the system clock) */
+export function clockValues(clock: Clock): { shape: ClockShape; at: string[] } {
+  return clock.system ? { shape: 'system', at: [] } : { shape: 'fixed', at: [clock.now().toISOString()] };
+}
+
+/** "now" inside a statement compiled once: the database's clock, or the fixed time it was given as `at` (a value) */
+export function sqlNowOf(shape: ClockShape, at: unknown): RawBuilder<Date> {
+  return shape === 'fixed' ? sql<Date>`CAST(${at} AS timestamptz)` : sql<Date>`now()`;
+}

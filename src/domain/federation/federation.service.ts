@@ -65,17 +65,22 @@ export function createFederationService(deps: {
     return refused(err.reason === 'access_denied' ? 400 : 502, `${up.displayName} sign-in failed`, `${why[err.reason]} Nothing was changed. Go back and try again, or sign in another way.`);
   }
 
+  /** what an app's restriction leaves open of the configured methods */
+  const open = ({ restriction, providers }: Awaited<ReturnType<typeof restrictionAndProviders>>): SignInDoors => ({
+    passwordAllowed: allows(restriction, 'password'),
+    providers: providers.filter((u) => allows(restriction, u.name)),
+  });
+
   return {
     /** what the sign-in page offers for this app: the password form and the allowed upstream buttons */
     async doors(clientId: string | undefined): Promise<SignInDoors> {
-      const { restriction, providers } = await restrictionAndProviders(db, clientId);
-      return { passwordAllowed: allows(restriction, 'password'), providers: providers.filter((u) => allows(restriction, u.name)) };
+      return open(await restrictionAndProviders(db, clientId));
     },
 
     /** doors(), and the step the sign-in `uid` reached (null before its password step), in one statement: the sign-in page's reads */
     async doorsAndStep(clientId: string | undefined, uid: string): Promise<SignInDoors & { step: Step | null }> {
-      const { restriction, providers, step } = await restrictionProvidersAndStep(db, clock, clientId, uid);
-      return { passwordAllowed: allows(restriction, 'password'), providers: providers.filter((u) => allows(restriction, u.name)), step };
+      const found = await restrictionProvidersAndStep(db, clock, clientId, uid);
+      return { ...open(found), step: found.step };
     },
 
     /** may this app's users sign in with a password? (doors() without the providers: the password POST's question) */

@@ -4,7 +4,7 @@
 import { sql, type Expression, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import { compiledOnce, compiledStatement } from '../../db/compiled.ts';
-import type { Clock } from '../clock.ts';
+import { clockValues, sqlNowOf, type Clock, type ClockShape } from '../clock.ts';
 import { liveStepOf, type AuthnState } from '../mfa/authn-transaction.ts';
 
 export interface MethodRestriction {
@@ -48,8 +48,8 @@ const doorsOf = compiledStatement((db: Kysely<Database>, clientId: string | null
  * page's question and the step its sign-in reached (authn-transaction.ts liveStepOf), one statement for every sign-in
  * page shown
  */
-const doorsAndStepOf = compiledOnce((db: Kysely<Database>, shape: 'system' | 'fixed', clientId: string | null, uid: string, ...at: string[]) =>
-  db.selectNoFrom([...doorColumns(db, sql.val(clientId)), liveStepOf(db, sql.val(uid), shape === 'fixed' ? sql<Date>`CAST(${at[0]} AS timestamptz)` : sql<Date>`now()`).as('step')]),
+const doorsAndStepOf = compiledOnce((db: Kysely<Database>, shape: ClockShape, clientId: string | null, uid: string, ...at: string[]) =>
+  db.selectNoFrom([...doorColumns(db, sql.val(clientId)), liveStepOf(db, sql.val(uid), sqlNowOf(shape, at[0])).as('step')]),
 );
 
 type Doors = { restriction: MethodRestriction | null; providers: { name: string; displayName: string; iconUrl: string | null }[] };
@@ -65,7 +65,8 @@ export async function restrictionAndProviders(db: Kysely<Database>, clientId: st
 
 /** restrictionAndProviders, and the step the sign-in `uid` reached (null before its password step), in one statement */
 export async function restrictionProvidersAndStep(db: Kysely<Database>, clock: Clock, clientId: string | undefined, uid: string): Promise<Doors & { step: AuthnState | null }> {
-  const row = (await doorsAndStepOf(db, clock.system ? 'system' : 'fixed', clientId ?? null, uid, ...(clock.system ? [] : [clock.now().toISOString()]))).rows[0]!;
+  const { shape, at } = clockValues(clock);
+  const row = (await doorsAndStepOf(db, shape, clientId ?? null, uid, ...at)).rows[0]!;
   return { ...doorsFromRow(row), step: row.step };
 }
 

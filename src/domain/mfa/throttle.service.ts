@@ -5,7 +5,7 @@ import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import { auditInsert, type AuditRow } from '../audit/audit.service.ts';
 import { compiledOnce } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
-import { sqlNow, systemClock, type Clock } from '../clock.ts';
+import { clockValues, sqlNow, sqlNowOf, systemClock, type Clock, type ClockShape } from '../clock.ts';
 
 export interface ThrottlePolicy {
   free: number;
@@ -58,9 +58,9 @@ function admit(qb: QueryCreator<Database>, now: RawBuilder<Date>, v: unknown[]) 
  * database's now(); "fixed": a test's clock, its time the first value) and how many counters, or whether an audit
  * row goes with the clear.
  */
-const attemptsStatement = compiledOnce((db: Kysely<Database>, shape: `${'system' | 'fixed'}:${number}`, ...v: unknown[]) => {
-  const [clockKind, n] = shape.split(':');
-  const now = clockKind === 'fixed' ? sql<Date>`CAST(${v[0]} AS timestamptz)` : sql<Date>`now()`;
+const attemptsStatement = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${number}`, ...v: unknown[]) => {
+  const [clockKind, n] = shape.split(':') as [ClockShape, string];
+  const now = sqlNowOf(clockKind, v[0]);
   const counters = v.slice(clockKind === 'fixed' ? 1 : 0);
   const ctes = Array.from({ length: Number(n) }, (_x, i) => sql`${sql.ref(`a${i}`)} AS (${admit(db, now, counters.slice(i * (1 + POLICY_VALUES), (i + 1) * (1 + POLICY_VALUES)))})`);
   const selects = ctes.map((_c, i) => sql`SELECT key FROM ${sql.ref(`a${i}`)}`);
@@ -100,9 +100,9 @@ function refundSet(free: unknown) {
 export function createThrottleService(db: Kysely<Database>, clock: Clock = systemClock) {
   /** the counters' attempts in one statement: the keys admitted */
   async function admitted(counters: { key: string; policy: ThrottlePolicy }[]): Promise<Set<string>> {
-    const at = clock.system ? [] : [clock.now().toISOString()];
+    const { shape, at } = clockValues(clock);
     const values = counters.flatMap((c) => [c.key, ...policyValues(c.policy)]);
-    const { rows } = await attemptsStatement(db, `${clock.system ? 'system' : 'fixed'}:${counters.length}`, ...at, ...values);
+    const { rows } = await attemptsStatement(db, `${shape}:${counters.length}`, ...at, ...values);
     return new Set(rows.map((row) => row.key));
   }
 
