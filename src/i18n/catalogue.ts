@@ -28,6 +28,29 @@ export type Translate = (key: string, vars?: Record<string, unknown>) => string;
 
 /** a message without variables is the same every time: worked out once per language (a page asks for dozens) */
 const PLAIN_MAX = 5_000;
+/**
+ * A message with variables costs i18next about 30 µs (its option handling and interpolation), and every page's footer
+ * has one (the brand's name): the same key with the same plain values gives the same text, so it is kept too. Its
+ * values may come from users (names, addresses), so this one starts afresh when full rather than stop keeping.
+ */
+const WITH_VALUES_MAX = 1_000;
+
+/**
+ * the cache key of a call whose values are all strings, numbers or booleans, else undefined (not kept). i18next's
+ * answer is then a function of the language, the key and those values, options among them (`count` picks a plural
+ * form from its number, the same every time); an object or a function (a `replace` map, a post-processor) is not.
+ */
+function keyWithValues(key: string, vars: Record<string, unknown>): string | undefined {
+  let k = key;
+  for (const name in vars) {
+    const v = vars[name];
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
+    // names are the templates' own words; a value as JSON has no raw NUL in it: the joined key is unambiguous
+    k += `\u0000${name}\u0000${JSON.stringify(v)}`;
+  }
+  return k;
+}
+
 const translators = new Map<Locale, Translate>();
 
 export function translator(locale: Locale): Translate {
@@ -35,8 +58,19 @@ export function translator(locale: Locale): Translate {
   if (!translate) {
     const t = i18n.getFixedT(locale);
     const plain = new Map<string, string>();
+    const withValues = new Map<string, string>();
     translate = (key, vars) => {
-      if (vars) return t(key, vars) as string;
+      if (vars) {
+        const k = keyWithValues(key, vars);
+        if (k === undefined) return t(key, vars) as string;
+        let message = withValues.get(k);
+        if (message === undefined) {
+          message = t(key, vars) as string;
+          if (withValues.size >= WITH_VALUES_MAX) withValues.clear();
+          withValues.set(k, message);
+        }
+        return message;
+      }
       let message = plain.get(key);
       if (message === undefined) {
         message = t(key, {}) as string;

@@ -40,6 +40,27 @@ test('t() interpolates and pluralises in the chosen language', () => {
   assert.equal(translator('de')('email.linkOutro', { count: 24 }).includes('24 Stunden'), true);
 });
 
+test('kept-messages-never-mix-values: a message with values is the same as i18next says, whatever was asked before', () => {
+  const t = translator('en');
+  // each value, type and plural form apart, asked twice in turn (the second time from what was kept)
+  for (let round = 0; round < 2; round++) {
+    assert.equal(t('layout.securedBy', { name: 'Acme' }), 'Secured by Acme');
+    assert.equal(t('layout.securedBy', { name: 'Bcme' }), 'Secured by Bcme');
+    assert.equal(t('layout.securedBy', { name: '1' }), 'Secured by 1');
+    assert.equal(t('layout.securedBy', { name: 1 }), 'Secured by 1');
+    // a value that looks like the key's joint: kept apart from a second value
+    assert.equal(t('layout.securedBy', { name: 'A\u0000x\u0000"y"' }), 'Secured by A\u0000x\u0000"y"');
+    assert.ok(t('email.linkOutro', { count: 1 }).includes('1 hour.'));
+    assert.ok(t('email.linkOutro', { count: 24 }).includes('24 hours.'));
+    assert.equal(translator('de')('layout.securedBy', { name: 'Acme' }), 'Geschützt durch Acme');
+  }
+  // more values than are kept: still right (it starts afresh)
+  for (let i = 0; i < 2_500; i++) assert.equal(t('layout.securedBy', { name: `n${i}` }), `Secured by n${i}`);
+  assert.equal(t('layout.securedBy', { name: 'Acme' }), 'Secured by Acme');
+  // an object value is put in as i18next does, never kept under another call's key
+  assert.equal(t('layout.securedBy', { name: 'Acme', replace: { name: 'Other' } }), translator('en')('layout.securedBy', { name: 'Acme', replace: { name: 'Other' } }));
+});
+
 test('the language is the switcher cookie, then ui_locales, then the user preference, then Accept-Language, then English', () => {
   assert.equal(chooseLocale({}), 'en');
   assert.equal(chooseLocale({ acceptLanguage: 'de-DE,de;q=0.9,en;q=0.5' }), 'de');
