@@ -1,11 +1,12 @@
 // The state of a sign-in between its password step and its end, keyed by the interaction uid (which oidc-provider
 // binds to the browser with its interaction cookie). Only the step that follows the password can complete it, and
 // only while the user's credential epoch is still the one its password was checked under.
-import { sql, type Expression, type ExpressionBuilder, type QueryCreator } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type QueryCreator } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
+import { compiledOnce } from '../../db/compiled.ts';
 import { epochIsCurrent } from '../accounts/credential-epoch.ts';
 import { linkProposedFlag } from '../federation/link.service.ts';
-import { sqlNow, type Clock } from '../clock.ts';
+import { clockValues, sqlNow, sqlNowOf, type Clock, type ClockShape } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
 import type { ActiveAuthenticator } from './totp.service.ts';
@@ -39,11 +40,13 @@ const toTransaction = (row: Row): AuthnTransaction => ({
   upgrade: row.upgrade,
 });
 
-/** `allowedFactors` defaults to every kind (no organization restriction applies) */
-export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnTransaction, 'allowedFactors'> & { allowedFactors?: FactorKind[] }, ttlSeconds: number): Promise<void> {
-  await db
+// Why compiled once (db/compiled.ts): every step of a sign-in with a second factor runs these; building and compiling
+// them took a tenth of a step page's time on the serving thread, for texts that change only with the clock's shape.
+
+const begin = compiledOnce((db: Kysely<Database>, shape: ClockShape, uid: string, userId: string, state: AuthnState, amr: string[], passwordAt: Date, epoch: number, allowed: string[], ttlSeconds: number, ...at: string[]) =>
+  db
     .insertInto('authn_transactions')
-    .values({ uid: t.uid, user_id: t.userId, state: t.state, amr: t.amr, password_at: t.passwordAt, epoch: t.epoch, allowed_factors: t.allowedFactors ?? [...FACTOR_KINDS], expires_at: sql`${sqlNow(clock)} + make_interval(secs => ${ttlSeconds})` })
+    .values({ uid, user_id: userId, state, amr: sql<string[]>`CAST(${amr} AS text[])`, password_at: passwordAt, epoch, allowed_factors: sql<string[]>`CAST(${allowed} AS text[])`, expires_at: sql`${sqlNowOf(shape, at[0])} + make_interval(secs => ${ttlSeconds})` })
     .onConflict((oc) =>
       oc.column('uid').doUpdateSet((eb) => ({
         user_id: eb.ref('excluded.user_id'),
@@ -55,16 +58,37 @@ export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnT
         upgrade: eb.ref('excluded.upgrade'),
         expires_at: eb.ref('excluded.expires_at'),
       })),
-    )
-    .execute();
+    ),
+);
+
+/** `allowedFactors` defaults to every kind (no organization restriction applies) */
+export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnTransaction, 'allowedFactors'> & { allowedFactors?: FactorKind[] }, ttlSeconds: number): Promise<void> {
+  const { shape, at } = clockValues(clock);
+  await begin(db, shape, t.uid, t.userId, t.state, t.amr, t.passwordAt, t.epoch, t.allowedFactors ?? [...FACTOR_KINDS], ttlSeconds, ...at);
 }
 
 /** the transaction `uid` names, while it is live: not expired by `now`, and no credential of its user changed since */
 const isLive = (uid: Expression<string> | string, now: Expression<Date>) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
   eb.and([eb('uid', '=', uid), eb('expires_at', '>', now), epochIsCurrent('user_id', 'epoch')]);
 
-function live(db: Db, clock: Clock, uid: string) {
-  return db.selectFrom('authn_transactions').selectAll('authn_transactions').where(isLive(uid, sqlNow(clock)));
+/** what a read of the live transaction brings besides its row: nothing, the user's row, and their authenticators, or their kinds of factor */
+type With = 'row' | 'user' | 'user+authenticators' | 'kinds';
+
+const liveRead = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${With}`, uid: string, ...at: string[]) => {
+  const [clockShape, withWhat] = shape.split(':') as [ClockShape, With];
+  const q = db.selectFrom('authn_transactions').selectAll('authn_transactions').where(isLive(uid, sqlNowOf(clockShape, at[0])));
+  if (withWhat === 'kinds') return q.select([...factorFlags(sql.ref('authn_transactions.user_id'))]);
+  if (withWhat === 'row') return q;
+  return q
+    .select([sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'), linkProposedFlag(sql.ref('authn_transactions.uid')).as('link_proposed')])
+    .$if(withWhat === 'user+authenticators', (qq) =>
+      qq.select(sql<ActiveAuthenticator[]>`(SELECT coalesce(json_agg(json_build_object('id', t.id, 'secret_sealed', t.secret_sealed)), '[]'::json) FROM totp_credentials t WHERE t.user_id = authn_transactions.user_id AND t.confirmed_at IS NOT NULL)`.as('authenticators')),
+    );
+});
+
+async function live<R>(db: Db, clock: Clock, uid: string, withWhat: With): Promise<(Row & R) | undefined> {
+  const { shape, at } = clockValues(clock);
+  return (await liveRead(db, `${shape}:${withWhat}`, uid, ...at)).rows[0] as (Row & R) | undefined;
 }
 
 /** the step of that live transaction (findAuthnTransaction's `state`), or null: one value for a statement that reads more */
@@ -72,7 +96,7 @@ export const liveStepOf = (db: Db, uid: Expression<string>, now: Expression<Date
   sql<AuthnState | null>`(${db.selectFrom('authn_transactions').select('state').where(isLive(uid, now))})`;
 
 export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): Promise<AuthnTransaction | null> {
-  const row = await live(db, clock, uid).executeTakeFirst();
+  const row = await live(db, clock, uid, 'row');
   return row ? toTransaction(row) : null;
 }
 
@@ -83,33 +107,28 @@ export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): P
  * authenticator apps, secrets sealed (what a code is checked against: the code step needs them next)
  */
 export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string, opts: { authenticators?: boolean } = {}): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean; authenticators?: ActiveAuthenticator[] } | null> {
-  const row = await live(db, clock, uid)
-    .select([sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'), linkProposedFlag(sql.ref('authn_transactions.uid')).as('link_proposed')])
-    .$if(opts.authenticators === true, (q) =>
-      q.select(sql<ActiveAuthenticator[]>`(SELECT coalesce(json_agg(json_build_object('id', t.id, 'secret_sealed', t.secret_sealed)), '[]'::json) FROM totp_credentials t WHERE t.user_id = authn_transactions.user_id AND t.confirmed_at IS NOT NULL)`.as('authenticators')),
-    )
-    .executeTakeFirst();
+  const row = await live<{ user_row: unknown; link_proposed: boolean; authenticators?: ActiveAuthenticator[] }>(db, clock, uid, opts.authenticators === true ? 'user+authenticators' : 'user');
   if (!row) return null;
-  const authenticators = (row as { authenticators?: ActiveAuthenticator[] }).authenticators;
+  const authenticators = row.authenticators;
   return { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed, ...(authenticators ? { authenticators } : {}) };
 }
 
 /** the transaction and its user's active kinds of second factor, in one statement (a step's page shows both) */
 export async function findAuthnTransactionWithKinds(db: Db, clock: Clock, uid: string): Promise<{ tx: AuthnTransaction; kinds: FactorKind[] } | null> {
-  const row = await live(db, clock, uid).select([...factorFlags(sql.ref('authn_transactions.user_id'))]).executeTakeFirst();
+  const row = await live<{ webauthn: unknown; totp: unknown }>(db, clock, uid, 'kinds');
   return row ? { tx: toTransaction(row), kinds: kindsOf(row) } : null;
 }
 
 type From = { uid: string; userId: string; state: AuthnState; epoch: number };
 
-/** the row is still the one the caller checked: same user, step and epoch, not expired, and no credential changed since */
-const asChecked = (from: From, clock: Clock) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
+/** the row is still the one the caller checked: same user, step and epoch, not expired by `now`, and no credential changed since */
+const asChecked = (from: From, now: Expression<Date>) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
   eb.and([
     eb('uid', '=', from.uid),
     eb('user_id', '=', from.userId),
     eb('state', '=', from.state),
     eb('epoch', '=', from.epoch),
-    eb('expires_at', '>', sqlNow(clock)),
+    eb('expires_at', '>', now),
     epochIsCurrent('user_id', 'epoch'),
   ]);
 
@@ -121,35 +140,43 @@ export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, sta
   const res = await db
     .updateTable('authn_transactions')
     .set({ state, amr, upgrade: opts.upgrade ?? false })
-    .where(asChecked(from, clock))
+    .where(asChecked(from, sqlNow(clock)))
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
+/** what a take also does: nothing, or stamp the user's memberships with the step's amr, or with the transaction's */
+type Stamp = 'none' | 'stamp-amr' | 'stamp-tx-amr';
+
+// values: uid, user, step, epoch, then the clock's time (a fixed clock), the stamp's time and the step's amr, as the shape has them
+const take = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${Stamp}`, uid: string, userId: string, state: AuthnState, epoch: number, ...rest: unknown[]) => {
+  const [clockShape, stamp] = shape.split(':') as [ClockShape, Stamp];
+  const now = sqlNowOf(clockShape, clockShape === 'fixed' ? rest.shift() : undefined);
+  const taken = (qb: QueryCreator<Database>) => qb.deleteFrom('authn_transactions').where(asChecked({ uid, userId, state, epoch }, now)).returningAll();
+  if (stamp === 'none') return taken(db);
+  const [at, amr] = rest;
+  // the completed sign-in is also stamped on the user's memberships (the admins' member list: when, and with which
+  // amr — the step's, or the transaction's) in the same statement, only if the take won
+  return db
+    .with('taken', taken)
+    .with('stamped', (qb) =>
+      qb
+        .updateTable('tenant_members')
+        .from('taken')
+        .set({ last_sign_in_at: sql<Date>`CAST(${at} AS timestamptz)`, last_sign_in_amr: stamp === 'stamp-amr' ? sql<string[]>`CAST(${amr} AS text[])` : sql<string[]>`taken.amr` })
+        .whereRef('tenant_members.user_id', '=', 'taken.user_id')
+        .where('tenant_members.accepted_at', 'is not', null),
+    )
+    .selectFrom('taken')
+    .selectAll();
+});
+
 /** single use, and only as the user, step and epoch the caller checked: exactly one caller gets the transaction back */
 export async function takeAuthnTransaction(db: Db, clock: Clock, from: From, opts: { stampMemberships?: { amr?: string[] } } = {}): Promise<AuthnTransaction | null> {
-  const take = (qb: QueryCreator<Database>) =>
-    qb
-      .deleteFrom('authn_transactions')
-      .where(asChecked(from, clock))
-      .returningAll();
+  const { shape, at } = clockValues(clock);
   const stamp = opts.stampMemberships;
-  // with `stampMemberships`: the completed sign-in is also stamped on the user's memberships (the admins' member
-  // list: when, and with which amr — the step's, or the transaction's) in the same statement, only if the take won
-  const row = stamp
-    ? await db
-        .with('taken', take)
-        .with('stamped', (qb) =>
-          qb
-            .updateTable('tenant_members')
-            .from('taken')
-            .set({ last_sign_in_at: clock.now(), last_sign_in_amr: stamp.amr ? sql<string[]>`${stamp.amr}::text[]` : sql<string[]>`taken.amr` })
-            .whereRef('tenant_members.user_id', '=', 'taken.user_id')
-            .where('tenant_members.accepted_at', 'is not', null),
-        )
-        .selectFrom('taken')
-        .selectAll()
-        .executeTakeFirst()
-    : await take(db).executeTakeFirst();
+  const kind: Stamp = !stamp ? 'none' : stamp.amr ? 'stamp-amr' : 'stamp-tx-amr';
+  const values = [...at, ...(stamp ? [clock.now()] : []), ...(stamp?.amr ? [stamp.amr] : [])];
+  const row = (await take(db, `${shape}:${kind}`, from.uid, from.userId, from.state, from.epoch, ...values)).rows[0] as Row | undefined;
   return row ? toTransaction(row) : null;
 }
