@@ -95,6 +95,26 @@ test('totp-replay: the same code twice → second refused; 20 parallel submissio
   assert.ok(replays.length >= 1, 'replays are audited');
 });
 
+test('replayed-code-completes-no-sign-in: a refused code leaves its sign-in at the code step, and a fresh code then completes it', async (t) => {
+  const { s, clock, user, enrolled, client, config } = await setup(t);
+  const code = codeFor(enrolled!.secret, clock.now());
+  const first = await passwordStep(s, config, client.redirectUri, user);
+  assert.ok((await submitCode(first.browser, first.page, '/totp', code, client.redirectUri)).url.startsWith(client.redirectUri));
+  const second = await passwordStep(s, config, client.redirectUri, user);
+  const uid = /\/interaction\/([^/]+)\/totp$/.exec(second.page.url)![1]!;
+  const replay = await submitCode(second.browser, second.page, '/totp', code, client.redirectUri);
+  assert.equal(replay.status, 401);
+  // the spent step took nothing with it: the sign-in is still at its code step
+  const left = await s.services.db.selectFrom('authn_transactions').select('state').where('uid', '=', uid).executeTakeFirst();
+  assert.equal(left?.state, 'second_factor', 'a replayed code completes nothing');
+  clock.advance(30);
+  const done = await submitCode(second.browser, replay, '/totp', codeFor(enrolled!.secret, clock.now()), client.redirectUri);
+  assert.ok(done.url.startsWith(client.redirectUri), done.body.slice(0, 300));
+  const tokens = await redeem(config, second.req, done.url);
+  assert.deepEqual(tokens.claims()!.amr, ['pwd', 'otp', 'mfa']);
+  assert.equal(await s.services.db.selectFrom('authn_transactions').select('uid').where('uid', '=', uid).executeTakeFirst(), undefined, 'completed: taken');
+});
+
 test('totp-drift-window: codes from −60/−30/0/+30/+60 s → exactly −30, 0 and +30 accepted', async (t) => {
   const { s, clock, user } = await setup(t, { totp: false });
   const accepted: number[] = [];

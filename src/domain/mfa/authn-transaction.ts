@@ -9,7 +9,7 @@ import { linkProposedFlag } from '../federation/link.service.ts';
 import { clockValues, sqlNow, sqlNowOf, type Clock, type ClockShape } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
-import type { ActiveAuthenticator } from './totp.service.ts';
+import type { ActiveAuthenticator, WithSpent } from './totp.service.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
 
@@ -179,4 +179,34 @@ export async function takeAuthnTransaction(db: Db, clock: Clock, from: From, opt
   const values = [...at, ...(stamp ? [clock.now()] : []), ...(stamp?.amr ? [stamp.amr] : [])];
   const row = (await take(db, `${shape}:${kind}`, from.uid, from.userId, from.state, from.epoch, ...values)).rows[0] as Row | undefined;
   return row ? toTransaction(row) : null;
+}
+
+/**
+ * takeAuthnTransaction() with the memberships' stamp (the step's `amr`), as the writes that go with a spent code's step,
+ * in its statement (totp.service.ts WithSpent): the sign-in completes only if the step was spent, and the step's
+ * spending completes it in the same round trip. The taken row comes back as JSON (transactionFromJson).
+ */
+export function takeWhenSpent(from: From, clock: Clock, amr: string[]): WithSpent {
+  return {
+    writes: [
+      ['taken', (qb, spent) => qb.deleteFrom('authn_transactions').where(asChecked(from, sqlNow(clock))).where(spent).returningAll()],
+      [
+        'stamped',
+        (qb) =>
+          qb
+            .updateTable('tenant_members')
+            .from(sql.table('taken').as('taken') as never)
+            .set({ last_sign_in_at: clock.now(), last_sign_in_amr: sql<string[]>`CAST(${amr} AS text[])` })
+            .where(sql<boolean>`tenant_members.user_id = taken.user_id`)
+            .where('tenant_members.accepted_at', 'is not', null),
+      ],
+    ],
+    returning: 'taken',
+  };
+}
+
+/** a transaction's row as JSON (row_to_json of a take) */
+export function transactionFromJson(json: unknown): AuthnTransaction {
+  const row = json as Omit<Row, 'password_at'> & { password_at: string };
+  return toTransaction({ ...row, password_at: new Date(row.password_at) });
 }

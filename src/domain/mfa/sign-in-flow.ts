@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { userFromJson, type RequestMeta, type User, type UserService } from '../users/user.service.ts';
-import { findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, type AuthnTransaction } from './authn-transaction.ts';
+import { findAuthnTransaction, findAuthnTransactionWithKinds, findAuthnTransactionWithUser, moveAuthnTransaction, takeAuthnTransaction, takeWhenSpent, transactionFromJson, type AuthnTransaction } from './authn-transaction.ts';
 import type { ActiveAuthenticator, PendingEnrollment } from './totp.service.ts';
 import { FactorAlreadyActiveError, type TwoFactorService } from './two-factor.service.ts';
 import type { ThrottleService } from './throttle.service.ts';
@@ -160,10 +160,15 @@ export function createSignInFlow(deps: {
       // caller's check, a read only)
       const [c] = await Promise.all([current(uid, 'second_factor', { authenticators: true }), checked]);
       if (!c) return { outcome: 'expired' };
-      const r = await twoFactor.checkTotp(c.user, code, meta, c.authenticators);
-      if (r !== 'ok') return { outcome: r };
-      const result = await proved(c, 'totp', withTotp(c.tx));
-      return result.outcome === 'done' ? { ...result, linkProposed: c.linkProposed } : result;
+      const amr = withTotp(c.tx);
+      // a code the policy counts completes the sign-in: the take (and the memberships' stamp) go with the statement
+      // that spends the code's step, only if it was spent; a code it does not count moves on to adding one (proved())
+      const completes = c.tx.allowedFactors.includes('totp');
+      const r = await twoFactor.checkTotpWith(c.user, code, meta, c.authenticators, completes ? takeWhenSpent(c.tx, clock, amr) : undefined);
+      if (r.result !== 'ok') return { outcome: r.result };
+      if (!completes) return proved(c, 'totp', amr);
+      if (!r.along) return { outcome: 'expired' };
+      return { ...(await done(c.user, amr, transactionFromJson(r.along).epoch, false)), linkProposed: c.linkProposed };
     },
 
     /** a recovery code lets the user in, then takes them to set up a new authenticator (old ones go) */

@@ -1,7 +1,7 @@
 // RFC 6238 TOTP: 30-second steps, 6 digits, SHA-1, one step of drift either way (decision D3). Each step is accepted
 // at most once per credential, enforced by a conditional UPDATE on last_used_step.
 import { generateSecret, generateURI, verifySync } from 'otplib';
-import { sql, type DeleteQueryBuilder, type DeleteResult, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import { sql, type Compilable, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Database, Db } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
@@ -29,9 +29,19 @@ export interface ActiveAuthenticator {
 }
 
 /** a write made with a spent step, in its statement, when `spent` holds (throttle.service.ts successWithin) */
-export type AlsoWhenSpent = (qb: QueryCreator<Database>, spent: RawBuilder<boolean>) => DeleteQueryBuilder<Database, 'throttles', DeleteResult>;
+export type AlsoWhenSpent = (qb: QueryCreator<Database>, spent: RawBuilder<boolean>) => Compilable<unknown>;
 
-export type TotpCheck = { ok: true; credentialId: string } | { ok: false; replay: boolean };
+/**
+ * The writes that go with a spent step, in its statement: each a data-modifying CTE under its name, in order (a later
+ * one may read an earlier one as a table of that name), each made only when `spent` holds. `returning`: the name of
+ * the CTE whose row the check hands back (`along`, as JSON; none when it wrote nothing).
+ */
+export interface WithSpent {
+  writes: [name: string, write: AlsoWhenSpent][];
+  returning?: string;
+}
+
+export type TotpCheck = { ok: true; credentialId: string; along?: unknown } | { ok: false; replay: boolean };
 
 const CODE_RE = /^\d{6}$/;
 
@@ -121,9 +131,10 @@ export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; 
     /**
      * checks a code against every active authenticator of the user; a step already used is a replay. `ahead`: what
      * active() read for this check beside something else (the attempt's admission), else it is read here.
-     * `alsoWhenSpent`: a write that goes with the spent step, in its statement (the attempt counter's clear).
+     * `withSpent`: the writes that go with the spent step, in its statement (the attempt counter's clear, the
+     * sign-in's completion).
      */
-    async verify(userId: string, code: string, ahead?: ActiveAuthenticator[], alsoWhenSpent?: AlsoWhenSpent): Promise<TotpCheck> {
+    async verify(userId: string, code: string, ahead?: ActiveAuthenticator[], withSpent?: WithSpent): Promise<TotpCheck> {
       const c = normalizeCode(code);
       const rows = ahead ?? (await active(userId));
       let replay = false;
@@ -132,16 +143,16 @@ export function createTotpService(deps: { db: Kysely<Database>; box: SecretBox; 
         if (step === null) continue;
         const spend = (qb: QueryCreator<Database>) =>
           qb.updateTable('totp_credentials').set({ last_used_step: step, last_used_at: sql`now()` }).where('id', '=', row.id).where(sql`last_used_step`, '<', step).returning('id');
-        // the step is spent only if no one spent it (or a later one) first: the atomic replay guard
-        const won = alsoWhenSpent
-          ? (
-              await (db.with('spent', spend) as unknown as QueryCreator<Database>)
-                .with('also', (qb) => alsoWhenSpent(qb, sql<boolean>`EXISTS (SELECT 1 FROM spent)`))
-                .selectNoFrom(sql<string | null>`(SELECT id FROM spent)`.as('id'))
-                .executeTakeFirstOrThrow()
-            ).id
-          : (await spend(db).executeTakeFirst())?.id;
-        if (won) return { ok: true, credentialId: row.id };
+        // the step is spent only if no one spent it (or a later one) first: the atomic replay guard; what goes with it
+        // is written only if it was (EXISTS spent), in the same statement
+        const spent = sql<boolean>`EXISTS (SELECT 1 FROM spent)`;
+        let q = db.with('spent', spend) as unknown as QueryCreator<Database>;
+        for (const [name, write] of withSpent?.writes ?? []) q = q.with(name, ((qb: QueryCreator<Database>) => write(qb, spent)) as never) as unknown as QueryCreator<Database>;
+        const back = withSpent?.returning;
+        const won = await q
+          .selectNoFrom([sql<string | null>`(SELECT id FROM spent)`.as('id'), (back ? sql<unknown>`(SELECT row_to_json(r) FROM ${sql.table(back)} r)` : sql<unknown>`NULL`).as('along')])
+          .executeTakeFirstOrThrow();
+        if (won.id) return { ok: true, credentialId: row.id, ...(back ? { along: won.along ?? undefined } : {}) };
         replay = true;
       }
       return { ok: false, replay };

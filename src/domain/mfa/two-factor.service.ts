@@ -17,7 +17,7 @@ import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
 import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes, viewRecoveryCodes, type RecoveryCodeSealing } from './recovery-codes.ts';
 import { createSecurityRecorder } from './security-notice.ts';
 import type { ThrottleService } from './throttle.service.ts';
-import type { ActiveAuthenticator, PendingEnrollment, TotpDevice, TotpService } from './totp.service.ts';
+import type { ActiveAuthenticator, PendingEnrollment, TotpDevice, TotpService, WithSpent } from './totp.service.ts';
 import type { SecurityKey, WebAuthn } from './webauthn/webauthn.service.ts';
 
 export type SecondFactorResult = 'ok' | 'invalid' | 'throttled';
@@ -85,20 +85,29 @@ export function createTwoFactorService(deps: {
     return activeFactorKinds(db, userId);
   }
 
-  /** `ahead`: the user's authenticators when the caller read them already (sign-in-flow.ts, with the transaction) */
-  async function checkTotp(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[]): Promise<SecondFactorResult> {
+  /**
+   * `ahead`: the user's authenticators when the caller read them already (sign-in-flow.ts, with the transaction);
+   * `withSpent`: writes that go with a right code, in the statement that spends its step (the sign-in's completion);
+   * `along`: the row they hand back (totp.service.ts WithSpent)
+   */
+  async function checkTotpWith(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[], withSpent?: WithSpent): Promise<{ result: SecondFactorResult; along?: unknown }> {
     // the authenticators (unless the caller has them) are read beside the attempt's admission: a read, left unused
     // when the attempt is refused; the code itself is checked only once admitted
     const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), ahead ?? totp.active(user.id)]);
     if (!gate.allowed) {
       await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
-      return 'throttled';
+      return { result: 'throttled' };
     }
-    // a right code clears the counter in the statement that spends its step
-    const r = await totp.verify(user.id, code, authenticators, throttle.successWithin(throttleKey(user.id)));
-    if (r.ok) return 'ok';
+    // a right code clears the counter in the statement that spends its step (with the caller's writes)
+    const r = await totp.verify(user.id, code, authenticators, { writes: [['also', throttle.successWithin(throttleKey(user.id))], ...(withSpent?.writes ?? [])], returning: withSpent?.returning });
+    if (r.ok) return { result: 'ok', along: r.along };
     await recordAudit(db, { event: r.replay ? 'totp.replay' : 'totp.failed', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent });
-    return 'invalid';
+    return { result: 'invalid' };
+  }
+
+  /** checkTotpWith() without writes of the caller's */
+  async function checkTotp(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[]): Promise<SecondFactorResult> {
+    return (await checkTotpWith(user, code, meta, ahead)).result;
   }
 
   async function useRecoveryCode(user: User, code: string, meta: RequestMeta): Promise<SecondFactorResult> {
@@ -201,6 +210,7 @@ export function createTwoFactorService(deps: {
     },
 
     checkTotp,
+    checkTotpWith,
     useRecoveryCode,
 
     async regenerateRecoveryCodes(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<string[]> {
