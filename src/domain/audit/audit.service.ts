@@ -110,6 +110,11 @@ export function auditInsert(qb: QueryCreator<Database>, values: readonly unknown
   return qb.insertInto('audit_events').values(Object.fromEntries(AUDIT_COLUMNS.map((c, i) => [c, values[i]])) as unknown as ReturnType<typeof auditValues>);
 }
 
+/** an audit row written along with a settlement of the guess counters, in its statement (throttle.service.ts AlongRow) */
+export function auditAlong(row: AuditRow): { name: string; values: readonly unknown[]; insert: typeof auditInsert } {
+  return { name: 'audit', values: row.values, insert: auditInsert };
+}
+
 /** how many values an AuditRow binds */
 export const AUDIT_VALUES = AUDIT_COLUMNS.length;
 

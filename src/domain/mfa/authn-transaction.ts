@@ -9,6 +9,7 @@ import { linkProposedFlag } from '../federation/link.service.ts';
 import { clockValues, sqlNow, sqlNowOf, type Clock, type ClockShape } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
+import type { AlongRow } from './throttle.service.ts';
 import type { ActiveAuthenticator, WithSpent } from './totp.service.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
@@ -43,10 +44,21 @@ const toTransaction = (row: Row): AuthnTransaction => ({
 // Why compiled once (db/compiled.ts): every step of a sign-in with a second factor runs these; building and compiling
 // them took a tenth of a step page's time on the serving thread, for texts that change only with the clock's shape.
 
-const begin = compiledOnce((db: Kysely<Database>, shape: ClockShape, uid: string, userId: string, state: AuthnState, amr: string[], passwordAt: Date, epoch: number, allowed: string[], ttlSeconds: number, ...at: string[]) =>
-  db
+/** the begin's insert (or, for a sign-in that starts over, its replacement), from its values (beginValues) */
+function beginInsert(qb: QueryCreator<Database>, shape: ClockShape, v: readonly unknown[]) {
+  const [uid, userId, state, amr, passwordAt, epoch, allowed, ttlSeconds, at] = v;
+  return qb
     .insertInto('authn_transactions')
-    .values({ uid, user_id: userId, state, amr: sql<string[]>`CAST(${amr} AS text[])`, password_at: passwordAt, epoch, allowed_factors: sql<string[]>`CAST(${allowed} AS text[])`, expires_at: sql`${sqlNowOf(shape, at[0])} + make_interval(secs => ${ttlSeconds})` })
+    .values({
+      uid: uid as string,
+      user_id: userId as string,
+      state: state as AuthnState,
+      amr: sql<string[]>`CAST(${amr} AS text[])`,
+      password_at: passwordAt as Date,
+      epoch: epoch as number,
+      allowed_factors: sql<string[]>`CAST(${allowed} AS text[])`,
+      expires_at: sql`${sqlNowOf(shape, at)} + make_interval(secs => ${ttlSeconds})`,
+    })
     .onConflict((oc) =>
       oc.column('uid').doUpdateSet((eb) => ({
         user_id: eb.ref('excluded.user_id'),
@@ -58,13 +70,24 @@ const begin = compiledOnce((db: Kysely<Database>, shape: ClockShape, uid: string
         upgrade: eb.ref('excluded.upgrade'),
         expires_at: eb.ref('excluded.expires_at'),
       })),
-    ),
-);
+    );
+}
 
-/** `allowedFactors` defaults to every kind (no organization restriction applies) */
-export async function beginAuthnTransaction(db: Db, clock: Clock, t: Omit<AuthnTransaction, 'allowedFactors'> & { allowedFactors?: FactorKind[] }, ttlSeconds: number): Promise<void> {
-  const { shape, at } = clockValues(clock);
-  await begin(db, shape, t.uid, t.userId, t.state, t.amr, t.passwordAt, t.epoch, t.allowedFactors ?? [...FACTOR_KINDS], ttlSeconds, ...at);
+type Begin = Omit<AuthnTransaction, 'allowedFactors'> & { allowedFactors?: FactorKind[] };
+
+/** a begin's values, in beginInsert's order; the clock's time last when it is fixed. `allowedFactors` defaults to every kind (no organization restriction applies) */
+const beginValues = (clock: Clock, t: Begin, ttlSeconds: number) => [t.uid, t.userId, t.state, t.amr, t.passwordAt, t.epoch, t.allowedFactors ?? [...FACTOR_KINDS], ttlSeconds, ...clockValues(clock).at];
+
+const begin = compiledOnce((db: Kysely<Database>, shape: ClockShape, ...v: unknown[]) => beginInsert(db, shape, v));
+
+export async function beginAuthnTransaction(db: Db, clock: Clock, t: Begin, ttlSeconds: number): Promise<void> {
+  await begin(db, clockValues(clock).shape, ...beginValues(clock, t, ttlSeconds));
+}
+
+/** beginAuthnTransaction() as a row written along with another statement (throttle.service.ts AlongRow) */
+export function beginAlong(clock: Clock, t: Begin, ttlSeconds: number): AlongRow {
+  const { shape } = clockValues(clock);
+  return { name: `authn-begin-${shape}`, values: beginValues(clock, t, ttlSeconds), insert: (qb, v) => beginInsert(qb, shape, v) };
 }
 
 /** the transaction `uid` names, while it is live: not expired by `now`, and no credential of its user changed since */

@@ -1,20 +1,20 @@
 // The password step of a sign-in (sign-in-flow.ts): the guess counters, the hash, what the policy reads, and the move
-// to the next step or the end. Its statements go out beside each other where nothing orders them: the account's row
-// (with what the step needs next, in the same statement) beside the counters, a right password's writes beside the
-// next one.
+// to the next step or the end. Its statements go out beside each other where nothing orders them, and as one where
+// they can: the account's row (with what the step needs next, in the same statement) beside the counters; a right
+// password's writes (the counters' settlement, its audit row, the sign-in's next step) in one statement.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../clock.ts';
-import { auditWithin, recordAudit } from '../audit/audit.service.ts';
+import { auditAlong, auditWithin, recordAudit } from '../audit/audit.service.ts';
 import { allows, firstRefusing } from '../federation/sign-in-methods.ts';
 import { passwordThrottleKey } from '../users/password-throttle.ts';
 import type { AuthenticatedUser, RequestMeta, User, UserService } from '../users/user.service.ts';
 import type { Amr } from '../../oidc/acr-amr.ts';
-import { beginAuthnTransaction } from './authn-transaction.ts';
+import { beginAlong } from './authn-transaction.ts';
 import { FACTOR_KINDS, type MfaPolicy } from './mfa-policy.ts';
 import { accountWithFacts } from './sign-in-facts.ts';
 import { AMR_PASSWORD, AMR_TOTP, choiceOf, type PasswordResult, type RequestContext, type SignInDone, type Step } from './sign-in-flow.ts';
-import { PER_ACCOUNT, PER_IP, type ThrottleService } from './throttle.service.ts';
+import { PER_ACCOUNT, PER_IP, type AlongRow, type ThrottleService } from './throttle.service.ts';
 
 export interface PasswordStepDeps {
   db: Kysely<Database>;
@@ -79,23 +79,27 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     // (a right password implies the account's row, and with it the facts, was read)
     if (!checked || !account) return { outcome: 'invalid' };
     const user: AuthenticatedUser = checked.user;
-    // a right password settles the counters, its audit row in the same statement; that goes on beside the next write,
-    // and every outcome below waits for it before it returns (a finished sign-in hands it on to the caller: `written`)
-    const audit = checked.audit && auditWithin(checked.audit);
-    const written = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }, audit) : throttle.success(accountKey, audit)]).then(() => undefined);
-    written.catch(() => undefined);
+    // a right password settles the counters, its audit row (and the sign-in's next step, when there is one) in the same
+    // statement; every outcome below waits for it before it returns (a finished sign-in hands it on to the caller: `written`)
+    const audited: AlongRow[] = checked.audit ? [auditAlong(auditWithin(checked.audit))] : [];
+    const settle = (along: AlongRow[]) => {
+      const w = Promise.all([checked.written, ipKey ? throttle.successAndRefund(accountKey, { key: ipKey, policy: PER_IP }, along) : throttle.success(accountKey, along)]).then(() => undefined);
+      w.catch(() => undefined);
+      return w;
+    };
     const { facts } = account;
     // an organization of the user that allows only upstream providers: the right password goes no further
     const refusing = firstRefusing(facts.memberships, 'password');
     if (refusing) {
-      await Promise.all([written, recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } })]);
+      await Promise.all([settle(audited), recordAudit(db, { event: 'login.method_refused', targetUserId: user.id, clientId: request.clientId ?? null, ip: meta.ip, userAgent: meta.userAgent, data: { method: 'password', organization: refusing.organization } })]);
       return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
     }
     const kinds = facts.kinds;
+    // no statement: the policy's inputs came with the account's read
     const decision = await policy.decide({ userId: user.id, ...request }, facts.policy);
     const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
     const begin = async (state: Step, amr: Amr[]) => {
-      await Promise.all([written, beginAuthnTransaction(db, clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, ttlSeconds)]);
+      await settle([...audited, beginAlong(clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, ttlSeconds)]);
       return { outcome: 'next', step: state, factors: choiceOf(kinds, allowedFactors), userId: user.id, credentialEpoch: user.credentialEpoch } as const;
     };
     // a user with a factor proves it first, even one the organization no longer counts (then adds one it does)
@@ -104,6 +108,7 @@ export function createPasswordStep(deps: PasswordStepDeps) {
     if (decision.required) return begin('enroll', AMR_TOTP);
     // during a rollout: a reminder with the deadline, and the choice to set it up now
     if (decision.graceUntil) return begin('grace', AMR_PASSWORD);
+    const written = settle(audited);
     const finished = await done(user, AMR_PASSWORD, user.credentialEpoch, facts.memberships.length > 0);
     return { ...finished, userId: user.id, credentialEpoch: user.credentialEpoch, written, linkProposed: account.linkProposed };
   }

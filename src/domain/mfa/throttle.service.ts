@@ -1,8 +1,7 @@
 // Guess counters in PostgreSQL, shared by every node, interaction and endpoint. The counter is incremented, and the
 // lock that would follow a failure is set, in the same statement that admits the attempt: concurrent guesses can
 // never get past the cap (decision D5: delays, no permanent lockout).
-import { sql, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
-import { auditInsert, type AuditRow } from '../audit/audit.service.ts';
+import { sql, type Compilable, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { clockValues, sqlNow, sqlNowOf, systemClock, type Clock, type ClockShape } from '../clock.ts';
@@ -68,21 +67,55 @@ const attemptsStatement = compiledOnce((db: Kysely<Database>, shape: `${ClockSha
   return { compile: () => raw.compile(db) };
 });
 
-/** success(): the counter's clear, with or without an audit row in a CTE before it (its values after the key) */
-const clearStatement = compiledOnce((db: Kysely<Database>, shape: 'plain' | 'audit', key: unknown, ...audit: unknown[]) =>
-  (shape === 'audit' ? (db.with('also', (qb) => auditInsert(qb, audit)) as unknown as Kysely<Database>) : db).deleteFrom('throttles').where('key', '=', key as string),
+/**
+ * A row written along with a settlement of the counters, in its statement (an audit row, the sign-in's next step): its
+ * insert as a CTE, built from its values. `name` stands for the insert in the statement's shape: one insert per name.
+ */
+export interface AlongRow {
+  name: string;
+  values: readonly unknown[];
+  insert(qb: QueryCreator<Database>, values: readonly unknown[]): Compilable<unknown>;
+}
+
+/** the inserts by name, as the rows along brought them (a statement of a new shape is built from them) */
+const inserts = new Map<string, AlongRow['insert']>();
+
+/** the shape of a settlement's statement: its own kind, then each row along as its name and how many values it binds */
+function alongShape(kind: string, along: readonly AlongRow[]): string {
+  for (const a of along) if (!inserts.has(a.name)) inserts.set(a.name, a.insert);
+  return [kind, ...along.map((a) => `${a.name}/${a.values.length}`)].join('+');
+}
+
+/** the rows along a statement of this shape, each a CTE (also0, also1, …) before what `rest` adds; `v`: their values, in order */
+function withAlong(db: Kysely<Database>, shape: string, v: readonly unknown[]): QueryCreator<Database> {
+  let q = db as unknown as QueryCreator<Database>;
+  let at = 0;
+  shape
+    .split('+')
+    .slice(1)
+    .forEach((part, i) => {
+      const [name, n] = [part.slice(0, part.lastIndexOf('/')), Number(part.slice(part.lastIndexOf('/') + 1))];
+      const values = v.slice(at, at + n);
+      at += n;
+      q = q.with(`also${i}`, ((qb: QueryCreator<Database>) => inserts.get(name)!(qb, values)) as never) as unknown as QueryCreator<Database>;
+    });
+  return q;
+}
+
+/** success(): the counter's clear, with the rows along in CTEs before it (their values after the key) */
+const clearStatement = compiledOnce((db: Kysely<Database>, shape: string, key: unknown, ...along: unknown[]) =>
+  (withAlong(db, shape, along) as unknown as Kysely<Database>).deleteFrom('throttles').where('key', '=', key as string),
 );
 
 /**
  * successAndRefund(): one counter's clear and another's refund. Why the main statement reads the CTE: an unread
  * data-modifying CTE runs after the main statement, so the refund would lock its row before the clear, the opposite
  * of attemptEach() (its counters in the order given: the account's, then the IP's); a right password and a wrong one
- * at the same moment would then deadlock. Read first, the clear always locks first. An audit row (its values last)
- * goes in a CTE of its own.
+ * at the same moment would then deadlock. Read first, the clear always locks first. The rows along (their values
+ * last) go in CTEs of their own.
  */
-const clearAndRefundStatement = compiledOnce((db: Kysely<Database>, shape: 'plain' | 'audit', clearKey: unknown, refundKey: unknown, free: unknown, ...audit: unknown[]) =>
-  // the audit row's CTE first: kysely types a statement's CTEs by those before them
-  ((shape === 'audit' ? db.with('also', (qb) => auditInsert(qb, audit)) : db) as unknown as QueryCreator<Database>)
+const clearAndRefundStatement = compiledOnce((db: Kysely<Database>, shape: string, clearKey: unknown, refundKey: unknown, free: unknown, ...along: unknown[]) =>
+  withAlong(db, shape, along)
     .with('cleared', (qb) => qb.deleteFrom('throttles').where('key', '=', clearKey as string).returning('key'))
     .updateTable('throttles')
     .set(refundSet(free))
@@ -128,9 +161,9 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
       return Promise.all(counters.map((c) => (ok.has(c.key) ? { allowed: true as const } : refused(c.key))));
     },
 
-    /** `also`: an audit row that commits with the clear, in its statement (a right password's) */
-    async success(key: string, also?: AuditRow): Promise<void> {
-      await (also ? clearStatement(db, 'audit', key, ...also.values) : clearStatement(db, 'plain', key));
+    /** `along`: rows that commit with the clear, in its statement (a right password's audit row, its next step) */
+    async success(key: string, along: readonly AlongRow[] = []): Promise<void> {
+      await clearStatement(db, alongShape('clear', along), key, ...along.flatMap((a) => a.values));
     },
 
     /**
@@ -146,11 +179,9 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
       await db.updateTable('throttles').set(refundSet(policy.free)).where('key', '=', key).execute();
     },
 
-    /** success() of one counter and refund() of another, in one statement (clearAndRefundStatement); `also` as for success() */
-    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }, also?: AuditRow): Promise<void> {
-      await (also
-        ? clearAndRefundStatement(db, 'audit', successKey, refund.key, refund.policy.free, ...also.values)
-        : clearAndRefundStatement(db, 'plain', successKey, refund.key, refund.policy.free));
+    /** success() of one counter and refund() of another, in one statement (clearAndRefundStatement); `along` as for success() */
+    async successAndRefund(successKey: string, refund: { key: string; policy: ThrottlePolicy }, along: readonly AlongRow[] = []): Promise<void> {
+      await clearAndRefundStatement(db, alongShape('clear-refund', along), successKey, refund.key, refund.policy.free, ...along.flatMap((a) => a.values));
     },
   };
 }
