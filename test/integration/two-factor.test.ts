@@ -75,6 +75,22 @@ test('second-step-binding: skipping the code yields nothing, and a code cannot f
   assert.equal(cross.headers.get('location'), null);
 });
 
+test('code-attempt-of-another-browser-counts-nothing: a code posted without its sign-in\'s browser is refused before any guess is counted', async (t) => {
+  const { s, clock, user, enrolled, client, config } = await setup(t);
+  const a = await passwordStep(s, config, client.redirectUri, user);
+  const b = await passwordStep(s, config, client.redirectUri, user);
+  const formA = formOn(a.page, '/totp');
+  for (let i = 0; i < 6; i++) {
+    const cross = await a.browser.request(formOn(b.page, '/totp').action, { form: { ...formA.fields, code: '000000' } });
+    assert.equal(cross.status, 400);
+  }
+  const counter = await s.services.db.selectFrom('throttles').select('failures').where('key', '=', `mfa:${user.id}`).executeTakeFirst();
+  assert.equal(counter, undefined, 'no guess was counted on the user\'s code counter');
+  // and the owner's own code still goes through
+  const done = await submitCode(b.browser, b.page, '/totp', codeFor(enrolled!.secret, clock.now()), client.redirectUri);
+  assert.ok(done.url.startsWith(client.redirectUri), done.body.slice(0, 300));
+});
+
 test('totp-replay: the same code twice → second refused; 20 parallel submissions → exactly one success', async (t) => {
   const { s, clock, user, enrolled, client, config } = await setup(t);
   const code = codeFor(enrolled!.secret, clock.now());

@@ -9,7 +9,7 @@ import { linkProposedFlag } from '../federation/link.service.ts';
 import { clockValues, sqlNow, sqlNowOf, type Clock, type ClockShape } from '../clock.ts';
 import { FACTOR_KINDS, type FactorKind } from './mfa-policy.ts';
 import { factorFlags, kindsOf } from './factor-kinds.ts';
-import type { AlongRow } from './throttle.service.ts';
+import { admitFrom, policyValues, type AlongRow, type ThrottlePolicy } from './throttle.service.ts';
 import type { ActiveAuthenticator, WithSpent } from './totp.service.ts';
 
 export type AuthnState = 'second_factor' | 'enroll' | 'recovery_codes' | 'grace';
@@ -94,24 +94,38 @@ export function beginAlong(clock: Clock, t: Begin, ttlSeconds: number): AlongRow
 const isLive = (uid: Expression<string> | string, now: Expression<Date>) => (eb: ExpressionBuilder<Database, 'authn_transactions'>) =>
   eb.and([eb('uid', '=', uid), eb('expires_at', '>', now), epochIsCurrent('user_id', 'epoch')]);
 
-/** what a read of the live transaction brings besides its row: nothing, the user's row, and their authenticators, or their kinds of factor */
-type With = 'row' | 'user' | 'user+authenticators' | 'kinds';
+/**
+ * what a read of the live transaction brings besides its row: nothing, the user's row, and their authenticators (and
+ * the admission of an attempt at the code: admitFrom() on the user's counter), or their kinds of factor
+ */
+type With = 'row' | 'user' | 'user+authenticators' | 'user+authenticators+admit' | 'kinds';
 
-const liveRead = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${With}`, uid: string, ...at: string[]) => {
+// values: the uid, the clock's time when it is fixed, then (+admit) the counter's key prefix and its policy's values
+const liveRead = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${With}`, uid: string, ...rest: unknown[]) => {
   const [clockShape, withWhat] = shape.split(':') as [ClockShape, With];
-  const q = db.selectFrom('authn_transactions').selectAll('authn_transactions').where(isLive(uid, sqlNowOf(clockShape, at[0])));
+  const now = sqlNowOf(clockShape, clockShape === 'fixed' ? rest.shift() : undefined);
+  const q = db.selectFrom('authn_transactions').selectAll('authn_transactions').where(isLive(uid, now));
   if (withWhat === 'kinds') return q.select([...factorFlags(sql.ref('authn_transactions.user_id'))]);
   if (withWhat === 'row') return q;
-  return q
+  const withUser = q
     .select([sql<unknown>`(SELECT row_to_json(u) FROM users u WHERE u.id = authn_transactions.user_id)`.as('user_row'), linkProposedFlag(sql.ref('authn_transactions.uid')).as('link_proposed')])
-    .$if(withWhat === 'user+authenticators', (qq) =>
+    .$if(withWhat !== 'user', (qq) =>
       qq.select(sql<ActiveAuthenticator[]>`(SELECT coalesce(json_agg(json_build_object('id', t.id, 'secret_sealed', t.secret_sealed)), '[]'::json) FROM totp_credentials t WHERE t.user_id = authn_transactions.user_id AND t.confirmed_at IS NOT NULL)`.as('authenticators')),
     );
+  if (withWhat !== 'user+authenticators+admit') return withUser;
+  // the attempt is counted on the user's counter only for a transaction at its code step
+  const [prefix, ...policy] = rest;
+  return db
+    .with('tx', () => withUser)
+    .with('admitted', (qb) => admitFrom(qb as unknown as QueryCreator<Database>, now, 'tx', sql<string>`${prefix} || tx.user_id`, sql<boolean>`tx.state = 'second_factor'`, policy))
+    .selectFrom('tx')
+    .selectAll()
+    .select(sql<boolean>`EXISTS (SELECT 1 FROM admitted)`.as('admitted'));
 });
 
-async function live<R>(db: Db, clock: Clock, uid: string, withWhat: With): Promise<(Row & R) | undefined> {
+async function live<R>(db: Db, clock: Clock, uid: string, withWhat: With, ...admit: unknown[]): Promise<(Row & R) | undefined> {
   const { shape, at } = clockValues(clock);
-  return (await liveRead(db, `${shape}:${withWhat}`, uid, ...at)).rows[0] as (Row & R) | undefined;
+  return (await liveRead(db, `${shape}:${withWhat}`, uid, ...at, ...admit)).rows[0] as (Row & R) | undefined;
 }
 
 /** the step of that live transaction (findAuthnTransaction's `state`), or null: one value for a statement that reads more */
@@ -129,11 +143,18 @@ export async function findAuthnTransaction(db: Db, clock: Clock, uid: string): P
  * that completes the sign-in hands on (FlowResult `linkProposed`). `authenticators`: also the user's active
  * authenticator apps, secrets sealed (what a code is checked against: the code step needs them next)
  */
-export async function findAuthnTransactionWithUser(db: Db, clock: Clock, uid: string, opts: { authenticators?: boolean } = {}): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean; authenticators?: ActiveAuthenticator[] } | null> {
-  const row = await live<{ user_row: unknown; link_proposed: boolean; authenticators?: ActiveAuthenticator[] }>(db, clock, uid, opts.authenticators === true ? 'user+authenticators' : 'user');
+export async function findAuthnTransactionWithUser(
+  db: Db,
+  clock: Clock,
+  uid: string,
+  opts: { authenticators?: boolean; admit?: { keyPrefix: string; policy: ThrottlePolicy } } = {},
+): Promise<{ tx: AuthnTransaction; userRow: unknown; linkProposed: boolean; authenticators?: ActiveAuthenticator[]; admitted?: boolean } | null> {
+  const { admit } = opts;
+  const withWhat: With = admit ? 'user+authenticators+admit' : opts.authenticators === true ? 'user+authenticators' : 'user';
+  const row = await live<{ user_row: unknown; link_proposed: boolean; authenticators?: ActiveAuthenticator[]; admitted?: boolean }>(db, clock, uid, withWhat, ...(admit ? [admit.keyPrefix, ...policyValues(admit.policy)] : []));
   if (!row) return null;
-  const authenticators = row.authenticators;
-  return { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed, ...(authenticators ? { authenticators } : {}) };
+  const { authenticators, admitted } = row;
+  return { tx: toTransaction(row), userRow: row.user_row, linkProposed: row.link_proposed, ...(authenticators ? { authenticators } : {}), ...(admit ? { admitted } : {}) };
 }
 
 /** the transaction and its user's active kinds of second factor, in one statement (a step's page shows both) */

@@ -81,11 +81,15 @@ export function createSignInFlow(deps: {
 }) {
   const { db, users, twoFactor, throttle, clock } = deps;
 
-  async function current(uid: string, state: AuthnTransaction['state'], opts: { authenticators?: boolean } = {}): Promise<{ tx: AuthnTransaction; user: User; linkProposed: boolean; authenticators?: ActiveAuthenticator[] } | null> {
+  async function current(
+    uid: string,
+    state: AuthnTransaction['state'],
+    opts: Parameters<typeof findAuthnTransactionWithUser>[3] = {},
+  ): Promise<{ tx: AuthnTransaction; user: User; linkProposed: boolean; authenticators?: ActiveAuthenticator[]; admitted?: boolean } | null> {
     const found = await findAuthnTransactionWithUser(db, clock, uid, opts);
     if (!found || found.tx.state !== state) return null;
     const user = userFromJson(found.userRow);
-    return user ? { tx: found.tx, user, linkProposed: found.linkProposed, authenticators: found.authenticators } : null;
+    return user ? { tx: found.tx, user, linkProposed: found.linkProposed, authenticators: found.authenticators, admitted: found.admitted } : null;
   }
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
@@ -154,17 +158,18 @@ export function createSignInFlow(deps: {
 
     enrollment,
 
-    /** `checked`: the caller's own check of the request (its interaction's read), awaited before the code is looked at */
+    /** `checked`: the caller's own check of the request (its interaction's read), awaited before anything is counted */
     async totp(uid: string, code: string, meta: RequestMeta, checked?: Promise<unknown>): Promise<FlowResult> {
-      // the user's authenticators come with the transaction: what the code is checked against (read beside the
-      // caller's check, a read only)
-      const [c] = await Promise.all([current(uid, 'second_factor', { authenticators: true }), checked]);
+      // once the interaction is this browser's: the transaction, with the user's authenticators (what the code is
+      // checked against), and the attempt's admission on the user's counter, in one statement
+      await checked;
+      const c = await current(uid, 'second_factor', { authenticators: true, admit: twoFactor.codeAttempts });
       if (!c) return { outcome: 'expired' };
       const amr = withTotp(c.tx);
       // a code the policy counts completes the sign-in: the take (and the memberships' stamp) go with the statement
       // that spends the code's step, only if it was spent; a code it does not count moves on to adding one (proved())
       const completes = c.tx.allowedFactors.includes('totp');
-      const r = await twoFactor.checkTotpWith(c.user, code, meta, c.authenticators, completes ? takeWhenSpent(c.tx, clock, amr) : undefined);
+      const r = await twoFactor.checkTotpWith(c.user, code, meta, c.authenticators, completes ? takeWhenSpent(c.tx, clock, amr) : undefined, c.admitted ?? false);
       if (r.result !== 'ok') return { outcome: r.result };
       if (!completes) return proved(c, 'totp', amr);
       if (!r.along) return { outcome: 'expired' };

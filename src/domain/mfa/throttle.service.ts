@@ -1,7 +1,7 @@
 // Guess counters in PostgreSQL, shared by every node, interaction and endpoint. The counter is incremented, and the
 // lock that would follow a failure is set, in the same statement that admits the attempt: concurrent guesses can
 // never get past the cap (decision D5: delays, no permanent lockout).
-import { sql, type Compilable, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
+import { sql, type Compilable, type InsertQueryBuilder, type InsertResult, type Kysely, type QueryCreator, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled.ts';
 import type { Database } from '../../db/database.ts';
 import { clockValues, sqlNow, sqlNowOf, systemClock, type Clock, type ClockShape } from '../clock.ts';
@@ -22,34 +22,51 @@ export const PER_IP: ThrottlePolicy = { free: 50, baseDelaySeconds: 60, maxDelay
 export type ThrottleDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /** a policy as the values a statement binds (the policy is a value, not part of the statement's text) */
-const policyValues = (p: ThrottlePolicy) => [p.free, p.baseDelaySeconds, p.maxDelaySeconds, p.decaySeconds];
+export const policyValues = (p: ThrottlePolicy) => [p.free, p.baseDelaySeconds, p.maxDelaySeconds, p.decaySeconds];
 const POLICY_VALUES = policyValues(PER_ACCOUNT).length;
+
+/** the policy's lock after `failures` failures (NULL while free), and the count after one more (from 1 once decayed) */
+function lockMath(now: RawBuilder<Date>, policy: unknown[]) {
+  const [free, baseDelay, maxDelay, decay] = policy;
+  const lockAfter = (failures: ReturnType<typeof sql>) =>
+    sql`CASE WHEN ${failures} >= ${free}
+      THEN ${now} + make_interval(secs => least(${baseDelay} * power(2, ${failures} - ${free}), ${maxDelay}))
+      ELSE NULL END`;
+  const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${decay}) THEN 1 ELSE throttles.failures + 1 END`;
+  return { lockAfter, next };
+}
+
+/** the upsert's conflict arm: one more failure counted, unless the counter is locked (then no row: refused) */
+function countUnlessLocked<Q extends { onConflict: InsertQueryBuilder<Database, 'throttles', InsertResult>['onConflict'] }>(q: Q, now: RawBuilder<Date>, policy: unknown[]) {
+  const { lockAfter, next } = lockMath(now, policy);
+  return q
+    .onConflict((oc) =>
+      oc
+        .column('key')
+        .doUpdateSet({ failures: next, locked_until: sql`${lockAfter(next)}`, updated_at: now })
+        .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
+    )
+    .returning('key');
+}
 
 /**
  * The admitting upsert of one attempt: returns the key when admitted, no row when locked. `v`: the key and the policy's
  * values (placeholders while compiledOnce builds); `now`: the database's clock or the service's fixed one.
  */
 function admit(qb: QueryCreator<Database>, now: RawBuilder<Date>, v: unknown[]) {
-  const [key, free, baseDelay, maxDelay, decay] = v;
-  const lockAfter = (failures: ReturnType<typeof sql>) =>
-    sql`CASE WHEN ${failures} >= ${free}
-      THEN ${now} + make_interval(secs => least(${baseDelay} * power(2, ${failures} - ${free}), ${maxDelay}))
-      ELSE NULL END`;
-  const next = sql<number>`CASE WHEN throttles.updated_at < ${now} - make_interval(secs => ${decay}) THEN 1 ELSE throttles.failures + 1 END`;
-  return qb
-    .insertInto('throttles')
-    .values({ key: key as string, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now })
-    .onConflict((oc) =>
-      oc
-        .column('key')
-        .doUpdateSet({
-          failures: next,
-          locked_until: sql`${lockAfter(next)}`,
-          updated_at: now,
-        })
-        .where((eb) => eb.or([eb('throttles.locked_until', 'is', null), eb('throttles.locked_until', '<=', now)])),
-    )
-    .returning('key');
+  const [key, ...policy] = v;
+  const { lockAfter } = lockMath(now, policy);
+  return countUnlessLocked(qb.insertInto('throttles').values({ key: key as string, failures: 1, locked_until: sql`${lockAfter(sql`1`)}`, updated_at: now }), now, policy);
+}
+
+/**
+ * admit() of a counter whose key another part of the statement gives: `key` over the rows of the CTE `from` that
+ * `where` keeps (none: nothing counted, no row). `policy`: the policy's values (policyValues).
+ */
+export function admitFrom(qb: QueryCreator<Database>, now: RawBuilder<Date>, from: string, key: RawBuilder<string>, where: RawBuilder<boolean>, policy: unknown[]) {
+  const { lockAfter } = lockMath(now, policy);
+  const rows = sql`SELECT ${key}, 1, ${lockAfter(sql`1`)}, ${now} FROM ${sql.table(from)} WHERE ${where}`;
+  return countUnlessLocked(qb.insertInto('throttles').columns(['key', 'failures', 'locked_until', 'updated_at']).expression(rows as never), now, policy);
 }
 
 /**
@@ -145,6 +162,9 @@ export function createThrottleService(db: Kysely<Database>, clock: Clock = syste
   }
 
   return {
+    /** the refusal of an attempt that a statement's admitFrom() did not admit: how long its counter stays locked */
+    refusal: refused,
+
     /** admits one attempt or refuses it; call success() when the attempt turned out right */
     async attempt(key: string, policy: ThrottlePolicy = PER_ACCOUNT): Promise<ThrottleDecision> {
       return (await admitted([{ key, policy }])).has(key) ? { allowed: true } : refused(key);

@@ -16,7 +16,7 @@ export type { SecondFactorProof };
 import type { FactorKind, MfaPolicy } from './mfa-policy.ts';
 import { consumeRecoveryCode, issueRecoveryCodes, remainingRecoveryCodes, viewRecoveryCodes, type RecoveryCodeSealing } from './recovery-codes.ts';
 import { createSecurityRecorder } from './security-notice.ts';
-import type { ThrottleService } from './throttle.service.ts';
+import { PER_ACCOUNT, type ThrottlePolicy, type ThrottleService } from './throttle.service.ts';
 import type { ActiveAuthenticator, PendingEnrollment, TotpDevice, TotpService, WithSpent } from './totp.service.ts';
 import type { SecurityKey, WebAuthn } from './webauthn/webauthn.service.ts';
 
@@ -75,7 +75,9 @@ export function createTwoFactorService(deps: {
   recoveryCodesViewable: boolean;
 }) {
   const { db, totp, throttle, users, webauthn } = deps;
-  const throttleKey = (userId: string) => `mfa:${userId}`;
+  /** the second factors' guess counter: one per user (attempts at codes, recovery codes) */
+  const CODE_ATTEMPTS: { keyPrefix: string; policy: ThrottlePolicy } = { keyPrefix: 'mfa:', policy: PER_ACCOUNT };
+  const throttleKey = (userId: string) => `${CODE_ATTEMPTS.keyPrefix}${userId}`;
   /** audit row + notification email, in the caller's transaction */
   const record = createSecurityRecorder(deps);
   const sealing: RecoveryCodeSealing | undefined = deps.recoveryCodesViewable ? { box: deps.box } : undefined;
@@ -88,12 +90,14 @@ export function createTwoFactorService(deps: {
   /**
    * `ahead`: the user's authenticators when the caller read them already (sign-in-flow.ts, with the transaction);
    * `withSpent`: writes that go with a right code, in the statement that spends its step (the sign-in's completion);
-   * `along`: the row they hand back (totp.service.ts WithSpent)
+   * `along`: the row they hand back (totp.service.ts WithSpent). `admitted`: the attempt's admission when the caller's
+   * statement made it (on the counter `codeAttempts` names), else it is made here
    */
-  async function checkTotpWith(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[], withSpent?: WithSpent): Promise<{ result: SecondFactorResult; along?: unknown }> {
+  async function checkTotpWith(user: User, code: string, meta: RequestMeta, ahead?: ActiveAuthenticator[], withSpent?: WithSpent, admitted?: boolean): Promise<{ result: SecondFactorResult; along?: unknown }> {
     // the authenticators (unless the caller has them) are read beside the attempt's admission: a read, left unused
     // when the attempt is refused; the code itself is checked only once admitted
-    const [gate, authenticators] = await Promise.all([throttle.attempt(throttleKey(user.id)), ahead ?? totp.active(user.id)]);
+    const admission = admitted === undefined ? throttle.attempt(throttleKey(user.id)) : admitted ? { allowed: true as const } : throttle.refusal(throttleKey(user.id));
+    const [gate, authenticators] = await Promise.all([admission, ahead ?? totp.active(user.id)]);
     if (!gate.allowed) {
       await recordAudit(db, { event: 'mfa.throttled', targetUserId: user.id, ip: meta.ip, userAgent: meta.userAgent, data: { retryAfter: gate.retryAfterSeconds } });
       return { result: 'throttled' };
@@ -211,6 +215,8 @@ export function createTwoFactorService(deps: {
 
     checkTotp,
     checkTotpWith,
+    /** the counter an attempt at a code counts on, for a statement that admits it itself (checkTotpWith's `admitted`) */
+    codeAttempts: CODE_ATTEMPTS,
     useRecoveryCode,
 
     async regenerateRecoveryCodes(user: User, password: string, proof: string | SecondFactorProof, meta: RequestMeta): Promise<string[]> {

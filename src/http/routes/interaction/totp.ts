@@ -25,7 +25,7 @@ export default async function interactionTotp(app: FastifyInstance, deps: Intera
     { schema: { params: uidParams, body: codeBody }, preValidation: app.csrfProtection },
     async (req, reply) => {
       const { uid } = req.params;
-      // the interaction is read beside the sign-in's transaction; the code is checked only once both are in
+      // the interaction is read first; nothing is counted or checked until it is in (flow.totp)
       const result = await deps.flow.totp(uid, req.body.code, meta(req), deps.interactions.view(req.raw, reply.raw, uid));
       app.metrics.loginOutcomes.inc({ outcome: `totp_${result.outcome}` });
       if (result.outcome === 'invalid' || result.outcome === 'throttled') {
