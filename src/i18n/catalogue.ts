@@ -45,8 +45,9 @@ function keyWithValues(key: string, vars: Record<string, unknown>): string | und
   for (const name in vars) {
     const v = vars[name];
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
-    // names are the templates' own words; a value as JSON has no raw NUL in it: the joined key is unambiguous
-    k += `\u0000${name}\u0000${JSON.stringify(v)}`;
+    // names are the templates' own words; a number as itself after "n" (NaN and the infinities apart, which JSON
+    // writes as null), a string or a boolean as JSON (no raw NUL, a string in quotes): the joined key is unambiguous
+    k += `\u0000${name}\u0000${typeof v === 'number' ? `n${v}` : JSON.stringify(v)}`;
   }
   return k;
 }

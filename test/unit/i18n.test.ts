@@ -48,6 +48,8 @@ test('kept-messages-never-mix-values: a message with values is the same as i18ne
     assert.equal(t('layout.securedBy', { name: 'Bcme' }), 'Secured by Bcme');
     assert.equal(t('layout.securedBy', { name: '1' }), 'Secured by 1');
     assert.equal(t('layout.securedBy', { name: 1 }), 'Secured by 1');
+    assert.equal(t('layout.securedBy', { name: NaN }), 'Secured by NaN');
+    assert.equal(t('layout.securedBy', { name: Infinity }), 'Secured by Infinity');
     // a value that looks like the key's joint: kept apart from a second value
     assert.equal(t('layout.securedBy', { name: 'A\u0000x\u0000"y"' }), 'Secured by A\u0000x\u0000"y"');
     assert.ok(t('email.linkOutro', { count: 1 }).includes('1 hour.'));

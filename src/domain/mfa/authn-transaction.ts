@@ -42,7 +42,8 @@ const toTransaction = (row: Row): AuthnTransaction => ({
 });
 
 // Why compiled once (db/compiled.ts): every step of a sign-in with a second factor runs these; building and compiling
-// them took a tenth of a step page's time on the serving thread, for texts that change only with the clock's shape.
+// them took a tenth of a step page's time on the serving thread, for texts that change only with their shape (the
+// clock's, and what a read brings or a take stamps).
 
 /** the begin's insert (or, for a sign-in that starts over, its replacement), from its values (beginValues) */
 function beginInsert(qb: QueryCreator<Database>, shape: ClockShape, v: readonly unknown[]) {
@@ -84,10 +85,13 @@ export async function beginAuthnTransaction(db: Db, clock: Clock, t: Begin, ttlS
   await begin(db, clockValues(clock).shape, ...beginValues(clock, t, ttlSeconds));
 }
 
+/** the begin's insert per clock shape, each made once (an AlongRow's insert is known by its name) */
+const beginInserts: Record<ClockShape, AlongRow['insert']> = { system: (qb, v) => beginInsert(qb, 'system', v), fixed: (qb, v) => beginInsert(qb, 'fixed', v) };
+
 /** beginAuthnTransaction() as a row written along with another statement (throttle.service.ts AlongRow) */
 export function beginAlong(clock: Clock, t: Begin, ttlSeconds: number): AlongRow {
   const { shape } = clockValues(clock);
-  return { name: `authn-begin-${shape}`, values: beginValues(clock, t, ttlSeconds), insert: (qb, v) => beginInsert(qb, shape, v) };
+  return { name: `authn-begin-${shape}`, values: beginValues(clock, t, ttlSeconds), insert: beginInserts[shape] };
 }
 
 /** the transaction `uid` names, while it is live: not expired by `now`, and no credential of its user changed since */
@@ -192,25 +196,31 @@ export async function moveAuthnTransaction(db: Db, clock: Clock, from: From, sta
 /** what a take also does: nothing, or stamp the user's memberships with the step's amr, or with the transaction's */
 type Stamp = 'none' | 'stamp-amr' | 'stamp-tx-amr';
 
+/** the checked take: the row comes back only if it is still the one the caller checked (asChecked) */
+const takenAs = (qb: QueryCreator<Database>, from: From, now: Expression<Date>) => qb.deleteFrom('authn_transactions').where(asChecked(from, now)).returningAll();
+
+/**
+ * the completed sign-in's stamp on the user's memberships (the admins' member list: when, and with which amr — the
+ * step's, or the transaction's), from the CTE `taken`: only if the take won
+ */
+const stampedFromTaken = (qb: QueryCreator<Database>, at: unknown, amr: unknown | 'tx') =>
+  qb
+    .updateTable('tenant_members')
+    .from(sql.table('taken').as('taken') as never)
+    .set({ last_sign_in_at: sql<Date>`CAST(${at} AS timestamptz)`, last_sign_in_amr: amr === 'tx' ? sql<string[]>`taken.amr` : sql<string[]>`CAST(${amr} AS text[])` })
+    .where(sql<boolean>`tenant_members.user_id = taken.user_id`)
+    .where('tenant_members.accepted_at', 'is not', null);
+
 // values: uid, user, step, epoch, then the clock's time (a fixed clock), the stamp's time and the step's amr, as the shape has them
 const take = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${Stamp}`, uid: string, userId: string, state: AuthnState, epoch: number, ...rest: unknown[]) => {
   const [clockShape, stamp] = shape.split(':') as [ClockShape, Stamp];
   const now = sqlNowOf(clockShape, clockShape === 'fixed' ? rest.shift() : undefined);
-  const taken = (qb: QueryCreator<Database>) => qb.deleteFrom('authn_transactions').where(asChecked({ uid, userId, state, epoch }, now)).returningAll();
+  const taken = (qb: QueryCreator<Database>) => takenAs(qb, { uid, userId, state, epoch }, now);
   if (stamp === 'none') return taken(db);
   const [at, amr] = rest;
-  // the completed sign-in is also stamped on the user's memberships (the admins' member list: when, and with which
-  // amr — the step's, or the transaction's) in the same statement, only if the take won
   return db
     .with('taken', taken)
-    .with('stamped', (qb) =>
-      qb
-        .updateTable('tenant_members')
-        .from('taken')
-        .set({ last_sign_in_at: sql<Date>`CAST(${at} AS timestamptz)`, last_sign_in_amr: stamp === 'stamp-amr' ? sql<string[]>`CAST(${amr} AS text[])` : sql<string[]>`taken.amr` })
-        .whereRef('tenant_members.user_id', '=', 'taken.user_id')
-        .where('tenant_members.accepted_at', 'is not', null),
-    )
+    .with('stamped', (qb) => stampedFromTaken(qb as unknown as QueryCreator<Database>, at, stamp === 'stamp-amr' ? amr : 'tx'))
     .selectFrom('taken')
     .selectAll();
 });
@@ -233,17 +243,8 @@ export async function takeAuthnTransaction(db: Db, clock: Clock, from: From, opt
 export function takeWhenSpent(from: From, clock: Clock, amr: string[]): WithSpent {
   return {
     writes: [
-      ['taken', (qb, spent) => qb.deleteFrom('authn_transactions').where(asChecked(from, sqlNow(clock))).where(spent).returningAll()],
-      [
-        'stamped',
-        (qb) =>
-          qb
-            .updateTable('tenant_members')
-            .from(sql.table('taken').as('taken') as never)
-            .set({ last_sign_in_at: clock.now(), last_sign_in_amr: sql<string[]>`CAST(${amr} AS text[])` })
-            .where(sql<boolean>`tenant_members.user_id = taken.user_id`)
-            .where('tenant_members.accepted_at', 'is not', null),
-      ],
+      ['taken', (qb, spent) => takenAs(qb, from, sqlNow(clock)).where(spent)],
+      ['stamped', (qb) => stampedFromTaken(qb, clock.now(), amr)],
     ],
     returning: 'taken',
   };

@@ -94,7 +94,8 @@ export function createSignInFlow(deps: {
 
   /** a completed sign-in: remembered per membership for the tenant admins' member list */
   async function done(user: User, amr: Amr[], epoch: number, stampMemberships = true): Promise<SignInDone> {
-    // false: nothing to stamp (a user known to belong to no organization), or already stamped (finish(), with its take)
+    // false: nothing to stamp (a user known to belong to no organization), or already stamped (finish() and a right
+    // code, with their take)
     if (stampMemberships) await db.updateTable('tenant_members').set({ last_sign_in_at: clock.now(), last_sign_in_amr: amr }).where('user_id', '=', user.id).where('accepted_at', 'is not', null).execute();
     return { outcome: 'done', user, amr, epoch };
   }

@@ -95,8 +95,12 @@ export function createPasswordStep(deps: PasswordStepDeps) {
       return { outcome: 'method_refused', organization: refusing.organization, allowed: refusing.allowed };
     }
     const kinds = facts.kinds;
-    // no statement: the policy's inputs came with the account's read
-    const decision = await policy.decide({ userId: user.id, ...request }, facts.policy);
+    // the policy's inputs came with the account's read (it writes only to fix a member's rollout deadline); should it
+    // fail, the right password's writes still go out before the error does
+    const decision = await policy.decide({ userId: user.id, ...request }, facts.policy).catch(async (err: unknown) => {
+      await settle(audited).catch(() => undefined);
+      throw err;
+    });
     const allowedFactors = decision.required ? decision.factors : [...FACTOR_KINDS];
     const begin = async (state: Step, amr: Amr[]) => {
       await settle([...audited, beginAlong(clock, { uid, userId: user.id, state, amr, passwordAt: clock.now(), epoch: user.credentialEpoch, allowedFactors }, ttlSeconds)]);

@@ -71,8 +71,8 @@ export function admitFrom(qb: QueryCreator<Database>, now: RawBuilder<Date>, fro
 
 /**
  * The counters' hot statements, each built and compiled once per shape (db/compiled.ts): the clock ("system": the
- * database's now(); "fixed": a test's clock, its time the first value) and how many counters, or whether an audit
- * row goes with the clear.
+ * database's now(); "fixed": a test's clock, its time the first value) and how many counters, or, for a settlement,
+ * which rows go along with it (alongShape).
  */
 const attemptsStatement = compiledOnce((db: Kysely<Database>, shape: `${ClockShape}:${number}`, ...v: unknown[]) => {
   const [clockKind, n] = shape.split(':') as [ClockShape, string];
@@ -97,13 +97,21 @@ export interface AlongRow {
 /** the inserts by name, as the rows along brought them (a statement of a new shape is built from them) */
 const inserts = new Map<string, AlongRow['insert']>();
 
-/** the shape of a settlement's statement: its own kind, then each row along as its name and how many values it binds */
+/**
+ * the shape of a settlement's statement: its own kind, then each row along as its name and how many values it binds.
+ * A name stands for one insert (a function made once, at module level): another under the same name is refused, since
+ * a statement already built for that name would not be its.
+ */
 function alongShape(kind: string, along: readonly AlongRow[]): string {
-  for (const a of along) if (!inserts.has(a.name)) inserts.set(a.name, a.insert);
+  for (const a of along) {
+    const known = inserts.get(a.name);
+    if (!known) inserts.set(a.name, a.insert);
+    else if (known !== a.insert) throw new Error(`a row along named "${a.name}" with another insert than the one its statements were built with`);
+  }
   return [kind, ...along.map((a) => `${a.name}/${a.values.length}`)].join('+');
 }
 
-/** the rows along a statement of this shape, each a CTE (also0, also1, …) before what `rest` adds; `v`: their values, in order */
+/** the rows along a statement of this shape, each a CTE (also0, also1, …), for the caller to add its own statement to; `v`: their values, in order */
 function withAlong(db: Kysely<Database>, shape: string, v: readonly unknown[]): QueryCreator<Database> {
   let q = db as unknown as QueryCreator<Database>;
   let at = 0;
