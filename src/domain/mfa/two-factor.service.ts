@@ -9,6 +9,7 @@ import type { Clock } from '../clock.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { Outbox } from '../email/outbox.ts';
 import { DomainError, ValidationError } from '../errors.ts';
+import { FactorAlreadyActiveError, SecondFactorRequiredError, SignInChangedError, TwoFactorRequiredByPolicyError } from './two-factor-errors.ts';
 import type { RequestMeta, User, UserService } from '../users/user.service.ts';
 import { anotherFactorRemains, FactorKindRequiredByPolicyError, hasFactor, RecoveryCodesNotViewableError, removeAllFactors, type FactorRef, type SecondFactorProof } from './factors.ts';
 
@@ -22,29 +23,7 @@ import type { SecurityKey, WebAuthn } from './webauthn/webauthn.service.ts';
 
 export type SecondFactorResult = 'ok' | 'invalid' | 'throttled';
 
-export class SecondFactorRequiredError extends DomainError {
-  constructor() {
-    super('second_factor_invalid', 'Enter your password and a current authentication code (or a recovery code).', 403);
-  }
-}
-
-export class TwoFactorRequiredByPolicyError extends DomainError {
-  constructor() {
-    super('two_factor_required', 'Your organization requires two-factor authentication, so it cannot be turned off.', 409);
-  }
-}
-
-export class FactorAlreadyActiveError extends DomainError {
-  constructor() {
-    super('factor_already_active', 'Two-factor authentication is already on for this account: sign in with it.', 409);
-  }
-}
-
-export class SignInChangedError extends DomainError {
-  constructor() {
-    super('interaction_expired', 'This sign-in is no longer valid because the account changed. Start again.', 400);
-  }
-}
+export { FactorAlreadyActiveError, SecondFactorRequiredError, SignInChangedError, TwoFactorRequiredByPolicyError };
 
 /** inside a sign-in: the transaction the change belongs to, and the epoch its password was checked under */
 export interface SignInContext {
