@@ -1,10 +1,13 @@
 // Child process: the B_argon baseline. Raw argon2.verify at the production parameters, in a process of its own
 // (as the server is), with the same UV_THREADPOOL_SIZE. One window of BENCH_WINDOW seconds:
 //   BENCH_MODE=throughput: BENCH_INFLIGHT verifies in flight (default 2 = cores): B_argon, T1's and T2's denominator;
-//   BENCH_MODE=latency: one verify at a time: its p50 is T7's denominator.
-// Prints one JSON line.
+//   BENCH_MODE=paired: one verify at a time, each when asked: prints "ready", then answers each line "verify" on
+//   stdin with that verify's milliseconds (`ms <n>`), until stdin closes. T7 asks for one before each login POST it
+//   times (figures.ts), so that both sides of its ratio see the same moments of the machine.
+// Prints one JSON line (throughput).
 import argon2 from 'argon2';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { PROD_ARGON2 } from './lib/config.ts';
 import { percentile } from './lib/stats.ts';
 
@@ -31,7 +34,19 @@ async function loop(n: number, windowS: number): Promise<{ ops: number; elapsed:
 }
 
 const mode = process.env.BENCH_MODE ?? 'throughput';
-const n = mode === 'latency' ? 1 : inflight;
+if (mode === 'paired') {
+  await loop(1, 0.3); // warm-up, as for a window
+  process.stdout.write('ready\n');
+  // one verify per line, one at a time (the lines come one by one: the bench waits for each answer)
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() !== 'verify') continue;
+    const t0 = performance.now();
+    if (!(await argon2.verify(hash, password))) throw new Error('argon2.verify returned false');
+    process.stdout.write(`ms ${performance.now() - t0}\n`);
+  }
+  process.exit(0);
+}
+const n = inflight;
 await loop(n, 0.3); // warm-up: threads started, memory touched
 const r = await loop(n, seconds);
 process.stdout.write(

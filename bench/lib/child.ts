@@ -149,3 +149,51 @@ export async function runJsonChild<T>(name: string, script: string, env: Record<
   if (code !== 0 || !last.startsWith('{')) throw new Error(`${name} failed (exit ${code}); stderr: ${err.text}`);
   return JSON.parse(last) as T;
 }
+
+/** a child that prints "ready", then answers each line written to it with one line (argon-baseline.ts, paired mode) */
+export interface AskingChild {
+  pid: number;
+  /** writes `line` and resolves with the child's next line of output */
+  ask(line: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startAskingChild(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<AskingChild> {
+  const child = spawnTs(script, env);
+  const err = { text: '' };
+  child.stderr!.on('data', (c: Buffer) => tail(err, c));
+  const answers: ((line: string) => void)[] = [];
+  let failed: Error | undefined;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`)), timeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'ready') {
+        clearTimeout(timer);
+        resolve();
+      } else answers.shift()?.(line);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      failed = new Error(`${name} exited (code ${code}, signal ${signal}); stderr: ${err.text}`);
+      reject(failed);
+    });
+  });
+  await ready;
+  return {
+    pid: child.pid!,
+    ask: (line) =>
+      new Promise<string>((resolve, reject) => {
+        if (failed) return reject(failed);
+        answers.push(resolve);
+        child.stdin!.write(`${line}\n`);
+        exit.then(() => reject(failed ?? new Error(`${name} exited`)));
+      }),
+    async stop() {
+      child.stdin!.end();
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    },
+  };
+}
