@@ -1,6 +1,7 @@
 // Child process: the B_argon baseline. Raw argon2.verify at the production parameters, in a process of its own
-// (as the server is), with the same UV_THREADPOOL_SIZE. One window of BENCH_WINDOW seconds:
-//   BENCH_MODE=throughput: BENCH_INFLIGHT verifies in flight (default 2 = cores): B_argon, T1's and T2's denominator;
+// (as the server is), with the same UV_THREADPOOL_SIZE:
+//   BENCH_MODE=throughput: one window of BENCH_WINDOW seconds, BENCH_INFLIGHT verifies in flight (default 2 =
+//   cores): B_argon, T1's and T2's denominator;
 //   BENCH_MODE=paired: one verify at a time, each when asked: prints "ready", then answers each line "verify" on
 //   stdin with that verify's milliseconds (`ms <n>`), until stdin closes. T7 asks for one before each login POST it
 //   times (figures.ts), so that both sides of its ratio see the same moments of the machine.

@@ -158,15 +158,20 @@ export interface AskingChild {
   stop(): Promise<void>;
 }
 
-export async function startAskingChild(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<AskingChild> {
+export async function startAskingChild(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000, answerTimeoutMs = 10_000): Promise<AskingChild> {
   const child = spawnTs(script, env);
   const err = { text: '' };
   child.stderr!.on('data', (c: Buffer) => tail(err, c));
+  // a write racing the child's end fails its ask (below), not the bench
+  child.stdin!.on('error', () => undefined);
   const answers: ((line: string) => void)[] = [];
   let failed: Error | undefined;
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`));
+    }, timeoutMs);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line === 'ready') {
         clearTimeout(timer);
@@ -175,7 +180,7 @@ export async function startAskingChild(name: string, script: string, env: Record
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      failed = new Error(`${name} exited (code ${code}, signal ${signal}); stderr: ${err.text}`);
+      failed ??= new Error(`${name} exited (code ${code}, signal ${signal}); stderr: ${err.text}`);
       reject(failed);
     });
   });
@@ -185,9 +190,21 @@ export async function startAskingChild(name: string, script: string, env: Record
     ask: (line) =>
       new Promise<string>((resolve, reject) => {
         if (failed) return reject(failed);
-        answers.push(resolve);
+        // a child that stops answering ends the run (the window's deadline is only looked at between asks)
+        const timer = setTimeout(() => {
+          failed = new Error(`${name} did not answer "${line}" within ${answerTimeoutMs} ms; stderr: ${err.text}`);
+          child.kill('SIGKILL');
+          reject(failed);
+        }, answerTimeoutMs);
+        answers.push((answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        });
         child.stdin!.write(`${line}\n`);
-        exit.then(() => reject(failed ?? new Error(`${name} exited`)));
+        exit.then(() => {
+          clearTimeout(timer);
+          reject(failed ?? new Error(`${name} exited`));
+        });
       }),
     async stop() {
       child.stdin!.end();
