@@ -3,7 +3,7 @@
 //   BENCH_MODE=throughput: one window of BENCH_WINDOW seconds, BENCH_INFLIGHT verifies in flight (default 2 =
 //   cores): B_argon, T1's and T2's denominator;
 //   BENCH_MODE=paired: one verify at a time, each when asked: prints "ready", then answers each line "verify" on
-//   stdin with that verify's milliseconds (`ms <n>`), until stdin closes. T7 asks for one before each login POST it
+//   stdin with that verify's milliseconds (`ms <n>`), until stopped (bench/lib/child.ts startLineChild). T7 asks for one before each login POST it
 //   times (figures.ts), so that both sides of its ratio see the same moments of the machine.
 // Prints one JSON line (throughput).
 import argon2 from 'argon2';

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { agent, fullLogin, TotpUsers, type Credentials, type Rp } from './lib/browser.ts';
 import { ccLoad, fullLogins, fullLoginsTotp, loginLatency, passwordStep, prepareLogins, RefreshChains, tokenUnderFlood } from './lib/figures.ts';
-import { freePort, runJsonChild, startAskingChild, startServerChild } from './lib/child.ts';
+import { freePort, runJsonChild, startLineChild, startServerChild } from './lib/child.ts';
 // @ts-expect-error plain JavaScript without declarations (bin/ is not compiled)
 import { ensureBuilt } from '../bin/build.js';
 import { benchEnv } from './lib/config.ts';
@@ -84,8 +84,8 @@ export async function runTargets(track: Track): Promise<number> {
   const measure = createMeasure(ours, [bare], postmasterPid(path.join(tmp, 'pg')));
 
   type ArgonResult = { ops_per_s: number; n: number; p50_ms: number; p99_ms: number; inflight: number; params: unknown };
-  const argonChild = (mode: 'throughput') =>
-    runJsonChild<ArgonResult>(`argon2 baseline (${mode})`, 'argon-baseline.ts', { BENCH_WINDOW: String(WINDOW), BENCH_INFLIGHT: String(ARGON_INFLIGHT), BENCH_MODE: mode });
+  const argonThroughput = () =>
+    runJsonChild<ArgonResult>('argon2 baseline (throughput)', 'argon-baseline.ts', { BENCH_WINDOW: String(WINDOW), BENCH_INFLIGHT: String(ARGON_INFLIGHT), BENCH_MODE: 'throughput' });
   let lastArgon = 0;
 
   for (let r = 1; r <= ROUNDS; r++) {
@@ -93,7 +93,7 @@ export async function runTargets(track: Track): Promise<number> {
     const prepared = await prepareLogins(rp, WINDOW, lastArgon, LOGIN_INFLIGHT);
 
     // A: argon2 throughput (its own process, as the server is)
-    const { result: argon, cpu: argonCpu } = await measure(undefined, () => argonChild('throughput'));
+    const { result: argon, cpu: argonCpu } = await measure(undefined, () => argonThroughput());
     lastArgon = argon.ops_per_s;
     emit({ name: 'B_argon', round: r, per_s: round(argon.ops_per_s, 1), n: argon.n, inflight: argon.inflight, p50_ms: round(argon.p50_ms, 2), params: argon.params, settle_s: argonCpu.settle_s });
 
@@ -107,12 +107,8 @@ export async function runTargets(track: Track): Promise<number> {
 
     // A and B alternating, one at a time: an argon2 verify (its own process), then a login POST; for 2 windows, so
     // that each side has about as many as a window of its own would give (T7)
-    const argonPaired = await startAskingChild('argon2 baseline (paired)', 'argon-baseline.ts', { BENCH_MODE: 'paired' });
-    const verifyOnce = async () => {
-      const line = await argonPaired.ask('verify');
-      if (!line.startsWith('ms ')) throw new Error(`argon2 baseline (paired) answered: ${line}`);
-      return Number(line.slice(3));
-    };
+    const argonPaired = await startLineChild('argon2 baseline (paired)', 'argon-baseline.ts', { BENCH_MODE: 'paired' });
+    const verifyOnce = () => argonPaired.ask<number>('verify', 'ms');
     const { result: lat, cpu: latCpu } = await measure(undefined, () => loginLatency(rp, creds, 2 * WINDOW, verifyOnce), { profile: `T7-login_latency-r${r}` }).finally(() => argonPaired.stop());
     const single = lat.argon;
     emit({ name: 'argon_single', round: r, p50_ms: round(single.p50_ms, 2), p99_ms: round(single.p99_ms, 2), n: single.n, paired_with: 'login_latency' });

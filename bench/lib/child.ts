@@ -67,23 +67,43 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
-/** starts a server script that prints "ready <port>" when it listens */
-export async function startServerChild(name: string, script: string, port: number, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerChild> {
-  const child = spawnTs(script, { ...env, BENCH_PORT: String(port) }, [...(SERVER_PRELOADS[script] ?? []), ...serverNodeArgs]);
+/**
+ * A child that prints a line starting with "ready", then answers commands written to its stdin with one line each,
+ * starting with the command's reply word, in order (the servers' "queries", "profile-start", …; the argon2 baseline's
+ * "verify"). An ask still waiting when the child exits fails.
+ */
+export interface LineChild {
+  pid: number;
+  /** writes `command` and resolves with what follows `reply` on the child's answer line (JSON) */
+  ask<T>(command: string, reply: string): Promise<T>;
+  /** set when the process exited without being asked to */
+  crashed(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startLineChild(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = [], timeoutMs = 60_000): Promise<LineChild> {
+  const child = spawnTs(script, env, nodeArgs);
   const err = { text: '' };
   child.stderr!.on('data', (c: Buffer) => tail(err, c));
+  // a write racing the child's end fails its ask (below), not the bench
+  child.stdin!.on('error', () => undefined);
   let exited = false;
   let stopping = false;
   let crash: string | undefined;
+  const waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }[]>();
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true;
       if (!stopping) crash = `${name} exited during the run (code ${code}, signal ${signal}); stderr: ${err.text}`;
+      for (const queue of waiting.values()) for (const w of queue.splice(0)) w.reject(new Error(crash ?? `${name} has exited`));
       resolve();
     }),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`));
+    }, timeoutMs);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       if (line.startsWith('ready')) {
@@ -96,34 +116,22 @@ export async function startServerChild(name: string, script: string, port: numbe
       reject(new Error(`${name} exited before it was ready (code ${code}, signal ${signal}); stderr: ${err.text}`));
     });
   });
-  // answers to commands on stdin ("queries", "statements", "profile-start", "profile-stop <file>"): one line each,
-  // starting with the command's reply word, in order
-  const waiting = new Map<string, ((v: unknown) => void)[]>();
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const space = line.indexOf(' ');
     const word = space < 0 ? line : line.slice(0, space);
-    const queue = waiting.get(word);
-    if (queue?.length) queue.shift()!(space < 0 ? undefined : JSON.parse(line.slice(space + 1)));
+    const w = waiting.get(word)?.shift();
+    if (w) w.resolve(space < 0 ? undefined : JSON.parse(line.slice(space + 1)));
   });
-  const ask = <T>(command: string, reply: string) =>
-    new Promise<T>((resolve, reject) => {
-      if (exited) return reject(new Error(`${name} has exited`));
-      if (!waiting.has(reply)) waiting.set(reply, []);
-      waiting.get(reply)!.push(resolve as (v: unknown) => void);
-      child.stdin!.write(`${command}\n`);
-    });
   child.stdout!.resume();
   return {
-    name,
     pid: child.pid!,
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    rssKiB: () => rssKiB(child.pid!),
-    roundTrips: () => ask('queries', 'queries'),
-    statements: () => ask('statements', 'statements'),
-    memory: () => ask('memory', 'memory'),
-    profileStart: () => ask('profile-start', 'profiling'),
-    profileStop: (file: string) => ask(`profile-stop ${JSON.stringify(file)}`, 'profiled'),
+    ask: <T>(command: string, reply: string) =>
+      new Promise<T>((resolve, reject) => {
+        if (exited) return reject(new Error(`${name} has exited`));
+        if (!waiting.has(reply)) waiting.set(reply, []);
+        waiting.get(reply)!.push({ resolve: resolve as (v: unknown) => void, reject });
+        child.stdin!.write(`${command}\n`);
+      }),
     crashed: () => crash,
     async stop() {
       stopping = true;
@@ -133,6 +141,25 @@ export async function startServerChild(name: string, script: string, port: numbe
       await exit;
       clearTimeout(t);
     },
+  };
+}
+
+/** starts a server script that prints "ready <port>" when it listens */
+export async function startServerChild(name: string, script: string, port: number, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerChild> {
+  const c = await startLineChild(name, script, { ...env, BENCH_PORT: String(port) }, [...(SERVER_PRELOADS[script] ?? []), ...serverNodeArgs], timeoutMs);
+  return {
+    name,
+    pid: c.pid,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    rssKiB: () => rssKiB(c.pid),
+    roundTrips: () => c.ask('queries', 'queries'),
+    statements: () => c.ask('statements', 'statements'),
+    memory: () => c.ask('memory', 'memory'),
+    profileStart: () => c.ask('profile-start', 'profiling'),
+    profileStop: (file: string) => c.ask(`profile-stop ${JSON.stringify(file)}`, 'profiled'),
+    crashed: c.crashed,
+    stop: c.stop,
   };
 }
 
@@ -150,67 +177,3 @@ export async function runJsonChild<T>(name: string, script: string, env: Record<
   return JSON.parse(last) as T;
 }
 
-/** a child that prints "ready", then answers each line written to it with one line (argon-baseline.ts, paired mode) */
-export interface AskingChild {
-  pid: number;
-  /** writes `line` and resolves with the child's next line of output */
-  ask(line: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-export async function startAskingChild(name: string, script: string, env: Record<string, string>, timeoutMs = 60_000, answerTimeoutMs = 10_000): Promise<AskingChild> {
-  const child = spawnTs(script, env);
-  const err = { text: '' };
-  child.stderr!.on('data', (c: Buffer) => tail(err, c));
-  // a write racing the child's end fails its ask (below), not the bench
-  child.stdin!.on('error', () => undefined);
-  const answers: ((line: string) => void)[] = [];
-  let failed: Error | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not print "ready" within ${timeoutMs} ms; stderr: ${err.text}`));
-    }, timeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line === 'ready') {
-        clearTimeout(timer);
-        resolve();
-      } else answers.shift()?.(line);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      failed ??= new Error(`${name} exited (code ${code}, signal ${signal}); stderr: ${err.text}`);
-      reject(failed);
-    });
-  });
-  await ready;
-  return {
-    pid: child.pid!,
-    ask: (line) =>
-      new Promise<string>((resolve, reject) => {
-        if (failed) return reject(failed);
-        // a child that stops answering ends the run (the window's deadline is only looked at between asks)
-        const timer = setTimeout(() => {
-          failed = new Error(`${name} did not answer "${line}" within ${answerTimeoutMs} ms; stderr: ${err.text}`);
-          child.kill('SIGKILL');
-          reject(failed);
-        }, answerTimeoutMs);
-        answers.push((answer) => {
-          clearTimeout(timer);
-          resolve(answer);
-        });
-        child.stdin!.write(`${line}\n`);
-        exit.then(() => {
-          clearTimeout(timer);
-          reject(failed ?? new Error(`${name} exited`));
-        });
-      }),
-    async stop() {
-      child.stdin!.end();
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(t);
-    },
-  };
-}
